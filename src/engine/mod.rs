@@ -1,0 +1,3 @@
+//! Compute engines: the native CPU reference and the wgpu GPU backend.
+
+pub mod gpu;

@@ -1,0 +1,7 @@
+//! tensorsearch: discovering fast matrix-multiplication algorithms with
+//! AlphaTensor's method on any wgpu GPU, with an exact core that verifies
+//! and exports every algorithm it handles.
+
+pub mod engine;
+pub mod game;
+pub mod problem;

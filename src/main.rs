@@ -1,0 +1,321 @@
+//! The command line of tensorsearch.
+
+use anyhow::{anyhow, bail, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use tensorsearch::engine::gpu;
+use tensorsearch::game::ActionEncoding;
+use tensorsearch::problem::export::{export, Lang};
+use tensorsearch::problem::{json, reference, verify, Decomposition, Field, Shape};
+
+#[derive(Parser)]
+#[command(
+    name = "tensorsearch",
+    version,
+    about = "Discovers fast matrix-multiplication algorithms with AlphaTensor's method (sampled MCTS and a transformer, on any wgpu GPU) and verifies every algorithm exactly"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum FieldArg {
+    /// Integer coefficients, exact over every ring.
+    Z,
+    /// Arithmetic modulo 2.
+    Z2,
+    /// Rational coefficients.
+    Q,
+}
+
+impl From<FieldArg> for Field {
+    fn from(f: FieldArg) -> Field {
+        match f {
+            FieldArg::Z => Field::Z,
+            FieldArg::Z2 => Field::Z2,
+            FieldArg::Q => Field::Q,
+        }
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum DeviceArg {
+    /// A hardware GPU when there is one, else the CPU backend.
+    Auto,
+    /// The best wgpu adapter (a software adapter such as lavapipe is accepted).
+    Gpu,
+    /// The native CPU backend.
+    Cpu,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LangArg {
+    Python,
+    Rust,
+    C,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Search for decompositions of SHAPE with reinforcement learning (the main job; not implemented yet in this version).
+    Search {
+        /// Shape n x m x p, e.g. 2x2x2 or 2,2,2.
+        shape: String,
+        #[arg(long, value_enum, default_value = "z")]
+        field: FieldArg,
+        #[arg(long, value_enum, default_value = "auto")]
+        device: DeviceArg,
+        /// Time budget, e.g. 90s, 10m, 2h.
+        #[arg(long, default_value = "10m")]
+        time: String,
+        /// Output directory for decompositions and checkpoints.
+        #[arg(long, default_value = "runs")]
+        out: PathBuf,
+        /// Continue the run checkpointed in --out.
+        #[arg(long)]
+        resume: bool,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+    },
+    /// Verify decomposition files exactly: one line per decomposition; exit 0 only when all hold.
+    Verify {
+        /// JSON files, each one decomposition or {"decompositions":[…]}.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Verify in this field instead of each decomposition's own.
+        #[arg(long, value_enum)]
+        field: Option<FieldArg>,
+    },
+    /// Export a decomposition as straight-line code for C = AB with exactly R multiplications.
+    Export {
+        file: PathBuf,
+        #[arg(long, value_enum)]
+        lang: LangArg,
+        /// Write here (atomically) instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// In a file of several, the decomposition at this position (from 0).
+        #[arg(long, conflicts_with = "shape")]
+        index: Option<usize>,
+        /// In a file of several, the decomposition of this shape.
+        #[arg(long)]
+        shape: Option<String>,
+    },
+    /// Show the tensor of SHAPE, its standard and best published ranks, and its action encoding.
+    Info {
+        /// Shape n x m x p, e.g. 2x2x2 or 2,2,2.
+        shape: String,
+    },
+    /// List wgpu adapters with the limits and features that matter to compute.
+    Devices,
+}
+
+fn main() -> ExitCode {
+    restore_sigpipe();
+    let cli = Cli::parse();
+    match run(cli.command) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {}", one_line(&e));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Rust ignores SIGPIPE, so printing into a closed pipe (`… | head`) would
+/// panic; the default action ends the process quietly as other tools do.
+fn restore_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: called first in main, before any thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
+/// An error and its causes on one line.
+fn one_line(e: &anyhow::Error) -> String {
+    format!("{e:#}").replace('\n', " ")
+}
+
+fn run(command: Command) -> Result<ExitCode> {
+    match command {
+        Command::Search { shape, .. } => {
+            let shape = parse_shape(&shape)?;
+            bail!("search {shape}: the search is not implemented yet in this version (verify, export, info and devices are)")
+        }
+        Command::Verify { files, field } => Ok(verify_files(&files, field.map(Field::from))),
+        Command::Export {
+            file,
+            lang,
+            out,
+            index,
+            shape,
+        } => {
+            let d = select(&file, index, shape.as_deref())?;
+            let lang = match lang {
+                LangArg::Python => Lang::Python,
+                LangArg::Rust => Lang::Rust,
+                LangArg::C => Lang::C,
+            };
+            verify(&d, d.field).map_err(|e| {
+                anyhow!(
+                    "{}: not a decomposition of {} over {}: {e}",
+                    file.display(),
+                    d.shape,
+                    d.field
+                )
+            })?;
+            let code = export(&d, lang);
+            match out {
+                Some(path) => json::write_atomic(&path, code.as_bytes())?,
+                None => print!("{code}"),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Info { shape } => {
+            print!("{}", info(parse_shape(&shape)?));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Devices => devices(),
+    }
+}
+
+fn parse_shape(text: &str) -> Result<Shape> {
+    text.parse::<Shape>().map_err(|e| anyhow!(e))
+}
+
+fn verify_files(files: &[PathBuf], field: Option<Field>) -> ExitCode {
+    let mut all_hold = true;
+    for path in files {
+        let ds = match json::read_file(path) {
+            Ok(ds) => ds,
+            Err(e) => {
+                eprintln!("error: {}", one_line(&e));
+                all_hold = false;
+                continue;
+            }
+        };
+        for (i, d) in ds.iter().enumerate() {
+            let over = field.unwrap_or(d.field);
+            let label = if ds.len() == 1 {
+                path.display().to_string()
+            } else {
+                format!("{}[{i}]", path.display())
+            };
+            let verdict = match verify(d, over) {
+                Ok(()) => "ok".to_string(),
+                Err(e) => {
+                    all_hold = false;
+                    format!("FAILED: {e}")
+                }
+            };
+            let over_text = if over == d.field {
+                String::new()
+            } else {
+                format!(" over {over}")
+            };
+            println!(
+                "{label}: {} {} rank {}{over_text}: {verdict}",
+                d.shape,
+                d.field,
+                d.rank()
+            );
+        }
+    }
+    if all_hold {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// The one decomposition `export` works on.
+fn select(file: &Path, index: Option<usize>, shape: Option<&str>) -> Result<Decomposition> {
+    let mut ds = json::read_file(file)?;
+    let count = ds.len();
+    if let Some(i) = index {
+        if i >= count {
+            bail!(
+                "{}: --index {i} is out of range, the file holds {count}",
+                file.display()
+            );
+        }
+        return Ok(ds.swap_remove(i));
+    }
+    if let Some(s) = shape {
+        let s = parse_shape(s)?;
+        let mut matching: Vec<Decomposition> = ds.into_iter().filter(|d| d.shape == s).collect();
+        return match matching.len() {
+            1 => Ok(matching.remove(0)),
+            0 => bail!("{}: no decomposition of shape {s}", file.display()),
+            k => bail!(
+                "{}: {k} decompositions of shape {s}, choose one with --index",
+                file.display()
+            ),
+        };
+    }
+    match count {
+        1 => Ok(ds.remove(0)),
+        _ => bail!(
+            "{}: holds {count} decompositions, choose one with --index or --shape",
+            file.display()
+        ),
+    }
+}
+
+fn info(shape: Shape) -> String {
+    let [la, lb, lc] = shape.factor_lens();
+    let mut s = format!(
+        "shape        {shape}: A is {n}x{m}, B is {m}x{p}, C is {n}x{p}\n\
+         tensor       {la} x {lb} x {lc}, {nnz} nonzero entries\n\
+         standard     rank {std}\n",
+        n = shape.n,
+        m = shape.m,
+        p = shape.p,
+        nnz = shape.standard_rank(),
+        std = shape.standard_rank()
+    );
+    match reference::best_ranks(shape) {
+        Some(b) if b.z2 == b.z && b.z == b.q => {
+            s += &format!("best known   rank {} (over Z2, Z and Q)\n", b.z)
+        }
+        Some(b) => {
+            s += &format!(
+                "best known   rank {} over Z2, {} over Z, {} over Q\n",
+                b.z2, b.z, b.q
+            )
+        }
+        None => s += "best known   not in the built-in table (shapes up to 5x5x5)\n",
+    }
+    for field in [Field::Z, Field::Z2] {
+        let enc = ActionEncoding::default_for(shape, field);
+        s += &format!(
+            "actions {:<4} coefficients {:?}, {} per action, chunk {} -> {} tokens, vocabulary {}\n",
+            field.name(),
+            enc.coefficients(),
+            enc.action_len(),
+            enc.chunk(),
+            enc.n_tokens(),
+            enc.vocab_size()
+        );
+    }
+    s
+}
+
+fn devices() -> Result<ExitCode> {
+    let reports = gpu::describe_adapters();
+    if reports.is_empty() {
+        let msg = "no wgpu adapter found (no Vulkan, Metal or DX12 driver); on Linux without a GPU, install Mesa's lavapipe: apt-get install mesa-vulkan-drivers";
+        if gpu::require_gpu() {
+            bail!("{msg}; {}=1 requires one", gpu::adapters::REQUIRE_GPU_ENV);
+        }
+        println!("{msg}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    for (i, r) in reports.iter().enumerate() {
+        println!("{}", r.render(i));
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,207 @@
+//! The binary: bad input gives one clear line and a non-zero exit, never a
+//! panic; the commands do what `--help` says.
+
+mod common;
+
+use common::run;
+use std::fs;
+
+/// A failed run: non-zero exit, exactly one line of output, no panic.
+fn assert_clean_failure(args: &[&str], needle: &str) {
+    let out = run(args, &[]);
+    let all = format!("{}{}", out.stdout, out.stderr);
+    assert_ne!(out.code, 0, "{args:?} succeeded: {all}");
+    assert!(!all.contains("panicked"), "{args:?} panicked: {all}");
+    assert_eq!(
+        all.trim_end().lines().count(),
+        1,
+        "{args:?} printed more than one line: {all}"
+    );
+    assert!(all.contains(needle), "{args:?}: '{all}' lacks '{needle}'");
+}
+
+#[test]
+fn malformed_shapes_are_rejected() {
+    assert_clean_failure(&["info", "0x2x2"], "at least 1");
+    assert_clean_failure(&["info", "2x2"], "three dimensions");
+    assert_clean_failure(&["info", "axbxc"], "not a positive integer");
+    assert_clean_failure(&["search", "2x2x"], "malformed shape");
+}
+
+#[test]
+fn bad_files_are_rejected() {
+    let dir = common::temp_dir("cli-bad");
+    let write = |name: &str, text: &str| {
+        let p = dir.join(name);
+        fs::write(&p, text).unwrap();
+        p.to_string_lossy().into_owned()
+    };
+    let missing = dir.join("missing.json").to_string_lossy().into_owned();
+    assert_clean_failure(&["verify", &missing], "cannot read");
+    let truncated = write(
+        "truncated.json",
+        r#"{"shape":[2,2,2],"field":"Z","u":[[1,0"#,
+    );
+    assert_clean_failure(&["verify", &truncated], "invalid JSON");
+    let short = write(
+        "short.json",
+        r#"{"shape":[1,2,1],"field":"Z","u":[[1,0]],"v":[[1]],"w":[[1]]}"#,
+    );
+    assert_clean_failure(
+        &["verify", &short],
+        "v[0] has 1 entries, shape 1x2x1 needs 2",
+    );
+    let fraction = write(
+        "fraction.json",
+        r#"{"shape":[1,1,1],"field":"Z","u":[[0.5]],"v":[[2]],"w":[[1]]}"#,
+    );
+    assert_clean_failure(&["verify", &fraction], "not an integer");
+    assert_clean_failure(&["export", &truncated, "--lang", "c"], "invalid JSON");
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn verify_reports_each_decomposition_and_fails_on_any_wrong_one() {
+    let data = common::alphatensor_dir();
+    let z2 = data.join("alphatensor_z2.json");
+    let z2 = z2.to_str().unwrap();
+    let out = run(&["verify", z2], &[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.stdout.lines().count(), 20);
+    assert!(out.stdout.lines().all(|l| l.ends_with(": ok")));
+
+    let out = run(&["verify", "--field", "z", z2], &[]);
+    assert_eq!(out.code, 1);
+    let line = out
+        .stdout
+        .lines()
+        .find(|l| l.contains("4x4x4 Z2 rank 47 over Z"))
+        .expect("a line for 4x4x4");
+    assert!(line.contains("FAILED: wrong entry T["), "{line}");
+}
+
+#[test]
+fn export_writes_atomically_to_out() {
+    let dir = common::temp_dir("cli-export");
+    let out_path = dir.join("strassen.py");
+    let data = common::alphatensor_dir().join("alphatensor_q.json");
+    let args = [
+        "export",
+        data.to_str().unwrap(),
+        "--shape",
+        "2x2x2",
+        "--lang",
+        "python",
+        "--out",
+        out_path.to_str().unwrap(),
+    ];
+    let out = run(&args, &[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.is_empty());
+    let code = fs::read_to_string(&out_path).unwrap();
+    assert!(code.contains("def matmul_2x2x2(a, b):") && code.contains("rank 7"));
+    assert_eq!(
+        fs::read_dir(&dir).unwrap().count(),
+        1,
+        "no temporary file left"
+    );
+    // A file of several needs a choice.
+    assert_clean_failure(
+        &["export", data.to_str().unwrap(), "--lang", "c"],
+        "--index or --shape",
+    );
+    assert_clean_failure(
+        &[
+            "export",
+            data.to_str().unwrap(),
+            "--lang",
+            "c",
+            "--index",
+            "20",
+        ],
+        "out of range",
+    );
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn info_lists_ranks_and_encoding() {
+    let out = run(&["info", "4x4x4"], &[]);
+    assert_eq!(out.code, 0);
+    assert!(
+        out.stdout.contains("16 x 16 x 16, 64 nonzero entries"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("rank 47 over Z2, 49 over Z, 48 over Q"));
+    assert!(out
+        .stdout
+        .contains("48 per action, chunk 4 -> 12 tokens, vocabulary 625"));
+    let out = run(&["info", "3,2,2"], &[]);
+    assert!(
+        out.stdout.contains("rank 11 (over Z2, Z and Q)"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn search_is_reported_as_not_implemented() {
+    assert_clean_failure(&["search", "2x2x2"], "not implemented yet");
+}
+
+#[test]
+fn help_documents_every_command() {
+    let out = run(&["--help"], &[]);
+    for cmd in ["search", "verify", "export", "info", "devices"] {
+        assert!(out.stdout.contains(cmd), "--help lacks {cmd}");
+    }
+}
+
+#[test]
+fn devices_lists_adapters_or_says_there_are_none() {
+    let out = run(&["devices"], &[]);
+    assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+    if tensorsearch::engine::gpu::require_gpu() {
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        assert!(out.stdout.contains("adapter 0:"), "{}", out.stdout);
+        assert!(out.stdout.contains("TIMESTAMP_QUERY"));
+    } else if !out.stdout.contains("adapter 0:") {
+        assert!(
+            out.stdout.contains("no wgpu adapter found"),
+            "{}",
+            out.stdout
+        );
+        println!("no adapter here: devices reported so");
+    }
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn devices_fails_without_adapter_when_gpu_is_required() {
+    // No Metal driver exists on Linux, so restricting wgpu to Metal leaves none.
+    let env = [("WGPU_BACKEND", "metal"), ("TENSORSEARCH_REQUIRE_GPU", "1")];
+    let out = run(&["devices"], &env);
+    assert_ne!(out.code, 0);
+    assert!(
+        out.stderr.contains("no wgpu adapter found"),
+        "{}",
+        out.stderr
+    );
+    let out = run(
+        &["devices"],
+        &[("WGPU_BACKEND", "metal"), ("TENSORSEARCH_REQUIRE_GPU", "0")],
+    );
+    assert_eq!(out.code, 0);
+    assert!(out.stdout.contains("no wgpu adapter found"));
+}
+
+#[test]
+fn readme_worked_example_is_strassen() {
+    let readme = fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let example = &readme[readme.find("Save Strassen's").expect("the worked example")..];
+    let start = example.find("```json\n").unwrap() + 8;
+    let block = &example[start..start + example[start..].find("```").unwrap()];
+    let ds = tensorsearch::problem::json::parse_str(block).unwrap();
+    assert_eq!(ds, vec![tensorsearch::problem::Decomposition::strassen()]);
+}
