@@ -1,0 +1,477 @@
+//! The wgpu runtime: device and queue, buffers, a pipeline cache, and a
+//! recorder that turns a sequence of kernel launches into one command
+//! encoder submitted once.
+
+use super::adapters::{enumerate_adapters, AdapterReport};
+use anyhow::{anyhow, bail, Result};
+use std::collections::HashMap;
+use std::num::NonZeroU64;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Prepended to every kernel file: the workgroup size override and the
+/// linear thread index over a grid that spills into y past 65535 groups.
+pub const PRELUDE: &str = include_str!("../../../shaders/prelude.wgsl");
+
+/// Bytes reserved for one launch's parameters in the uniform arena.
+const PARAM_SLOT: usize = 256;
+/// Workgroups per grid dimension that every adapter supports.
+const MAX_GROUPS: usize = 65535;
+
+/// A view of a device buffer, in 32-bit words.
+#[derive(Clone)]
+pub struct GpuBuf {
+    pub(crate) id: u64,
+    pub(crate) buffer: Arc<wgpu::Buffer>,
+    pub(crate) offset: usize,
+    pub(crate) len: usize,
+}
+
+impl std::fmt::Debug for GpuBuf {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "GpuBuf#{}[{}..{}]",
+            self.id,
+            self.offset,
+            self.offset + self.len
+        )
+    }
+}
+
+impl GpuBuf {
+    /// Offset in words, as kernels take it.
+    pub(crate) fn off(&self) -> u32 {
+        self.offset as u32
+    }
+}
+
+/// One kernel: a WGSL file (its family) and an entry point in it.
+#[derive(Clone, Copy, Debug)]
+pub struct Kernel {
+    pub family: &'static str,
+    pub source: &'static str,
+    pub entry: &'static str,
+}
+
+enum Work {
+    Dispatch {
+        pipeline: wgpu::ComputePipeline,
+        buffers: Vec<GpuBuf>,
+        param_slot: usize,
+        groups: [u32; 3],
+    },
+}
+
+/// The GPU backend's device state.
+pub struct GpuBackend {
+    pub(crate) device: wgpu::Device,
+    pub(crate) queue: wgpu::Queue,
+    pub(crate) report: AdapterReport,
+    pub(crate) timestamps: bool,
+    /// Threads per workgroup of the 1-D kernels (the WG override).
+    pub(crate) workgroup: u32,
+    modules: HashMap<&'static str, wgpu::ShaderModule>,
+    pipelines: HashMap<(&'static str, &'static str, usize), wgpu::ComputePipeline>,
+    layouts: HashMap<usize, (wgpu::BindGroupLayout, wgpu::PipelineLayout)>,
+    bind_groups: HashMap<(usize, Vec<u64>), wgpu::BindGroup>,
+    params: wgpu::Buffer,
+    params_capacity: usize,
+    param_align: usize,
+    pending_params: Vec<u8>,
+    pending: Vec<Work>,
+    next_id: u64,
+}
+
+impl GpuBackend {
+    /// Opens the most preferred adapter (hardware first; a software adapter
+    /// such as lavapipe is accepted, and `is_software` says so).
+    pub fn new() -> Result<Self> {
+        let adapter = enumerate_adapters()
+            .into_iter()
+            .next()
+            .ok_or_else(|| anyhow!("no wgpu adapter found (no Vulkan, Metal or DX12 driver); on Linux without a GPU, install Mesa's lavapipe: apt-get install mesa-vulkan-drivers"))?;
+        Self::with_adapter(adapter)
+    }
+
+    pub fn with_adapter(adapter: wgpu::Adapter) -> Result<Self> {
+        let report = AdapterReport::of(&adapter);
+        let timestamps = report.features.contains(wgpu::Features::TIMESTAMP_QUERY);
+        let mut features = wgpu::Features::empty();
+        if timestamps {
+            features |= wgpu::Features::TIMESTAMP_QUERY;
+        }
+        let desc = wgpu::DeviceDescriptor {
+            label: Some("tensorsearch"),
+            required_features: features,
+            required_limits: report.limits.clone(),
+            ..Default::default()
+        };
+        let (device, queue) = pollster::block_on(adapter.request_device(&desc))
+            .map_err(|e| anyhow!("cannot open {}: {e}", report.info.name))?;
+        let param_align =
+            (report.limits.min_uniform_buffer_offset_alignment as usize).max(PARAM_SLOT);
+        let params_capacity = 64 * param_align;
+        let params = Self::params_buffer(&device, params_capacity);
+        Ok(GpuBackend {
+            device,
+            queue,
+            report,
+            timestamps,
+            workgroup: 64,
+            modules: HashMap::new(),
+            pipelines: HashMap::new(),
+            layouts: HashMap::new(),
+            bind_groups: HashMap::new(),
+            params,
+            params_capacity,
+            param_align,
+            pending_params: Vec::new(),
+            pending: Vec::new(),
+            next_id: 0,
+        })
+    }
+
+    fn params_buffer(device: &wgpu::Device, bytes: usize) -> wgpu::Buffer {
+        device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("kernel parameters"),
+            size: bytes as u64,
+            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        })
+    }
+
+    pub fn is_software(&self) -> bool {
+        self.report.is_software()
+    }
+
+    pub fn adapter_name(&self) -> &str {
+        &self.report.info.name
+    }
+
+    pub fn has_timestamps(&self) -> bool {
+        self.timestamps
+    }
+
+    // ---- buffers ------------------------------------------------------
+
+    pub(crate) fn alloc_words(&mut self, words: usize) -> Result<GpuBuf> {
+        let bytes = (words.max(1) * 4) as u64;
+        let limit = self
+            .report
+            .limits
+            .max_storage_buffer_binding_size
+            .min(self.report.limits.max_buffer_size);
+        if bytes > limit {
+            bail!(
+                "a buffer of {words} words ({bytes} B) exceeds this adapter's storage binding limit of {limit} B"
+            );
+        }
+        let buffer = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: None,
+            size: bytes,
+            usage: wgpu::BufferUsages::STORAGE
+                | wgpu::BufferUsages::COPY_SRC
+                | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        self.next_id += 1;
+        Ok(GpuBuf {
+            id: self.next_id,
+            buffer: Arc::new(buffer),
+            offset: 0,
+            len: words,
+        })
+    }
+
+    pub(crate) fn write_words(&mut self, buf: &GpuBuf, bytes: &[u8]) {
+        assert!(
+            bytes.len() <= buf.len * 4,
+            "write of {} B into a view of {} words",
+            bytes.len(),
+            buf.len
+        );
+        if bytes.is_empty() {
+            return;
+        }
+        // Host writes land before the next submission's commands, so earlier
+        // recorded work must be submitted first to keep program order.
+        if !self.pending.is_empty() {
+            self.flush_work(None);
+        }
+        self.queue
+            .write_buffer(&buf.buffer, (buf.offset * 4) as u64, bytes);
+    }
+
+    pub(crate) fn read_words(&mut self, buf: &GpuBuf) -> Vec<u8> {
+        self.flush_work(None);
+        let bytes = (buf.len * 4) as u64;
+        if bytes == 0 {
+            return Vec::new();
+        }
+        let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("read-back"),
+            size: bytes,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let mut encoder = self.device.create_command_encoder(&Default::default());
+        encoder.copy_buffer_to_buffer(&buf.buffer, (buf.offset * 4) as u64, &staging, 0, bytes);
+        self.queue.submit([encoder.finish()]);
+        let slice = staging.slice(..);
+        slice.map_async(wgpu::MapMode::Read, |r| {
+            r.expect("mapping a read-back buffer")
+        });
+        self.wait();
+        let data = slice
+            .get_mapped_range()
+            .expect("read-back buffer is mapped")
+            .to_vec();
+        staging.unmap();
+        data
+    }
+
+    fn wait(&self) {
+        self.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .expect("the device finished its work");
+    }
+
+    // ---- kernels ------------------------------------------------------
+
+    /// Records one launch of `kernel` over `buffers` (bound at 1, 2, …) with
+    /// `params` (bound at 0) on a grid of `groups` workgroups.
+    pub(crate) fn launch<P: bytemuck::Pod>(
+        &mut self,
+        kernel: Kernel,
+        params: &P,
+        buffers: &[&GpuBuf],
+        groups: [u32; 3],
+    ) {
+        let bytes = bytemuck::bytes_of(params);
+        debug_assert!(bytes.len() <= PARAM_SLOT);
+        if groups.contains(&0) {
+            return;
+        }
+        let pipeline = self.pipeline(kernel, buffers.len());
+        let param_slot = self.pending_params.len() / self.param_align;
+        self.pending_params.extend_from_slice(bytes);
+        self.pending_params
+            .resize((param_slot + 1) * self.param_align, 0);
+        self.pending.push(Work::Dispatch {
+            pipeline,
+            buffers: buffers.iter().map(|b| (*b).clone()).collect(),
+            param_slot,
+            groups,
+        });
+    }
+
+    /// A grid of workgroups of `self.workgroup` threads covering `threads`.
+    pub(crate) fn grid(&self, threads: usize) -> [u32; 3] {
+        let groups = threads.div_ceil(self.workgroup as usize);
+        let x = groups.min(MAX_GROUPS);
+        let y = if x == 0 { 0 } else { groups.div_ceil(x) };
+        [x as u32, y as u32, 1]
+    }
+
+    fn pipeline(&mut self, kernel: Kernel, n_buffers: usize) -> wgpu::ComputePipeline {
+        let key = (kernel.family, kernel.entry, n_buffers);
+        if let Some(p) = self.pipelines.get(&key) {
+            return p.clone();
+        }
+        let device = &self.device;
+        let module = self.modules.entry(kernel.family).or_insert_with(|| {
+            device.create_shader_module(wgpu::ShaderModuleDescriptor {
+                label: Some(kernel.family),
+                source: wgpu::ShaderSource::Wgsl(format!("{PRELUDE}\n{}", kernel.source).into()),
+            })
+        });
+        let (_, layout) = self
+            .layouts
+            .entry(n_buffers)
+            .or_insert_with(|| Self::layout(device, n_buffers));
+        let constants = [("WG", self.workgroup as f64)];
+        let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: Some(kernel.entry),
+            layout: Some(layout),
+            module,
+            entry_point: Some(kernel.entry),
+            compilation_options: wgpu::PipelineCompilationOptions {
+                constants: &constants,
+                ..Default::default()
+            },
+            cache: None,
+        });
+        self.pipelines.insert(key, pipeline.clone());
+        pipeline
+    }
+
+    /// Binding 0: the parameter slot (uniform, dynamic offset); bindings
+    /// 1..=n: storage buffers. Every storage binding is read-write so that
+    /// views of one allocation may be bound together.
+    fn layout(device: &wgpu::Device, n: usize) -> (wgpu::BindGroupLayout, wgpu::PipelineLayout) {
+        let mut entries = vec![wgpu::BindGroupLayoutEntry {
+            binding: 0,
+            visibility: wgpu::ShaderStages::COMPUTE,
+            ty: wgpu::BindingType::Buffer {
+                ty: wgpu::BufferBindingType::Uniform,
+                has_dynamic_offset: true,
+                min_binding_size: NonZeroU64::new(PARAM_SLOT as u64),
+            },
+            count: None,
+        }];
+        for i in 1..=n {
+            entries.push(wgpu::BindGroupLayoutEntry {
+                binding: i as u32,
+                visibility: wgpu::ShaderStages::COMPUTE,
+                ty: wgpu::BindingType::Buffer {
+                    ty: wgpu::BufferBindingType::Storage { read_only: false },
+                    has_dynamic_offset: false,
+                    min_binding_size: None,
+                },
+                count: None,
+            });
+        }
+        let bgl = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: None,
+            entries: &entries,
+        });
+        let pl = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+            label: None,
+            bind_group_layouts: &[Some(&bgl)],
+            immediate_size: 0,
+        });
+        (bgl, pl)
+    }
+
+    fn bind_group(&mut self, buffers: &[GpuBuf]) -> wgpu::BindGroup {
+        let key = (
+            buffers.len(),
+            buffers.iter().map(|b| b.id).collect::<Vec<_>>(),
+        );
+        if let Some(bg) = self.bind_groups.get(&key) {
+            return bg.clone();
+        }
+        let n = buffers.len();
+        let device = &self.device;
+        let (bgl, _) = self
+            .layouts
+            .entry(n)
+            .or_insert_with(|| Self::layout(device, n));
+        let mut entries = vec![wgpu::BindGroupEntry {
+            binding: 0,
+            resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                buffer: &self.params,
+                offset: 0,
+                size: NonZeroU64::new(PARAM_SLOT as u64),
+            }),
+        }];
+        for (i, b) in buffers.iter().enumerate() {
+            entries.push(wgpu::BindGroupEntry {
+                binding: i as u32 + 1,
+                resource: b.buffer.as_entire_binding(),
+            });
+        }
+        let bg = device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: None,
+            layout: bgl,
+            entries: &entries,
+        });
+        self.bind_groups.insert(key, bg.clone());
+        bg
+    }
+
+    /// Submits all recorded work as one command buffer and waits; with a
+    /// query set, returns the GPU time between the pass's two timestamps.
+    fn flush_work(&mut self, timing: Option<&wgpu::QuerySet>) {
+        if self.pending.is_empty() {
+            return;
+        }
+        if self.pending_params.len() > self.params_capacity {
+            self.params_capacity = self.pending_params.len().next_power_of_two();
+            self.params = Self::params_buffer(&self.device, self.params_capacity);
+            // Bind groups name the old parameter buffer.
+            self.bind_groups.clear();
+        }
+        self.queue
+            .write_buffer(&self.params, 0, &self.pending_params);
+        let work = std::mem::take(&mut self.pending);
+        self.pending_params.clear();
+        let bound: Vec<_> = work
+            .into_iter()
+            .map(|w| match w {
+                Work::Dispatch {
+                    pipeline,
+                    buffers,
+                    param_slot,
+                    groups,
+                } => (pipeline, self.bind_group(&buffers), param_slot, groups),
+            })
+            .collect();
+        let mut encoder = self.device.create_command_encoder(&Default::default());
+        {
+            let timestamp_writes = timing.map(|q| wgpu::ComputePassTimestampWrites {
+                query_set: q,
+                beginning_of_pass_write_index: Some(0),
+                end_of_pass_write_index: Some(1),
+            });
+            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: None,
+                timestamp_writes,
+            });
+            for (pipeline, bg, slot, [x, y, z]) in &bound {
+                pass.set_pipeline(pipeline);
+                pass.set_bind_group(0, bg, &[(*slot * self.param_align) as u32]);
+                pass.dispatch_workgroups(*x, *y, *z);
+            }
+        }
+        self.queue.submit([encoder.finish()]);
+        self.wait();
+    }
+
+    pub(crate) fn flush_all(&mut self) {
+        self.flush_work(None);
+    }
+
+    /// Runs the recorded work in one timed pass. `None` when the adapter
+    /// has no timestamp queries (the caller then times on the host).
+    pub fn flush_timed(&mut self) -> Option<Duration> {
+        if !self.timestamps {
+            self.flush_work(None);
+            return None;
+        }
+        let queries = self.device.create_query_set(&wgpu::QuerySetDescriptor {
+            label: Some("timing"),
+            ty: wgpu::QueryType::Timestamp,
+            count: 2,
+        });
+        let resolve = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("timestamps"),
+            size: 16,
+            usage: wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
+            mapped_at_creation: false,
+        });
+        let readback = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("timestamps read-back"),
+            size: 16,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        self.flush_work(Some(&queries));
+        let mut encoder = self.device.create_command_encoder(&Default::default());
+        encoder.resolve_query_set(&queries, 0..2, &resolve, 0);
+        encoder.copy_buffer_to_buffer(&resolve, 0, &readback, 0, 16);
+        self.queue.submit([encoder.finish()]);
+        let slice = readback.slice(..);
+        slice.map_async(wgpu::MapMode::Read, |r| r.expect("mapping timestamps"));
+        self.wait();
+        let ticks: [u64; 2] = {
+            let data = slice.get_mapped_range().expect("timestamps are mapped");
+            bytemuck::pod_read_unaligned(&data[..16])
+        };
+        readback.unmap();
+        let ns =
+            ticks[1].saturating_sub(ticks[0]) as f64 * self.queue.get_timestamp_period() as f64;
+        Some(Duration::from_nanos(ns as u64))
+    }
+}

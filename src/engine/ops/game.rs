@@ -1,0 +1,225 @@
+//! TensorGame on the device: batched residual updates, nonzero counts,
+//! token decoding and categorical sampling. Kernels: `shaders/game.wgsl`,
+//! `shaders/sample.wgsl`.
+
+use crate::engine::gpu::{GpuBackend, GpuBuf, Kernel};
+
+pub const GAME_WGSL: &str = include_str!("../../../shaders/game.wgsl");
+pub const SAMPLE_WGSL: &str = include_str!("../../../shaders/sample.wgsl");
+
+/// `batch` residual tensors of shape dims (i32, row-major) and one action
+/// u‖v‖w per state (i32, lengths dims[0], dims[1], dims[2]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GameSpec {
+    pub batch: usize,
+    pub dims: [usize; 3],
+    /// Reduce entries mod 2 (the Z2 game).
+    pub mod2: bool,
+}
+
+impl GameSpec {
+    pub fn state_len(&self) -> usize {
+        self.dims.iter().product()
+    }
+    pub fn action_len(&self) -> usize {
+        self.dims.iter().sum()
+    }
+}
+
+pub fn residual_update_cpu(s: &GameSpec, states: &mut [i32], factors: &[i32]) {
+    let [la, lb, lc] = s.dims;
+    for b in 0..s.batch {
+        let f = &factors[b * s.action_len()..(b + 1) * s.action_len()];
+        let (u, rest) = f.split_at(la);
+        let (v, w) = rest.split_at(lb);
+        let state = &mut states[b * s.state_len()..(b + 1) * s.state_len()];
+        for i in 0..la {
+            for j in 0..lb {
+                for k in 0..lc {
+                    let x = &mut state[(i * lb + j) * lc + k];
+                    *x -= u[i] * v[j] * w[k];
+                    if s.mod2 {
+                        *x = x.rem_euclid(2);
+                    }
+                }
+            }
+        }
+    }
+}
+
+pub fn count_nonzeros_cpu(s: &GameSpec, states: &[i32], counts: &mut [u32]) {
+    for b in 0..s.batch {
+        let state = &states[b * s.state_len()..(b + 1) * s.state_len()];
+        counts[b] = state.iter().filter(|&&x| x != 0).count() as u32;
+    }
+}
+
+/// `batch` actions of `n_tokens` tokens each; token t holds coefficients
+/// t·chunk … t·chunk + chunk − 1 as base-|values| digits, least significant
+/// first (as [`crate::game::ActionEncoding`]); `len` coefficients are kept.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DecodeSpec {
+    pub batch: usize,
+    pub n_tokens: usize,
+    pub chunk: usize,
+    pub base: usize,
+    pub len: usize,
+}
+
+pub fn decode_cpu(s: &DecodeSpec, values: &[i32], tokens: &[u32], factors: &mut [i32]) {
+    for b in 0..s.batch {
+        for l in 0..s.len {
+            let token = tokens[b * s.n_tokens + l / s.chunk] as usize;
+            let digit = token / s.base.pow((l % s.chunk) as u32) % s.base;
+            factors[b * s.len + l] = values[digit];
+        }
+    }
+}
+
+/// `rows` categorical draws from softmax(logits · inv_temperature).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SampleSpec {
+    pub rows: usize,
+    pub vocab: usize,
+    pub inv_temperature: f32,
+}
+
+/// The first word whose running sum of exp(x − max) exceeds u · total,
+/// summing in word order in f32 (as the kernel does).
+pub fn sample_cpu(s: &SampleSpec, logits: &[f32], uniforms: &[f32], tokens: &mut [u32]) {
+    for r in 0..s.rows {
+        let row = &logits[r * s.vocab..(r + 1) * s.vocab];
+        let m = row
+            .iter()
+            .fold(f32::NEG_INFINITY, |a, &x| a.max(x * s.inv_temperature));
+        let total: f32 = row.iter().map(|&x| (x * s.inv_temperature - m).exp()).sum();
+        let threshold = uniforms[r] * total;
+        let mut running = 0.0f32;
+        let mut pick = s.vocab - 1;
+        for (i, &x) in row.iter().enumerate() {
+            running += (x * s.inv_temperature - m).exp();
+            if running > threshold {
+                pick = i;
+                break;
+            }
+        }
+        tokens[r] = pick as u32;
+    }
+}
+
+/// The parameter block shared by the kernels of `game.wgsl`.
+#[repr(C)]
+#[derive(Clone, Copy, Default, bytemuck::Pod, bytemuck::Zeroable)]
+struct GameParams {
+    batch: u32,
+    la: u32,
+    lb: u32,
+    lc: u32,
+    mod2: u32,
+    n_tokens: u32,
+    chunk: u32,
+    base: u32,
+    len: u32,
+    _pad: [u32; 3],
+    off: [u32; 4],
+}
+
+fn game_kernel(entry: &'static str) -> Kernel {
+    Kernel {
+        family: "game",
+        source: GAME_WGSL,
+        entry,
+    }
+}
+
+fn game_params(s: &GameSpec, a: &GpuBuf, b: &GpuBuf) -> GameParams {
+    GameParams {
+        batch: s.batch as u32,
+        la: s.dims[0] as u32,
+        lb: s.dims[1] as u32,
+        lc: s.dims[2] as u32,
+        mod2: s.mod2 as u32,
+        off: [a.off(), b.off(), 0, 0],
+        ..Default::default()
+    }
+}
+
+pub fn launch_residual_update(
+    gpu: &mut GpuBackend,
+    s: &GameSpec,
+    states: &GpuBuf,
+    factors: &GpuBuf,
+) {
+    let groups = gpu.grid(s.batch * s.state_len());
+    let p = game_params(s, states, factors);
+    gpu.launch(
+        game_kernel("residual_update"),
+        &p,
+        &[states, factors],
+        groups,
+    );
+}
+
+pub fn launch_count_nonzeros(gpu: &mut GpuBackend, s: &GameSpec, states: &GpuBuf, counts: &GpuBuf) {
+    let groups = gpu.grid(s.batch);
+    let p = game_params(s, states, counts);
+    gpu.launch(game_kernel("count_nonzeros"), &p, &[states, counts], groups);
+}
+
+pub fn launch_decode(
+    gpu: &mut GpuBackend,
+    s: &DecodeSpec,
+    values: &GpuBuf,
+    tokens: &GpuBuf,
+    factors: &GpuBuf,
+) {
+    let p = GameParams {
+        batch: s.batch as u32,
+        n_tokens: s.n_tokens as u32,
+        chunk: s.chunk as u32,
+        base: s.base as u32,
+        len: s.len as u32,
+        off: [values.off(), tokens.off(), factors.off(), 0],
+        ..Default::default()
+    };
+    let groups = gpu.grid(s.batch * s.len);
+    gpu.launch(
+        game_kernel("decode_tokens"),
+        &p,
+        &[values, tokens, factors],
+        groups,
+    );
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct SampleParams {
+    rows: u32,
+    vocab: u32,
+    inv_temperature: f32,
+    _pad: u32,
+    off: [u32; 4],
+}
+
+pub fn launch_sample(
+    gpu: &mut GpuBackend,
+    s: &SampleSpec,
+    logits: &GpuBuf,
+    uniforms: &GpuBuf,
+    tokens: &GpuBuf,
+) {
+    let p = SampleParams {
+        rows: s.rows as u32,
+        vocab: s.vocab as u32,
+        inv_temperature: s.inv_temperature,
+        _pad: 0,
+        off: [logits.off(), uniforms.off(), tokens.off(), 0],
+    };
+    let kernel = Kernel {
+        family: "sample",
+        source: SAMPLE_WGSL,
+        entry: "sample_tokens",
+    };
+    let groups = gpu.grid(s.rows);
+    gpu.launch(kernel, &p, &[logits, uniforms, tokens], groups);
+}
