@@ -3,6 +3,8 @@
 // softmax, saving log-sum-exp) and for dq; one thread per (batch, head, key
 // row) for dk and dv, which sum over queries in order: deterministic, no
 // atomics. Scores are recomputed in the backward pass instead of stored.
+// Each thread keeps its own row (q, or k and v) in registers and streams
+// the other side once.
 // Bindings: q, k, v, out, lse, dout, delta, dq, dk, dv.
 
 struct Params {
@@ -43,16 +45,6 @@ fn o_at(b: u32, i: u32, h: u32) -> u32 {
     return (b * p.q_len + i) * p.o_stride + h * p.head_dim;
 }
 
-fn score(b: u32, h: u32, i: u32, j: u32) -> f32 {
-    let qi = off(0u) + q_at(b, i, h);
-    let kj = off(1u) + k_at(b, j, h);
-    var s = 0.0;
-    for (var d = 0u; d < p.head_dim; d++) {
-        s += q[qi + d] * k[kj + d];
-    }
-    return s * p.scale;
-}
-
 // Keys visible to query i: all, or j <= i under the causal mask.
 fn key_end(i: u32) -> u32 {
     return select(p.kv_len, i + 1u, p.causal != 0u);
@@ -67,11 +59,21 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
     let i = row % p.q_len;
     let h = (row / p.q_len) % p.heads;
     let b = row / (p.q_len * p.heads);
+    // The query row is read once into registers (lavapipe pays per load).
+    var qi: array<f32, MAX_HEAD_DIM>;
+    let q0 = off(0u) + q_at(b, i, h);
+    for (var d = 0u; d < p.head_dim; d++) {
+        qi[d] = q[q0 + d] * p.scale;
+    }
     var acc: array<f32, MAX_HEAD_DIM>;
     var m = -3.0e38;
     var l = 0.0;
     for (var j = 0u; j < key_end(i); j++) {
-        let s = score(b, h, i, j);
+        let kj = off(1u) + k_at(b, j, h);
+        var s = 0.0;
+        for (var d = 0u; d < p.head_dim; d++) {
+            s += qi[d] * k[kj + d];
+        }
         let m_new = max(m, s);
         let correction = exp(m - m_new);
         let w = exp(s - m_new);
@@ -118,23 +120,32 @@ fn backward_dq(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
     let oi = off(5u) + o_at(b, i, h);
     let l = lse[off(4u) + row];
     let dl = delta[off(6u) + row];
+    var qi: array<f32, MAX_HEAD_DIM>;
+    var doi: array<f32, MAX_HEAD_DIM>;
+    let q0 = off(0u) + q_at(b, i, h);
+    for (var d = 0u; d < p.head_dim; d++) {
+        qi[d] = q[q0 + d] * p.scale;
+        doi[d] = dout[oi + d];
+    }
     var acc: array<f32, MAX_HEAD_DIM>;
     for (var j = 0u; j < key_end(i); j++) {
-        let w = exp(score(b, h, i, j) - l);
+        let kj = off(1u) + k_at(b, j, h);
         let vj = off(2u) + v_at(b, j, h);
+        var s = 0.0;
         var dp = 0.0;
         for (var d = 0u; d < p.head_dim; d++) {
-            dp += dout[oi + d] * v[vj + d];
+            s += qi[d] * k[kj + d];
+            dp += doi[d] * v[vj + d];
         }
+        let w = exp(s - l);
         let ds = w * (dp - dl) * p.scale;
-        let kj = off(1u) + k_at(b, j, h);
         for (var d = 0u; d < p.head_dim; d++) {
             acc[d] += ds * k[kj + d];
         }
     }
-    let qi = off(7u) + q_at(b, i, h);
+    let dq0 = off(7u) + q_at(b, i, h);
     for (var d = 0u; d < p.head_dim; d++) {
-        dq[qi + d] = acc[d];
+        dq[dq0 + d] = acc[d];
     }
 }
 
@@ -149,28 +160,37 @@ fn backward_dkv(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
     let b = col / (p.kv_len * p.heads);
     var acc_k: array<f32, MAX_HEAD_DIM>;
     var acc_v: array<f32, MAX_HEAD_DIM>;
-    let vj = off(2u) + v_at(b, j, h);
+    var kj: array<f32, MAX_HEAD_DIM>;
+    var vj: array<f32, MAX_HEAD_DIM>;
+    let k0 = off(1u) + k_at(b, j, h);
+    let v0 = off(2u) + v_at(b, j, h);
+    for (var d = 0u; d < p.head_dim; d++) {
+        kj[d] = k[k0 + d] * p.scale;
+        vj[d] = v[v0 + d];
+    }
     // Under the causal mask only queries i >= j see key j.
     let first = select(0u, j, p.causal != 0u);
     for (var i = first; i < p.q_len; i++) {
         let row = (b * p.heads + h) * p.q_len + i;
-        let w = exp(score(b, h, i, j) - lse[off(4u) + row]);
         let oi = off(5u) + o_at(b, i, h);
+        let qi = off(0u) + q_at(b, i, h);
+        var s = 0.0;
         var dp = 0.0;
         for (var d = 0u; d < p.head_dim; d++) {
-            dp += dout[oi + d] * v[vj + d];
-            acc_v[d] += w * dout[oi + d];
+            s += q[qi + d] * kj[d];
+            dp += dout[oi + d] * vj[d];
         }
+        let w = exp(s - lse[off(4u) + row]);
         let ds = w * (dp - delta[off(6u) + row]) * p.scale;
-        let qi = off(0u) + q_at(b, i, h);
         for (var d = 0u; d < p.head_dim; d++) {
+            acc_v[d] += w * dout[oi + d];
             acc_k[d] += ds * q[qi + d];
         }
     }
-    let kj = off(8u) + k_at(b, j, h);
-    let vo = off(9u) + v_at(b, j, h);
+    let dk0 = off(8u) + k_at(b, j, h);
+    let dv0 = off(9u) + v_at(b, j, h);
     for (var d = 0u; d < p.head_dim; d++) {
-        dk[kj + d] = acc_k[d];
-        dv[vo + d] = acc_v[d];
+        dk[dk0 + d] = acc_k[d];
+        dv[dv0 + d] = acc_v[d];
     }
 }

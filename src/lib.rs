@@ -2,6 +2,7 @@
 //! AlphaTensor's method on any wgpu GPU, with an exact core that verifies
 //! and exports every algorithm it handles.
 
+pub mod bench;
 pub mod engine;
 pub mod game;
 pub mod problem;

@@ -4,6 +4,7 @@ use anyhow::{anyhow, bail, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use tensorsearch::bench;
 use tensorsearch::engine::gpu;
 use tensorsearch::game::ActionEncoding;
 use tensorsearch::problem::export::{export, Lang};
@@ -110,6 +111,35 @@ enum Command {
     },
     /// List wgpu adapters with the limits and features that matter to compute.
     Devices,
+    /// Benchmark the compute kernels: time per call, GFLOP/s or GB/s, GPU against CPU.
+    Bench {
+        #[arg(value_enum)]
+        what: BenchWhat,
+        #[arg(long, value_enum, default_value = "both")]
+        device: BenchDevice,
+        /// Also write the measurements as JSON here (atomically).
+        #[arg(long)]
+        json: Option<PathBuf>,
+        /// Skip the largest shapes.
+        #[arg(long)]
+        quick: bool,
+        /// Seconds of timed calls per kernel and device.
+        #[arg(long, default_value_t = 0.5)]
+        seconds: f64,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum BenchWhat {
+    /// Every kernel family at the shapes of the network.
+    Kernels,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq)]
+enum BenchDevice {
+    Gpu,
+    Cpu,
+    Both,
 }
 
 fn main() -> ExitCode {
@@ -179,6 +209,13 @@ fn run(command: Command) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Devices => devices(),
+        Command::Bench {
+            what: BenchWhat::Kernels,
+            device,
+            json,
+            quick,
+            seconds,
+        } => bench_kernels(device, json.as_deref(), quick, seconds),
     }
 }
 
@@ -302,6 +339,43 @@ fn info(shape: Shape) -> String {
         );
     }
     s
+}
+
+fn bench_kernels(
+    device: BenchDevice,
+    json: Option<&Path>,
+    quick: bool,
+    seconds: f64,
+) -> Result<ExitCode> {
+    if !(seconds > 0.0 && seconds <= 600.0) {
+        bail!("--seconds must be in (0, 600], found {seconds}");
+    }
+    let mut gpu = match device {
+        BenchDevice::Cpu => None,
+        _ => Some(gpu::GpuBackend::new()?),
+    };
+    if let Some(g) = &gpu {
+        let timer = if g.has_timestamps() {
+            "timestamp queries"
+        } else {
+            "wall clock after synchronising"
+        };
+        let kind = if g.is_software() {
+            " (software adapter)"
+        } else {
+            ""
+        };
+        println!("gpu: {}{kind}; timing by {timer}", g.adapter_name());
+    }
+    let cases = bench::default_cases(quick);
+    let budget = std::time::Duration::from_secs_f64(seconds);
+    let rows = bench::run(&cases, gpu.as_mut(), device != BenchDevice::Gpu, budget)?;
+    print!("{}", bench::table(&rows));
+    if let Some(path) = json {
+        let text = serde_json::to_string_pretty(&rows)?;
+        json::write_atomic(path, format!("{text}\n").as_bytes())?;
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn devices() -> Result<ExitCode> {

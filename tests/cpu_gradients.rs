@@ -58,7 +58,12 @@ fn linear_layer_gradients() {
     let mut dx = vec![0.0; rows * inp];
     matmul::cpu(&MatmulSpec::new(rows, inp, out).trans_b(), &g, &w, &mut dx);
     let mut dw = vec![0.0; inp * out];
-    matmul::cpu(&MatmulSpec::new(inp, out, rows).trans_a().accumulate(), &x, &g, &mut dw);
+    matmul::cpu(
+        &MatmulSpec::new(inp, out, rows).trans_a().accumulate(),
+        &x,
+        &g,
+        &mut dw,
+    );
     let mut db = vec![0.0; out];
     matmul::bias_backward_cpu(rows, out, &g, &mut db);
     check("dX", &x, &dx, |x| forward(x, &w, &bias));
@@ -71,7 +76,10 @@ fn batched_matmul_with_transposes_gradients() {
     let mut rng = fresh_rng("matmul");
     let (batch, m, n, k) = (2, 3, 4, 5);
     // C = Aᵀ·Bᵀ per batch; A stored k×m, B stored n×k.
-    let s = MatmulSpec::new(m, n, k).trans_a().trans_b().batched(batch, false);
+    let s = MatmulSpec::new(m, n, k)
+        .trans_a()
+        .trans_b()
+        .batched(batch, false);
     let a = rand_vec(&mut rng, batch * m * k, -1.0, 1.0);
     let b = rand_vec(&mut rng, batch * n * k, -1.0, 1.0);
     let g = rand_vec(&mut rng, batch * m * n, -1.0, 1.0);
@@ -82,10 +90,26 @@ fn batched_matmul_with_transposes_gradients() {
     };
     // dA (k×m) = Bᵀ·Gᵀ, i.e. (G·B)ᵀ: A stored k×m so dA[kk][i] = Σ_j B[j][kk] G[i][j].
     let mut da = vec![0.0; batch * m * k];
-    matmul::cpu(&MatmulSpec::new(k, m, n).trans_a().trans_b().batched(batch, false), &b, &g, &mut da);
+    matmul::cpu(
+        &MatmulSpec::new(k, m, n)
+            .trans_a()
+            .trans_b()
+            .batched(batch, false),
+        &b,
+        &g,
+        &mut da,
+    );
     // dB (n×k) = Gᵀ·Aᵀ.
     let mut db = vec![0.0; batch * n * k];
-    matmul::cpu(&MatmulSpec::new(n, k, m).trans_a().trans_b().batched(batch, false), &g, &a, &mut db);
+    matmul::cpu(
+        &MatmulSpec::new(n, k, m)
+            .trans_a()
+            .trans_b()
+            .batched(batch, false),
+        &g,
+        &a,
+        &mut db,
+    );
     check("dA", &a, &da, |a| loss(a, &b));
     check("dB", &b, &db, |b| loss(&a, b));
 }
@@ -125,7 +149,12 @@ fn gelu_and_mean_gradients() {
         dot(&g, &y)
     });
 
-    let s = MeanSpec { batch: 2, positions: 5, channels: 4, accumulate: false };
+    let s = MeanSpec {
+        batch: 2,
+        positions: 5,
+        channels: 4,
+        accumulate: false,
+    };
     let gm = rand_vec(&mut rng, 8, -1.0, 1.0);
     let mut dxm = vec![0.0; 40];
     mean::backward_cpu(&s, &gm, &mut dxm);
@@ -191,7 +220,11 @@ fn causal_mask_hides_later_keys() {
 #[test]
 fn embedding_and_gather_gradients() {
     let mut rng = fresh_rng("embedding");
-    let s = EmbeddingSpec { tokens: 9, dim: 3, vocab: 5 };
+    let s = EmbeddingSpec {
+        tokens: 9,
+        dim: 3,
+        vocab: 5,
+    };
     let tokens: Vec<u32> = (0..9).map(|_| rng.random_range(0..4)).collect();
     let table = rand_vec(&mut rng, 15, -1.0, 1.0);
     let g = rand_vec(&mut rng, 27, -1.0, 1.0);
@@ -234,7 +267,12 @@ fn loss_gradients() {
     xent(&logits, &mut d);
     check("dlogits", &logits, &d, |x| xent(x, &mut vec![0.0; 28]));
 
-    let qs = QuantileSpec { batch: 5, quantiles: 8, delta: 1.0, scale: 0.2 };
+    let qs = QuantileSpec {
+        batch: 5,
+        quantiles: 8,
+        delta: 1.0,
+        scale: 0.2,
+    };
     let q = rand_vec(&mut rng, 40, -3.0, 3.0);
     let t = rand_vec(&mut rng, 5, -3.0, 3.0);
     let quantile = |q: &[f64], d: &mut [f64]| {
@@ -251,7 +289,12 @@ fn loss_gradients() {
 /// quantile Huber loss with threshold `delta`.
 fn fit_quantiles(rng: &mut StdRng, delta: f32) -> Vec<f32> {
     let batch = 512;
-    let s = QuantileSpec { batch, quantiles: 8, delta, scale: 1.0 / batch as f32 };
+    let s = QuantileSpec {
+        batch,
+        quantiles: 8,
+        delta,
+        scale: 1.0 / batch as f32,
+    };
     let mut q = vec![0.5f32; 8];
     let (mut loss, mut dq) = (vec![0.0f32; batch], vec![0.0f32; batch * 8]);
     for step in 0..4000 {
@@ -276,7 +319,11 @@ fn fitted_quantiles_ascend_towards_their_levels() {
     let q = fit_quantiles(&mut rng, 0.01);
     for i in 0..8 {
         let tau = (i as f32 + 0.5) / 8.0;
-        assert!((q[i] - tau).abs() < 0.03, "quantile {i}: {} vs {tau} (all: {q:?})", q[i]);
+        assert!(
+            (q[i] - tau).abs() < 0.03,
+            "quantile {i}: {} vs {tau} (all: {q:?})",
+            q[i]
+        );
         assert!(i == 0 || q[i] > q[i - 1], "not ascending: {q:?}");
     }
 }
@@ -291,7 +338,11 @@ fn huber_one_on_unit_targets_gives_ascending_expectiles() {
     for i in 0..8 {
         let tau = (i as f32 + 0.5) / 8.0;
         let expectile = tau.sqrt() / (tau.sqrt() + (1.0 - tau).sqrt());
-        assert!((q[i] - expectile).abs() < 0.02, "value {i}: {} vs {expectile} (all: {q:?})", q[i]);
+        assert!(
+            (q[i] - expectile).abs() < 0.02,
+            "value {i}: {} vs {expectile} (all: {q:?})",
+            q[i]
+        );
         assert!(i == 0 || q[i] > q[i - 1], "not ascending: {q:?}");
     }
 }

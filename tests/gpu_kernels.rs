@@ -38,19 +38,21 @@ fn check_all(what: &str, cpu: Vec<Vec<f32>>, gpu: Vec<Vec<f32>>) {
     }
 }
 
+/// Operands at offset `pad`: 4 lets aligned shapes take the vec4 kernel.
 fn matmul_case<B: Backend>(
     b: &mut B,
     s: &MatmulSpec,
     a: &[f32],
     bm: &[f32],
     c0: &[f32],
+    pad: usize,
 ) -> Vec<Vec<f32>> {
-    let a = upload(b, a);
-    let bb = upload(b, bm);
+    let a = upload_at(b, a, pad);
+    let bb = upload_at(b, bm, pad);
     let c = if s.accumulate {
-        upload(b, c0)
+        upload_at(b, c0, pad)
     } else {
-        nan_output(b, c0.len())
+        upload_at(b, &vec![f32::NAN; c0.len()], pad)
     };
     b.matmul(s, &a, &bb, &c);
     vec![b.read_f32(&c)]
@@ -60,7 +62,17 @@ fn matmul_case<B: Backend>(
 fn matmul_matches_cpu() {
     let Some(mut gpu) = gpu() else { return };
     let mut rng = fresh_rng("matmul");
-    let shapes = [(1, 1, 1), (5, 7, 3), (33, 17, 65), (70, 3, 129)];
+    // Odd shapes take the general kernel; (13, 24, 20) and (64, 16, 36)
+    // at offset 4 take the vec4 one (k % 4 == 0, n % 8 == 0), with row
+    // counts that are not multiples of its 8-row tile.
+    let shapes = [
+        (1, 1, 1),
+        (5, 7, 3),
+        (33, 17, 65),
+        (70, 3, 129),
+        (13, 24, 20),
+        (64, 16, 36),
+    ];
     for (m, n, k) in shapes {
         for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
             for accumulate in [false, true] {
@@ -73,8 +85,10 @@ fn matmul_matches_cpu() {
                     let a = uniform(&mut rng, la, -1.0, 1.0);
                     let bm = uniform(&mut rng, lb, -1.0, 1.0);
                     let c0 = uniform(&mut rng, lc, -1.0, 1.0);
-                    let (c, g) = both!(&mut gpu, |be| matmul_case(be, &s, &a, &bm, &c0));
-                    check_all(&format!("matmul {s:?}"), c, g);
+                    for pad in [3, 4] {
+                        let (c, g) = both!(&mut gpu, |be| matmul_case(be, &s, &a, &bm, &c0, pad));
+                        check_all(&format!("matmul {s:?} at offset {pad}"), c, g);
+                    }
                 }
             }
         }

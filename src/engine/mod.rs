@@ -28,7 +28,7 @@ pub use ops::mean::MeanSpec;
 /// The operations of the network and the game, on one device.
 pub trait Backend {
     /// A view of device words: an allocation plus an offset and a length.
-    type Buf: Clone + std::fmt::Debug;
+    type Buf: Clone + std::fmt::Debug + 'static;
 
     /// A short description of the device ("cpu", or the adapter's name).
     fn describe(&self) -> String;
@@ -54,6 +54,12 @@ pub trait Backend {
     fn fill(&mut self, buf: &Self::Buf, value: f32);
     /// Runs all recorded work and waits for it.
     fn flush(&mut self);
+    /// Runs all recorded work and returns its device time when the device
+    /// can measure it (GPU timestamp queries); `None` otherwise.
+    fn flush_timed(&mut self) -> Option<std::time::Duration> {
+        self.flush();
+        None
+    }
 
     // ---- linear layers ------------------------------------------------
     /// C (+)= op(A) op(B), batched (see [`MatmulSpec`]).

@@ -39,9 +39,14 @@ pub const PAD: usize = 3;
 /// A view of `data.len()` words at offset PAD of a larger allocation whose
 /// other words hold a sentinel.
 pub fn upload<B: Backend>(b: &mut B, data: &[f32]) -> B::Buf {
-    let whole = b.alloc(data.len() + 2 * PAD).unwrap();
+    upload_at(b, data, PAD)
+}
+
+/// As [`upload`], at offset `pad`.
+pub fn upload_at<B: Backend>(b: &mut B, data: &[f32], pad: usize) -> B::Buf {
+    let whole = b.alloc(data.len() + 2 * pad).unwrap();
     b.fill(&whole, -7.0);
-    let v = b.view(&whole, PAD, data.len());
+    let v = b.view(&whole, pad, data.len());
     b.write_f32(&v, data);
     v
 }

@@ -70,6 +70,10 @@ impl Backend for GpuBackend {
         self.flush_all();
     }
 
+    fn flush_timed(&mut self) -> Option<std::time::Duration> {
+        GpuBackend::flush_timed(self)
+    }
+
     fn matmul(&mut self, spec: &MatmulSpec, a: &GpuBuf, b: &GpuBuf, c: &GpuBuf) {
         matmul::launch(self, spec, a, b, c);
     }

@@ -5,6 +5,7 @@
 
 use crate::engine::gpu::{GpuBackend, GpuBuf, Kernel};
 use num_traits::Float;
+use rayon::prelude::*;
 
 pub const MATMUL_WGSL: &str = include_str!("../../../shaders/matmul.wgsl");
 pub const BIAS_WGSL: &str = include_str!("../../../shaders/bias.wgsl");
@@ -91,20 +92,29 @@ impl MatmulSpec {
     }
 }
 
-pub fn cpu<F: Float>(s: &MatmulSpec, a: &[F], b: &[F], c: &mut [F]) {
+/// Rows of C in parallel; each entry sums over k in increasing order.
+pub fn cpu<F: Float + Send + Sync>(s: &MatmulSpec, a: &[F], b: &[F], c: &mut [F]) {
     let [(ars, acs), (brs, bcs)] = s.strides();
-    for bt in 0..s.batch {
-        let (ao, bo, co) = (bt * s.stride_a, bt * s.stride_b, bt * s.stride_c);
-        for i in 0..s.m {
-            for j in 0..s.n {
-                let mut acc = F::zero();
-                for kk in 0..s.k {
-                    acc = acc + a[ao + i * ars + kk * acs] * b[bo + kk * brs + j * bcs];
-                }
-                let out = &mut c[co + i * s.n + j];
-                *out = if s.accumulate { *out + acc } else { acc };
+    let row = |bt: usize, i: usize, out: &mut [F]| {
+        let (ao, bo) = (bt * s.stride_a, bt * s.stride_b);
+        let mut acc = vec![F::zero(); s.n];
+        for kk in 0..s.k {
+            let x = a[ao + i * ars + kk * acs];
+            let b_row = bo + kk * brs;
+            for (j, acc) in acc.iter_mut().enumerate() {
+                *acc = *acc + x * b[b_row + j * bcs];
             }
         }
+        for (o, acc) in out.iter_mut().zip(acc) {
+            *o = if s.accumulate { *o + acc } else { acc };
+        }
+    };
+    for bt in 0..s.batch {
+        let co = bt * s.stride_c;
+        c[co..co + s.m * s.n]
+            .par_chunks_mut(s.n.max(1))
+            .enumerate()
+            .for_each(|(i, out)| row(bt, i, out));
     }
 }
 
@@ -148,10 +158,23 @@ struct MatmulParams {
     _pad: [u32; 2],
 }
 
-/// Outputs per thread along m and n, and threads per workgroup along m and
-/// n (as in `matmul.wgsl`): a workgroup covers a 32×64 tile of C.
+/// Rows and columns of C per thread (TM, TN in `matmul.wgsl`); a
+/// workgroup of `gpu.workgroup` lanes covers TM × (lanes·TN) of C.
 const TILE: [usize; 2] = [4, 4];
-const THREADS: [usize; 2] = [8, 16];
+/// The same for `matmul_vec4`.
+const VEC4_TILE: [usize; 2] = [8, 8];
+
+/// Whether the vec4 fast path applies: A and B untransposed, k a multiple
+/// of 4, n of 8, and every offset and batch stride a multiple of 4.
+fn vec4_aligned(s: &MatmulSpec, p: &MatmulParams) -> bool {
+    !s.trans_a
+        && !s.trans_b
+        && s.k.is_multiple_of(4)
+        && s.n.is_multiple_of(8)
+        && [p.a_off, p.a_bs, p.b_off, p.b_bs, p.c_off, p.c_bs]
+            .iter()
+            .all(|x| x.is_multiple_of(4))
+}
 
 pub fn launch(gpu: &mut GpuBackend, s: &MatmulSpec, a: &GpuBuf, b: &GpuBuf, c: &GpuBuf) {
     let [(ars, acs), (brs, bcs)] = s.strides();
@@ -172,15 +195,21 @@ pub fn launch(gpu: &mut GpuBackend, s: &MatmulSpec, a: &GpuBuf, b: &GpuBuf, c: &
         c_bs: s.stride_c as u32,
         _pad: [0; 2],
     };
+    let lanes = gpu.workgroup as usize;
+    let (entry, [rows, cols]) = if vec4_aligned(s, &p) {
+        ("matmul_vec4", VEC4_TILE)
+    } else {
+        ("matmul", TILE)
+    };
     let groups = [
-        s.n.div_ceil(TILE[1] * THREADS[1]) as u32,
-        s.m.div_ceil(TILE[0] * THREADS[0]) as u32,
+        s.n.div_ceil(cols * lanes) as u32,
+        s.m.div_ceil(rows) as u32,
         s.batch as u32,
     ];
     let kernel = Kernel {
         family: "matmul",
         source: MATMUL_WGSL,
-        entry: "matmul",
+        entry,
     };
     gpu.launch(kernel, &p, &[a, b, c], groups);
 }
