@@ -1,5 +1,12 @@
-//! TensorGame: actions and their token encoding (DESIGN §2).
+//! TensorGame: actions and their token encoding, changes of basis,
+//! synthetic demonstrations and the state the network sees (DESIGN §2, §4).
 
 pub mod action;
+pub mod basis;
+pub mod demo;
+pub mod state;
 
 pub use action::ActionEncoding;
+pub use basis::{Basis, Unimodular};
+pub use demo::{random_demonstration, Demonstration, Example};
+pub use state::GameConfig;

@@ -1,0 +1,234 @@
+//! Change of basis (DESIGN §4): T' = T ×₁ A ×₂ B ×₃ C with random invertible
+//! integer matrices whose inverses are integer too (unimodular over Z;
+//! invertible over GF(2)). A decomposition (u', v', w') of T' maps back to
+//! (A⁻¹u', B⁻¹v', C⁻¹w'), a decomposition of T.
+
+use crate::problem::{Coeff, Decomposition, Field};
+use rand::Rng;
+
+/// An n×n integer matrix (row-major) with its exact integer inverse.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unimodular {
+    pub n: usize,
+    pub m: Vec<i64>,
+    pub inv: Vec<i64>,
+}
+
+impl Unimodular {
+    pub fn identity(n: usize) -> Self {
+        let mut m = vec![0; n * n];
+        for i in 0..n {
+            m[i * n + i] = 1;
+        }
+        Unimodular { n, inv: m.clone(), m }
+    }
+
+    /// A product of `ops` random elementary operations (row i ± row j, and
+    /// sign flips over Z), applied to M while their inverses are applied to
+    /// M⁻¹ in the opposite order, so both stay exact integer matrices with
+    /// small entries. Over Z2 entries are reduced mod 2.
+    pub fn random<R: Rng>(rng: &mut R, n: usize, ops: usize, field: Field) -> Self {
+        let mut u = Self::identity(n);
+        if n < 2 {
+            return u;
+        }
+        for _ in 0..ops {
+            let i = rng.random_range(0..n);
+            let mut j = rng.random_range(0..n - 1);
+            if j >= i {
+                j += 1;
+            }
+            let s: i64 = if field == Field::Z2 || rng.random_bool(0.5) { 1 } else { -1 };
+            // M ← E·M with E = I + s·e_i e_jᵀ (row i += s·row j);
+            // M⁻¹ ← M⁻¹·E⁻¹ with E⁻¹ = I − s·e_i e_jᵀ (column j −= s·column i).
+            for c in 0..n {
+                u.m[i * n + c] += s * u.m[j * n + c];
+            }
+            for r in 0..n {
+                u.inv[r * n + j] -= s * u.inv[r * n + i];
+            }
+            if field != Field::Z2 && rng.random_bool(0.2) {
+                // Row i negated; its inverse negates column i.
+                for c in 0..n {
+                    u.m[i * n + c] = -u.m[i * n + c];
+                    u.inv[c * n + i] = -u.inv[c * n + i];
+                }
+            }
+            if field == Field::Z2 {
+                u.m.iter_mut().for_each(|x| *x = x.rem_euclid(2));
+                u.inv.iter_mut().for_each(|x| *x = x.rem_euclid(2));
+            }
+        }
+        u
+    }
+
+    /// M·x.
+    pub fn apply(&self, x: &[Coeff]) -> Vec<Coeff> {
+        mul(&self.m, self.n, x)
+    }
+
+    /// M⁻¹·x.
+    pub fn apply_inverse(&self, x: &[Coeff]) -> Vec<Coeff> {
+        mul(&self.inv, self.n, x)
+    }
+}
+
+fn mul(m: &[i64], n: usize, x: &[Coeff]) -> Vec<Coeff> {
+    (0..n)
+        .map(|r| {
+            (0..n).fold(Coeff::from_integer(0), |acc, c| {
+                acc + Coeff::from_integer(m[r * n + c] as i128) * x[c]
+            })
+        })
+        .collect()
+}
+
+/// One change of basis per mode of the tensor.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Basis {
+    pub modes: [Unimodular; 3],
+    pub field: Field,
+}
+
+impl Basis {
+    pub fn random<R: Rng>(rng: &mut R, dims: [usize; 3], field: Field) -> Self {
+        let modes = dims.map(|n| Unimodular::random(rng, n, 2 * n, field));
+        Basis { modes, field }
+    }
+
+    /// The factors of `d` expressed in this basis: (A u, B v, C w).
+    pub fn forward(&self, d: &Decomposition) -> Decomposition {
+        self.map(d, Unimodular::apply)
+    }
+
+    /// A decomposition found in this basis, back in the standard basis.
+    pub fn back(&self, d: &Decomposition) -> Decomposition {
+        self.map(d, Unimodular::apply_inverse)
+    }
+
+    fn map(&self, d: &Decomposition, f: impl Fn(&Unimodular, &[Coeff]) -> Vec<Coeff>) -> Decomposition {
+        let reduce = |row: Vec<Coeff>| -> Vec<Coeff> {
+            row.iter()
+                .map(|x| self.field.reduce(x).unwrap_or(*x))
+                .collect()
+        };
+        let rows = |m: &Unimodular, rows: &[Vec<Coeff>]| -> Vec<Vec<Coeff>> {
+            rows.iter().map(|r| reduce(f(m, r))).collect()
+        };
+        Decomposition {
+            shape: d.shape,
+            field: d.field,
+            u: rows(&self.modes[0], &d.u),
+            v: rows(&self.modes[1], &d.v),
+            w: rows(&self.modes[2], &d.w),
+        }
+    }
+
+    /// T' = T ×₁ A ×₂ B ×₃ C as a dense i32 tensor (mod 2 over Z2).
+    pub fn transform_tensor(&self, dims: [usize; 3], t: &[i32]) -> Vec<i32> {
+        let [la, lb, lc] = dims;
+        let [a, b, c] = &self.modes;
+        let mut out = vec![0i64; la * lb * lc];
+        for i in 0..la {
+            for j in 0..lb {
+                for k in 0..lc {
+                    let x = t[(i * lb + j) * lc + k] as i64;
+                    if x == 0 {
+                        continue;
+                    }
+                    for i2 in 0..la {
+                        let ai = a.m[i2 * la + i] * x;
+                        if ai == 0 {
+                            continue;
+                        }
+                        for j2 in 0..lb {
+                            let aij = ai * b.m[j2 * lb + j];
+                            if aij == 0 {
+                                continue;
+                            }
+                            for k2 in 0..lc {
+                                out[(i2 * lb + j2) * lc + k2] += aij * c.m[k2 * lc + k];
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        out.iter()
+            .map(|&x| if self.field == Field::Z2 { x.rem_euclid(2) as i32 } else { x as i32 })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::problem::{verify, Shape};
+    use rand::SeedableRng;
+
+    #[test]
+    fn inverse_is_exact() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(3);
+        for field in [Field::Z, Field::Z2] {
+            for n in 1..7 {
+                let u = Unimodular::random(&mut rng, n, 3 * n, field);
+                for r in 0..n {
+                    for c in 0..n {
+                        let mut x: i64 = (0..n).map(|k| u.m[r * n + k] * u.inv[k * n + c]).sum();
+                        if field == Field::Z2 {
+                            x = x.rem_euclid(2);
+                        }
+                        assert_eq!(x, (r == c) as i64, "{field} n={n}");
+                    }
+                }
+            }
+        }
+    }
+
+    /// Σ u⊗v⊗w of `d` as a dense tensor, reduced in its field.
+    fn reconstruct(d: &Decomposition) -> Vec<i32> {
+        let [la, lb, lc] = d.shape.factor_lens();
+        let mut t = vec![0i64; la * lb * lc];
+        for r in 0..d.rank() {
+            for i in 0..la {
+                for j in 0..lb {
+                    for k in 0..lc {
+                        let x = d.u[r][i] * d.v[r][j] * d.w[r][k];
+                        t[(i * lb + j) * lc + k] += x.to_integer() as i64;
+                    }
+                }
+            }
+        }
+        t.iter()
+            .map(|&x| if d.field == Field::Z2 { x.rem_euclid(2) as i32 } else { x as i32 })
+            .collect()
+    }
+
+    #[test]
+    fn strassen_through_twenty_bases_maps_back() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+        let shape = Shape::new(2, 2, 2).unwrap();
+        let dims = shape.factor_lens();
+        for field in [Field::Z, Field::Z2] {
+            let mut strassen = Decomposition::strassen();
+            strassen.field = field;
+            // Over Z2 the coefficients -1 become 1.
+            for rows in [&mut strassen.u, &mut strassen.v, &mut strassen.w] {
+                for x in rows.iter_mut().flatten() {
+                    *x = field.reduce(x).unwrap();
+                }
+            }
+            for _ in 0..20 {
+                let basis = Basis::random(&mut rng, dims, field);
+                let t_prime = basis.transform_tensor(dims, &shape.dense_tensor());
+                // What a search in the changed basis would find: a decomposition of T'.
+                let found = basis.forward(&strassen);
+                assert_eq!(reconstruct(&found), t_prime, "{field}: a decomposition of T'");
+                assert_ne!(basis.modes[0].m, Unimodular::identity(4).m);
+                let back = basis.back(&found);
+                verify(&back, field).unwrap();
+                assert_eq!(back, strassen);
+            }
+        }
+    }
+}

@@ -1,0 +1,118 @@
+//! The game's dimensions and the state encoding fed to the network: the
+//! residual and the rank-one tensors of the last h actions (h + 1
+//! channels), padded to S = max dimension per mode, seen as three grids
+//! (DESIGN §3), plus the scalar step / R_limit.
+
+use crate::problem::{Field, Shape};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GameConfig {
+    pub shape: Shape,
+    pub field: Field,
+    /// Tensor dimensions (nm, mp, np).
+    pub dims: [usize; 3],
+    /// Actions of history fed to the network (h).
+    pub history: usize,
+    /// The step limit R_limit.
+    pub max_steps: usize,
+}
+
+impl GameConfig {
+    pub fn new(shape: Shape, field: Field, history: usize, max_steps: usize) -> Self {
+        GameConfig {
+            shape,
+            field,
+            dims: shape.factor_lens(),
+            history,
+            max_steps,
+        }
+    }
+
+    /// S: the padded size of every mode.
+    pub fn grid(&self) -> usize {
+        *self.dims.iter().max().expect("three dims")
+    }
+
+    pub fn action_len(&self) -> usize {
+        self.dims.iter().sum()
+    }
+
+    /// Features of one grid cell: S per channel, then the scalar.
+    pub fn cell_features(&self) -> usize {
+        self.grid() * (self.history + 1) + 1
+    }
+
+    /// Words of one encoded state: three S×S grids of cell features.
+    pub fn state_features(&self) -> usize {
+        3 * self.grid() * self.grid() * self.cell_features()
+    }
+
+    pub fn reduce(&self, x: i32) -> i32 {
+        if self.field == Field::Z2 {
+            x.rem_euclid(2)
+        } else {
+            x
+        }
+    }
+
+    /// tensor ← tensor − u⊗v⊗w for an action u‖v‖w.
+    pub fn subtract(&self, tensor: &mut [i32], action: &[i32]) {
+        let [la, lb, lc] = self.dims;
+        let (u, rest) = action.split_at(la);
+        let (v, w) = rest.split_at(lb);
+        for i in 0..la {
+            for j in 0..lb {
+                for k in 0..lc {
+                    let x = &mut tensor[(i * lb + j) * lc + k];
+                    *x = self.reduce(*x - u[i] * v[j] * w[k]);
+                }
+            }
+        }
+    }
+
+    /// The three grids of one state, grid-major: grid g, cell (x, y),
+    /// feature f at `((g·S + x)·S + y)·F + f`. Grid 1 is indexed by (i, j)
+    /// with features along k, grid 2 by (j, k) along i, grid 3 by (k, i)
+    /// along j; channel c of a cell occupies features [c·S, (c+1)·S).
+    /// Channel 0 is the residual, channel t the t-th most recent action.
+    pub fn encode(&self, residual: &[i32], history: &[Vec<i32>], step: usize, out: &mut [f32]) {
+        let s = self.grid();
+        let f = self.cell_features();
+        let [la, lb, lc] = self.dims;
+        out[..self.state_features()].fill(0.0);
+        let mut put = |channel: usize, i: usize, j: usize, k: usize, x: f32| {
+            // (grid, cell x, cell y, position along the feature axis)
+            for (g, cx, cy, pos) in [(0, i, j, k), (1, j, k, i), (2, k, i, j)] {
+                out[((g * s + cx) * s + cy) * f + channel * s + pos] = x;
+            }
+        };
+        for i in 0..la {
+            for j in 0..lb {
+                for k in 0..lc {
+                    let r = residual[(i * lb + j) * lc + k];
+                    if r != 0 {
+                        put(0, i, j, k, r as f32);
+                    }
+                }
+            }
+        }
+        for (t, action) in history.iter().take(self.history).enumerate() {
+            let (u, rest) = action.split_at(la);
+            let (v, w) = rest.split_at(lb);
+            for i in 0..la {
+                for j in 0..lb {
+                    for k in 0..lc {
+                        let x = u[i] * v[j] * w[k];
+                        if x != 0 {
+                            put(t + 1, i, j, k, x as f32);
+                        }
+                    }
+                }
+            }
+        }
+        let scalar = step as f32 / self.max_steps as f32;
+        for cell in 0..3 * s * s {
+            out[cell * f + f - 1] = scalar;
+        }
+    }
+}
