@@ -1,5 +1,5 @@
 // Elementwise kernels: GELU (tanh form) forward and backward, addition,
-// and fill. One thread per element.
+// copy and fill. One thread per element.
 
 struct Params { n: u32, value: f32, _pad0: u32, _pad1: u32, off: vec4<u32> }
 
@@ -56,4 +56,13 @@ fn fill(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         return;
     }
     b1[p.off.x + i] = p.value;
+}
+
+@compute @workgroup_size(WG)
+fn copy(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = linear_index(gid, nwg);
+    if (i >= p.n) {
+        return;
+    }
+    b2[p.off.y + i] = b1[p.off.x + i];
 }

@@ -5,4 +5,6 @@
 pub mod bench;
 pub mod engine;
 pub mod game;
+pub mod model;
 pub mod problem;
+pub mod train;

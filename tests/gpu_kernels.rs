@@ -158,7 +158,7 @@ fn layer_norm_forward_and_backward_match_cpu() {
 }
 
 #[test]
-fn gelu_and_add_match_cpu() {
+fn gelu_add_and_copy_match_cpu() {
     let Some(mut gpu) = gpu() else { return };
     let mut rng = fresh_rng("elementwise");
     for n in [1, 63, 1001] {

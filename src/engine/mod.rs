@@ -102,6 +102,8 @@ pub trait Backend {
     fn gelu_backward(&mut self, n: usize, x: &Self::Buf, dy: &Self::Buf, dx: &Self::Buf);
     /// out = a + b over `n` words (`out` may be `a` or `b`).
     fn add(&mut self, n: usize, a: &Self::Buf, b: &Self::Buf, out: &Self::Buf);
+    /// dst = src over `n` words.
+    fn copy(&mut self, n: usize, src: &Self::Buf, dst: &Self::Buf);
     /// y[b][c] = mean over p of x[b][p][c].
     fn mean(&mut self, spec: &MeanSpec, x: &Self::Buf, y: &Self::Buf);
     /// dx[b][p][c] (+)= dy[b][c] / positions.

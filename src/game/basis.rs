@@ -20,7 +20,11 @@ impl Unimodular {
         for i in 0..n {
             m[i * n + i] = 1;
         }
-        Unimodular { n, inv: m.clone(), m }
+        Unimodular {
+            n,
+            inv: m.clone(),
+            m,
+        }
     }
 
     /// A product of `ops` random elementary operations (row i ± row j, and
@@ -38,7 +42,11 @@ impl Unimodular {
             if j >= i {
                 j += 1;
             }
-            let s: i64 = if field == Field::Z2 || rng.random_bool(0.5) { 1 } else { -1 };
+            let s: i64 = if field == Field::Z2 || rng.random_bool(0.5) {
+                1
+            } else {
+                -1
+            };
             // M ← E·M with E = I + s·e_i e_jᵀ (row i += s·row j);
             // M⁻¹ ← M⁻¹·E⁻¹ with E⁻¹ = I − s·e_i e_jᵀ (column j −= s·column i).
             for c in 0..n {
@@ -106,7 +114,11 @@ impl Basis {
         self.map(d, Unimodular::apply_inverse)
     }
 
-    fn map(&self, d: &Decomposition, f: impl Fn(&Unimodular, &[Coeff]) -> Vec<Coeff>) -> Decomposition {
+    fn map(
+        &self,
+        d: &Decomposition,
+        f: impl Fn(&Unimodular, &[Coeff]) -> Vec<Coeff>,
+    ) -> Decomposition {
         let reduce = |row: Vec<Coeff>| -> Vec<Coeff> {
             row.iter()
                 .map(|x| self.field.reduce(x).unwrap_or(*x))
@@ -155,7 +167,13 @@ impl Basis {
             }
         }
         out.iter()
-            .map(|&x| if self.field == Field::Z2 { x.rem_euclid(2) as i32 } else { x as i32 })
+            .map(|&x| {
+                if self.field == Field::Z2 {
+                    x.rem_euclid(2) as i32
+                } else {
+                    x as i32
+                }
+            })
             .collect()
     }
 }
@@ -200,7 +218,13 @@ mod tests {
             }
         }
         t.iter()
-            .map(|&x| if d.field == Field::Z2 { x.rem_euclid(2) as i32 } else { x as i32 })
+            .map(|&x| {
+                if d.field == Field::Z2 {
+                    x.rem_euclid(2) as i32
+                } else {
+                    x as i32
+                }
+            })
             .collect()
     }
 
@@ -223,7 +247,11 @@ mod tests {
                 let t_prime = basis.transform_tensor(dims, &shape.dense_tensor());
                 // What a search in the changed basis would find: a decomposition of T'.
                 let found = basis.forward(&strassen);
-                assert_eq!(reconstruct(&found), t_prime, "{field}: a decomposition of T'");
+                assert_eq!(
+                    reconstruct(&found),
+                    t_prime,
+                    "{field}: a decomposition of T'"
+                );
                 assert_ne!(basis.modes[0].m, Unimodular::identity(4).m);
                 let back = basis.back(&found);
                 verify(&back, field).unwrap();

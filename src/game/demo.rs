@@ -47,7 +47,12 @@ fn sparse_vector<R: Rng>(rng: &mut R, len: usize, set: &[i32], p_zero: f64) -> V
 }
 
 /// `rank` random factors (none with a zero u, v or w) and their sum.
-pub fn random_demonstration<R: Rng>(rng: &mut R, cfg: &GameConfig, rank: usize, p_zero: f64) -> Demonstration {
+pub fn random_demonstration<R: Rng>(
+    rng: &mut R,
+    cfg: &GameConfig,
+    rank: usize,
+    p_zero: f64,
+) -> Demonstration {
     let set = coefficient_set(cfg.field);
     let [la, lb, lc] = cfg.dims;
     let factors: Vec<Vec<i32>> = (0..rank)
@@ -139,7 +144,7 @@ mod tests {
         let (s, f) = (cfg.grid(), cfg.cell_features());
         assert_eq!((s, f), (6, 13));
         let mut residual = vec![0; 36];
-        residual[(1 * 6 + 4) * 3 + 2] = -2; // entry (i, j, k) = (1, 4, 2)
+        residual[(6 + 4) * 3 + 2] = -2; // entry (i, j, k) = (1, 4, 2): (i·6 + j)·3 + k
         let mut out = vec![f32::NAN; cfg.state_features()];
         cfg.encode(&residual, &[vec![0; 11]], 5, &mut out);
         let at = |g: usize, x: usize, y: usize, feat: usize| out[((g * s + x) * s + y) * f + feat];

@@ -99,12 +99,11 @@ impl GameConfig {
         for (t, action) in history.iter().take(self.history).enumerate() {
             let (u, rest) = action.split_at(la);
             let (v, w) = rest.split_at(lb);
-            for i in 0..la {
-                for j in 0..lb {
-                    for k in 0..lc {
-                        let x = u[i] * v[j] * w[k];
-                        if x != 0 {
-                            put(t + 1, i, j, k, x as f32);
+            for (i, &ui) in u.iter().enumerate() {
+                for (j, &vj) in v.iter().enumerate() {
+                    for (k, &wk) in w.iter().enumerate() {
+                        if ui * vj * wk != 0 {
+                            put(t + 1, i, j, k, (ui * vj * wk) as f32);
                         }
                     }
                 }

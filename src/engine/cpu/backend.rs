@@ -137,6 +137,10 @@ impl Backend for CpuBackend {
         });
     }
 
+    fn copy(&mut self, n: usize, src: &CpuBuf, dst: &CpuBuf) {
+        Self::run([src], [dst], |[s], [d]| d[..n].copy_from_slice(&s[..n]));
+    }
+
     fn mean(&mut self, spec: &MeanSpec, x: &CpuBuf, y: &CpuBuf) {
         Self::run([x], [y], |[x], [y]| mean::cpu(spec, x, y));
     }

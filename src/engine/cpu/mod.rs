@@ -29,8 +29,10 @@ impl CpuBackend {
     }
 
     /// Runs `f` on the input and output slices of an operation. Views of
-    /// one allocation may appear together (as inputs and outputs): then the
-    /// operation works on copies, and outputs are written back in order.
+    /// one allocation may appear together, even interleaved (q, k and v
+    /// columns of one fused buffer): then the operation works on copies,
+    /// and only the words it changed are written back, so interleaved
+    /// outputs cannot overwrite each other with stale words.
     fn run<const I: usize, const O: usize>(
         ins: [&CpuBuf; I],
         outs: [&CpuBuf; O],
@@ -61,7 +63,8 @@ impl CpuBackend {
             return;
         }
         let in_copies: Vec<Vec<f32>> = ins.iter().map(|b| b.to_vec()).collect();
-        let mut out_copies: Vec<Vec<f32>> = outs.iter().map(|b| b.to_vec()).collect();
+        let before: Vec<Vec<f32>> = outs.iter().map(|b| b.to_vec()).collect();
+        let mut out_copies = before.clone();
         {
             let in_slices: Vec<&[f32]> = in_copies.iter().map(|v| v.as_slice()).collect();
             let out_slices: Vec<&mut [f32]> =
@@ -71,8 +74,14 @@ impl CpuBackend {
                 out_slices.try_into().expect("O outputs"),
             );
         }
-        for (b, v) in outs.iter().zip(out_copies) {
-            b.data.borrow_mut()[b.offset..b.offset + b.len].copy_from_slice(&v);
+        for ((b, new), old) in outs.iter().zip(out_copies).zip(before) {
+            let mut data = b.data.borrow_mut();
+            let dst = &mut data[b.offset..b.offset + b.len];
+            for ((d, n), o) in dst.iter_mut().zip(new).zip(old) {
+                if n.to_bits() != o.to_bits() {
+                    *d = n;
+                }
+            }
         }
     }
 }

@@ -126,6 +126,10 @@ impl Backend for GpuBackend {
         elementwise::launch_add(self, n, a, b, out);
     }
 
+    fn copy(&mut self, n: usize, src: &GpuBuf, dst: &GpuBuf) {
+        elementwise::launch_copy(self, n, src, dst);
+    }
+
     fn mean(&mut self, spec: &MeanSpec, x: &GpuBuf, y: &GpuBuf) {
         mean::launch(self, spec, x, y);
     }

@@ -1,4 +1,4 @@
-//! Elementwise operations: GELU forward and backward, addition, and fill.
+//! Elementwise operations: GELU forward and backward, addition, copy and fill.
 //! Kernel: `shaders/elementwise.wgsl`.
 
 use crate::engine::gpu::{GpuBackend, GpuBuf, Kernel};
@@ -97,4 +97,8 @@ pub fn launch_add(gpu: &mut GpuBackend, n: usize, a: &GpuBuf, b: &GpuBuf, out: &
 
 pub fn launch_fill(gpu: &mut GpuBackend, buf: &GpuBuf, value: f32) {
     launch_n(gpu, "fill", buf.len, value, &[buf]);
+}
+
+pub fn launch_copy(gpu: &mut GpuBackend, n: usize, src: &GpuBuf, dst: &GpuBuf) {
+    launch_n(gpu, "copy", n, 0.0, &[src, dst]);
 }

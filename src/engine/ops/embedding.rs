@@ -47,21 +47,34 @@ impl TokenIndex<()> {
 }
 
 impl<B> TokenIndex<B> {
-    /// Builds the index of `tokens` and uploads it to `backend`.
+    /// Buffers for the index of `tokens` tokens over `vocab` words.
+    pub fn alloc<E: Backend<Buf = B>>(
+        backend: &mut E,
+        tokens: usize,
+        vocab: usize,
+    ) -> Result<Self> {
+        Ok(TokenIndex {
+            offsets: backend.alloc(vocab + 1)?,
+            positions: backend.alloc(tokens)?,
+        })
+    }
+
+    /// Writes the index of `tokens` into these buffers.
+    pub fn update<E: Backend<Buf = B>>(&self, backend: &mut E, tokens: &[u32], vocab: usize) {
+        let (offsets, positions) = TokenIndex::csr(tokens, vocab);
+        backend.write_u32(&self.offsets, &offsets);
+        backend.write_u32(&self.positions, &positions);
+    }
+
+    /// Allocates and writes the index of `tokens`.
     pub fn build<E: Backend<Buf = B>>(
         backend: &mut E,
         tokens: &[u32],
         vocab: usize,
     ) -> Result<Self> {
-        let (offsets, positions) = TokenIndex::csr(tokens, vocab);
-        let o = backend.alloc(offsets.len())?;
-        let p = backend.alloc(positions.len())?;
-        backend.write_u32(&o, &offsets);
-        backend.write_u32(&p, &positions);
-        Ok(TokenIndex {
-            offsets: o,
-            positions: p,
-        })
+        let index = Self::alloc(backend, tokens.len(), vocab)?;
+        index.update(backend, tokens, vocab);
+        Ok(index)
     }
 }
 

@@ -1,0 +1,11 @@
+//! The AlphaTensor network (DESIGN §3): configuration, the flat parameter
+//! buffer, layers, and the torso, policy and value heads.
+
+pub mod config;
+pub mod layers;
+pub mod network;
+pub mod params;
+
+pub use config::ModelConfig;
+pub use network::{Batch, Network, StepStats};
+pub use params::{Init, ParamLayout};

@@ -1,0 +1,656 @@
+//! The whole network for a fixed game and batch size: torso with
+//! attentive-modes axial attention, autoregressive policy decoder, quantile
+//! value head, their losses, and one training step (forward, backward,
+//! AdamW) recorded for the device in one go.
+
+use super::config::ModelConfig;
+use super::layers::*;
+use super::params::{Init, ParamLayout};
+use crate::engine::*;
+use crate::game::{ActionEncoding, GameConfig};
+use anyhow::{bail, Result};
+
+/// One training batch, as the host prepares it.
+#[derive(Clone, Debug, Default)]
+pub struct Batch {
+    /// Encoded states, grid-major: [3][batch][S][S][cell features].
+    pub states: Vec<f32>,
+    /// Target action tokens, [batch][tokens].
+    pub targets: Vec<u32>,
+    /// Value targets (returns), [batch].
+    pub values: Vec<f32>,
+}
+
+/// Losses and accuracy of one step.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct StepStats {
+    pub policy_loss: f32,
+    pub value_loss: f32,
+    /// Fraction of target tokens that are the policy's top-1.
+    pub token_accuracy: f32,
+}
+
+/// The pairs of grids the attentive-modes layers join, in order (DESIGN §3).
+const PAIRS: [(usize, usize); 3] = [(0, 1), (2, 0), (1, 2)];
+
+/// One attentive-modes step: grid a beside the transpose of grid b, a
+/// transformer block along every row of 2S cells, and the split back.
+struct PairStep<B: Backend> {
+    a: usize,
+    b: usize,
+    third: usize,
+    /// Pair row → torso row (the gather that builds the pair).
+    to_pair: B::Buf,
+    /// Grid a / grid b row → pair row (the gathers that split it back).
+    from_pair: [B::Buf; 2],
+    pair: B::Buf,
+    dpair: B::Buf,
+    dpair_in: B::Buf,
+    block: Stack<B>,
+    /// The torso after this step, and its gradient.
+    out: B::Buf,
+    dout: B::Buf,
+}
+
+pub struct Network<B: Backend> {
+    pub model: ModelConfig,
+    pub game: GameConfig,
+    pub encoding: ActionEncoding,
+    pub batch: usize,
+    pub layout: ParamLayout,
+    pub weights: Weights<B>,
+    adam_m: B::Buf,
+    adam_v: B::Buf,
+    pub step: u32,
+    // Torso.
+    states: B::Buf,
+    input_proj: [Linear; 3],
+    x0: B::Buf,
+    dx0: B::Buf,
+    pairs: Vec<PairStep<B>>,
+    final_norm: Norm<B>,
+    dtorso: B::Buf,
+    to_memory: B::Buf,
+    from_memory: B::Buf,
+    memory: B::Buf,
+    dmemory: B::Buf,
+    // Policy.
+    tok_emb: Param,
+    pos_emb: Param,
+    tokens_in: B::Buf,
+    positions: B::Buf,
+    pos_index: TokenIndex<B::Buf>,
+    token_index: TokenIndex<B::Buf>,
+    emb_tok: B::Buf,
+    emb_pos: B::Buf,
+    x_dec: B::Buf,
+    dx_dec: B::Buf,
+    decoder: Stack<B>,
+    dec_norm: Norm<B>,
+    ddec_norm: B::Buf,
+    ddec_out: B::Buf,
+    logits_proj: Linear,
+    pub logits: B::Buf,
+    targets: B::Buf,
+    token_weights: B::Buf,
+    xent_loss: B::Buf,
+    dlogits: B::Buf,
+    correct: B::Buf,
+    // Value.
+    pooled: B::Buf,
+    dpooled: B::Buf,
+    value_mlp: Mlp<B>,
+    value_targets: B::Buf,
+    value_loss: B::Buf,
+    dquantiles: B::Buf,
+}
+
+impl<B: Backend> Network<B> {
+    /// Builds the network and its buffers; parameters start from `seed`.
+    pub fn new(
+        b: &mut B,
+        model: ModelConfig,
+        game: GameConfig,
+        encoding: ActionEncoding,
+        batch: usize,
+        seed: u64,
+    ) -> Result<Self> {
+        model.check()?;
+        if batch == 0 {
+            bail!("the batch size must be at least 1");
+        }
+        let c = model.channels;
+        let s = game.grid();
+        let g = s * s;
+        let torso_rows = 3 * batch * g;
+        let pair_rows = batch * s * 2 * s;
+        let t = encoding.n_tokens();
+        let vocab = encoding.vocab_size();
+        let dec_rows = batch * t;
+        let mut layout = ParamLayout::default();
+        let features = game.cell_features();
+
+        let input_proj = [0, 1, 2].map(|i| {
+            Linear::new(
+                &mut layout,
+                &format!("torso.input{i}"),
+                batch * g,
+                features,
+                c,
+            )
+        });
+        let mut pairs = Vec::new();
+        for l in 0..model.torso_layers {
+            for (p, &(ga, gb)) in PAIRS.iter().enumerate() {
+                let name = format!("torso.layer{l}.pair{p}");
+                let layers = encoder_block(
+                    b,
+                    &mut layout,
+                    &name,
+                    pair_rows,
+                    2 * s,
+                    c,
+                    model.heads,
+                    false,
+                )?;
+                let block = Stack::new(b, layers)?;
+                let (to_pair, from_a, from_b) = pair_indices(batch, s, ga, gb);
+                let upload = |b: &mut B, idx: &[u32]| -> Result<B::Buf> {
+                    let buf = b.alloc(idx.len())?;
+                    b.write_u32(&buf, idx);
+                    Ok(buf)
+                };
+                pairs.push(PairStep {
+                    a: ga,
+                    b: gb,
+                    third: 3 - ga - gb,
+                    to_pair: upload(b, &to_pair)?,
+                    from_pair: [upload(b, &from_a)?, upload(b, &from_b)?],
+                    pair: b.alloc(pair_rows * c)?,
+                    dpair: b.alloc(pair_rows * c)?,
+                    dpair_in: b.alloc(pair_rows * c)?,
+                    block,
+                    out: b.alloc(torso_rows * c)?,
+                    dout: b.alloc(torso_rows * c)?,
+                });
+            }
+        }
+        let final_norm = Norm::new(b, &mut layout, "torso.norm", torso_rows, c)?;
+        let (to_mem, from_mem) = memory_indices(batch, s);
+
+        let tok_emb = Param::new(
+            &mut layout,
+            "policy.token_embedding",
+            &[vocab + 1, c],
+            Init::Normal(0.02),
+        );
+        let pos_emb = Param::new(
+            &mut layout,
+            "policy.position_embedding",
+            &[t, c],
+            Init::Normal(0.02),
+        );
+        let mut dec_layers = Vec::new();
+        for l in 0..model.decoder_layers {
+            let name = format!("policy.layer{l}");
+            let n1 = Norm::new(b, &mut layout, &format!("{name}.norm1"), dec_rows, c)?;
+            let self_attn = Attention::new_self(
+                b,
+                &mut layout,
+                &format!("{name}.self"),
+                dec_rows,
+                t,
+                c,
+                model.heads,
+                true,
+            )?;
+            dec_layers.push(Residual::new(b, n1, Inner::Attention(self_attn))?);
+            let n2 = Norm::new(b, &mut layout, &format!("{name}.norm2"), dec_rows, c)?;
+            let cross = Attention::new_cross(
+                b,
+                &mut layout,
+                &format!("{name}.cross"),
+                batch,
+                t,
+                3 * g,
+                c,
+                model.heads,
+            )?;
+            dec_layers.push(Residual::new(b, n2, Inner::Attention(cross))?);
+            let n3 = Norm::new(b, &mut layout, &format!("{name}.norm3"), dec_rows, c)?;
+            let mlp = Mlp::new(
+                b,
+                &mut layout,
+                &format!("{name}.mlp"),
+                dec_rows,
+                c,
+                model.mlp(),
+                c,
+            )?;
+            dec_layers.push(Residual::new(b, n3, Inner::Mlp(mlp))?);
+        }
+        if dec_layers.is_empty() {
+            bail!("the policy needs at least one decoder layer");
+        }
+        let decoder = Stack::new(b, dec_layers)?;
+        let dec_norm = Norm::new(b, &mut layout, "policy.norm", dec_rows, c)?;
+        let logits_proj = Linear::new(&mut layout, "policy.logits", dec_rows, c, vocab);
+        let value_mlp = Mlp::new(
+            b,
+            &mut layout,
+            "value.mlp",
+            batch,
+            c,
+            model.value_hidden,
+            model.quantiles,
+        )?;
+
+        let weights = Weights {
+            params: b.alloc(layout.total)?,
+            grads: b.alloc(layout.total)?,
+        };
+        b.write_f32(&weights.params, &layout.initial_values(seed));
+        let positions: Vec<u32> = (0..dec_rows).map(|r| (r % t) as u32).collect();
+        let positions_buf = b.alloc(dec_rows)?;
+        b.write_u32(&positions_buf, &positions);
+        let pos_index = TokenIndex::build(b, &positions, t)?;
+        let to_memory = b.alloc(to_mem.len())?;
+        b.write_u32(&to_memory, &to_mem);
+        let from_memory = b.alloc(from_mem.len())?;
+        b.write_u32(&from_memory, &from_mem);
+        let token_weights = b.alloc(dec_rows)?;
+        b.fill(&token_weights, 1.0 / dec_rows as f32);
+
+        Ok(Network {
+            states: b.alloc(3 * batch * g * features)?,
+            input_proj,
+            x0: b.alloc(torso_rows * c)?,
+            dx0: b.alloc(torso_rows * c)?,
+            pairs,
+            final_norm,
+            dtorso: b.alloc(torso_rows * c)?,
+            to_memory,
+            from_memory,
+            memory: b.alloc(torso_rows * c)?,
+            dmemory: b.alloc(torso_rows * c)?,
+            tok_emb,
+            pos_emb,
+            tokens_in: b.alloc(dec_rows)?,
+            positions: positions_buf,
+            pos_index,
+            token_index: TokenIndex::alloc(b, dec_rows, vocab + 1)?,
+            emb_tok: b.alloc(dec_rows * c)?,
+            emb_pos: b.alloc(dec_rows * c)?,
+            x_dec: b.alloc(dec_rows * c)?,
+            dx_dec: b.alloc(dec_rows * c)?,
+            decoder,
+            dec_norm,
+            ddec_norm: b.alloc(dec_rows * c)?,
+            ddec_out: b.alloc(dec_rows * c)?,
+            logits_proj,
+            logits: b.alloc(dec_rows * vocab)?,
+            targets: b.alloc(dec_rows)?,
+            token_weights,
+            xent_loss: b.alloc(dec_rows)?,
+            dlogits: b.alloc(dec_rows * vocab)?,
+            correct: b.alloc(dec_rows)?,
+            pooled: b.alloc(batch * c)?,
+            dpooled: b.alloc(batch * c)?,
+            value_mlp,
+            value_targets: b.alloc(batch)?,
+            value_loss: b.alloc(batch)?,
+            dquantiles: b.alloc(batch * model.quantiles)?,
+            adam_m: b.alloc(layout.total)?,
+            adam_v: b.alloc(layout.total)?,
+            step: 0,
+            model,
+            game,
+            encoding,
+            batch,
+            layout,
+            weights,
+        })
+    }
+
+    pub fn parameter_count(&self) -> usize {
+        self.layout.entries.iter().map(|e| e.len()).sum()
+    }
+
+    fn torso_rows(&self) -> usize {
+        3 * self.batch * self.game.grid() * self.game.grid()
+    }
+
+    fn grid_view(&self, b: &B, buf: &B::Buf, grid: usize) -> B::Buf {
+        let rows = self.torso_rows() / 3;
+        let c = self.model.channels;
+        b.view(buf, grid * rows * c, rows * c)
+    }
+
+    /// Uploads a batch: states, and the teacher-forced decoder input
+    /// (START, then each target token but the last).
+    pub fn load(&mut self, b: &mut B, batch: &Batch) -> Result<()> {
+        let t = self.encoding.n_tokens();
+        let expect = [b.len(&self.states), self.batch * t, self.batch];
+        let got = [batch.states.len(), batch.targets.len(), batch.values.len()];
+        if expect != got {
+            bail!("batch sizes {got:?} do not match the network's {expect:?}");
+        }
+        let start = self.encoding.vocab_size() as u32;
+        let tokens_in: Vec<u32> = batch
+            .targets
+            .chunks(t)
+            .flat_map(|row| std::iter::once(start).chain(row[..t - 1].iter().copied()))
+            .collect();
+        b.write_f32(&self.states, &batch.states);
+        b.write_u32(&self.targets, &batch.targets);
+        b.write_u32(&self.tokens_in, &tokens_in);
+        self.token_index
+            .update(b, &tokens_in, self.encoding.vocab_size() + 1);
+        b.write_f32(&self.value_targets, &batch.values);
+        Ok(())
+    }
+
+    /// The torso, then the policy logits and the value quantiles; losses
+    /// and their gradients w.r.t. logits and quantiles.
+    pub fn forward(&self, b: &mut B) {
+        let w = &self.weights;
+        let c = self.model.channels;
+        let features = self.game.cell_features();
+        let per_grid = self.batch * self.game.grid() * self.game.grid();
+        for (g, proj) in self.input_proj.iter().enumerate() {
+            let x = b.view(&self.states, g * per_grid * features, per_grid * features);
+            let y = self.grid_view(b, &self.x0, g);
+            proj.forward(b, w, &x, &y);
+        }
+        let mut torso = &self.x0;
+        for p in &self.pairs {
+            let pair_rows = b.len(&p.pair) / c;
+            b.gather_rows(pair_rows, c, &p.to_pair, torso, &p.pair);
+            p.block.forward(b, w, &p.pair, None);
+            for (k, grid) in [p.a, p.b].into_iter().enumerate() {
+                let dst = self.grid_view(b, &p.out, grid);
+                b.gather_rows(per_grid, c, &p.from_pair[k], p.block.out(), &dst);
+            }
+            let (src, dst) = (
+                self.grid_view(b, torso, p.third),
+                self.grid_view(b, &p.out, p.third),
+            );
+            b.copy(per_grid * c, &src, &dst);
+            torso = &p.out;
+        }
+        self.final_norm.forward(b, w, torso);
+        b.gather_rows(
+            self.torso_rows(),
+            c,
+            &self.to_memory,
+            &self.final_norm.y,
+            &self.memory,
+        );
+
+        // Policy: token + position embeddings, decoder, logits.
+        let t = self.encoding.n_tokens();
+        let dec_rows = self.batch * t;
+        let vocab = self.encoding.vocab_size();
+        let tok = EmbeddingSpec {
+            tokens: dec_rows,
+            dim: c,
+            vocab: vocab + 1,
+        };
+        let pos = EmbeddingSpec {
+            tokens: dec_rows,
+            dim: c,
+            vocab: t,
+        };
+        b.embedding(
+            &tok,
+            &self.tokens_in,
+            &self.tok_emb.value(b, w),
+            &self.emb_tok,
+        );
+        b.embedding(
+            &pos,
+            &self.positions,
+            &self.pos_emb.value(b, w),
+            &self.emb_pos,
+        );
+        b.add(dec_rows * c, &self.emb_tok, &self.emb_pos, &self.x_dec);
+        self.decoder.forward(b, w, &self.x_dec, Some(&self.memory));
+        self.dec_norm.forward(b, w, self.decoder.out());
+        self.logits_proj
+            .forward(b, w, &self.dec_norm.y, &self.logits);
+        let xent = XentSpec {
+            rows: dec_rows,
+            vocab,
+        };
+        b.softmax_xent(
+            &xent,
+            &self.logits,
+            &self.targets,
+            &self.token_weights,
+            &self.xent_loss,
+            &self.dlogits,
+            &self.correct,
+        );
+
+        // Value: mean of the torso cells, MLP, quantile loss.
+        let mean = MeanSpec {
+            batch: self.batch,
+            positions: self.torso_rows() / self.batch,
+            channels: c,
+            accumulate: true,
+        };
+        b.mean(&mean, &self.memory, &self.pooled);
+        self.value_mlp.forward(b, w, &self.pooled);
+        let q = QuantileSpec {
+            batch: self.batch,
+            quantiles: self.model.quantiles,
+            delta: 1.0,
+            scale: 1.0 / self.batch as f32,
+        };
+        b.quantile_huber(
+            &q,
+            &self.value_mlp.out,
+            &self.value_targets,
+            &self.value_loss,
+            &self.dquantiles,
+        );
+    }
+
+    /// Gradients of (policy loss + value loss) into the gradient buffer,
+    /// which is zeroed first.
+    pub fn backward(&self, b: &mut B) {
+        let w = &self.weights;
+        let c = self.model.channels;
+        let t = self.encoding.n_tokens();
+        let dec_rows = self.batch * t;
+        b.fill(&w.grads, 0.0);
+        b.fill(&self.dmemory, 0.0);
+
+        // Value head into dmemory.
+        self.value_mlp.backward(
+            b,
+            w,
+            &self.pooled,
+            &self.dquantiles,
+            Some((&self.dpooled, false)),
+        );
+        let mean = MeanSpec {
+            batch: self.batch,
+            positions: self.torso_rows() / self.batch,
+            channels: c,
+            accumulate: true,
+        };
+        b.mean_backward(&mean, &self.dpooled, &self.dmemory);
+
+        // Policy head into dmemory and the embeddings.
+        self.logits_proj.backward(
+            b,
+            w,
+            &self.dec_norm.y,
+            &self.dlogits,
+            Some((&self.ddec_norm, false)),
+        );
+        b.fill(&self.ddec_out, 0.0);
+        self.dec_norm
+            .backward_into(b, w, self.decoder.out(), &self.ddec_norm, &self.ddec_out);
+        self.decoder.backward(
+            b,
+            w,
+            &self.x_dec,
+            Some(&self.memory),
+            &self.ddec_out,
+            &self.dx_dec,
+            Some(&self.dmemory),
+        );
+        let vocab = self.encoding.vocab_size();
+        let tok = EmbeddingSpec {
+            tokens: dec_rows,
+            dim: c,
+            vocab: vocab + 1,
+        };
+        let pos = EmbeddingSpec {
+            tokens: dec_rows,
+            dim: c,
+            vocab: t,
+        };
+        b.embedding_backward(
+            &tok,
+            &self.token_index,
+            &self.dx_dec,
+            &self.tok_emb.grad(b, w),
+        );
+        b.embedding_backward(
+            &pos,
+            &self.pos_index,
+            &self.dx_dec,
+            &self.pos_emb.grad(b, w),
+        );
+
+        // Torso: back through the final norm, then the pair steps in reverse.
+        let per_grid = self.torso_rows() / 3;
+        b.gather_rows(
+            self.torso_rows(),
+            c,
+            &self.from_memory,
+            &self.dmemory,
+            &self.dtorso,
+        );
+        let (last, dlast) = match self.pairs.last() {
+            Some(p) => (&p.out, &p.dout),
+            None => (&self.x0, &self.dx0),
+        };
+        b.fill(dlast, 0.0);
+        self.final_norm
+            .backward_into(b, w, last, &self.dtorso, dlast);
+        for (i, p) in self.pairs.iter().enumerate().rev() {
+            let (input, dinput) = match i {
+                0 => (&self.x0, &self.dx0),
+                _ => (&self.pairs[i - 1].out, &self.pairs[i - 1].dout),
+            };
+            let (src, dst) = (
+                self.grid_view(b, &p.dout, p.third),
+                self.grid_view(b, dinput, p.third),
+            );
+            b.copy(per_grid * c, &src, &dst);
+            let pair_rows = b.len(&p.pair) / c;
+            b.gather_rows(pair_rows, c, &p.to_pair, &p.dout, &p.dpair);
+            p.block
+                .backward(b, w, &p.pair, None, &p.dpair, &p.dpair_in, None);
+            for (k, grid) in [p.a, p.b].into_iter().enumerate() {
+                let dst = self.grid_view(b, dinput, grid);
+                b.gather_rows(per_grid, c, &p.from_pair[k], &p.dpair_in, &dst);
+            }
+            let _ = input;
+        }
+        let features = self.game.cell_features();
+        for (g, proj) in self.input_proj.iter().enumerate() {
+            let x = b.view(&self.states, g * per_grid * features, per_grid * features);
+            let dy = self.grid_view(b, &self.dx0, g);
+            proj.backward(b, w, &x, &dy, None);
+        }
+    }
+
+    /// Reads the losses and accuracy of the last forward pass.
+    pub fn stats(&self, b: &mut B) -> StepStats {
+        let policy: f32 = b.read_f32(&self.xent_loss).iter().sum();
+        let value: f32 = b.read_f32(&self.value_loss).iter().sum();
+        let correct = b.read_u32(&self.correct);
+        StepStats {
+            policy_loss: policy,
+            value_loss: value,
+            token_accuracy: correct.iter().sum::<u32>() as f32 / correct.len() as f32,
+        }
+    }
+
+    /// One AdamW step on (policy loss + value loss) over `batch`.
+    pub fn train_step(&mut self, b: &mut B, batch: &Batch, lr: f32) -> Result<StepStats> {
+        self.load(b, batch)?;
+        self.forward(b);
+        self.backward(b);
+        self.step += 1;
+        let spec = AdamSpec::new(self.layout.total, lr, self.step);
+        b.adam(
+            &spec,
+            &self.weights.params,
+            &self.weights.grads,
+            &self.adam_m,
+            &self.adam_v,
+        );
+        Ok(self.stats(b))
+    }
+
+    /// Losses and accuracy on `batch` without training.
+    pub fn evaluate(&mut self, b: &mut B, batch: &Batch) -> Result<StepStats> {
+        self.load(b, batch)?;
+        self.forward(b);
+        Ok(self.stats(b))
+    }
+}
+
+/// Index maps of one pair step over the grid-major torso rows
+/// ((g·batch + n)·S + x)·S + y.
+fn pair_indices(batch: usize, s: usize, a: usize, b: usize) -> (Vec<u32>, Vec<u32>, Vec<u32>) {
+    let row = |g: usize, n: usize, x: usize, y: usize| (((g * batch + n) * s + x) * s + y) as u32;
+    let pair_row = |n: usize, i: usize, j: usize| ((n * s + i) * 2 * s + j) as u32;
+    let mut to_pair = Vec::with_capacity(batch * s * 2 * s);
+    for n in 0..batch {
+        for i in 0..s {
+            for j in 0..2 * s {
+                to_pair.push(if j < s {
+                    row(a, n, i, j)
+                } else {
+                    row(b, n, j - s, i)
+                });
+            }
+        }
+    }
+    let mut from_a = Vec::with_capacity(batch * s * s);
+    let mut from_b = Vec::with_capacity(batch * s * s);
+    for n in 0..batch {
+        for x in 0..s {
+            for y in 0..s {
+                from_a.push(pair_row(n, x, y));
+                from_b.push(pair_row(n, y, s + x));
+            }
+        }
+    }
+    (to_pair, from_a, from_b)
+}
+
+/// Torso rows (grid-major) to memory rows (batch-major: n, then g·S² + x·S + y), and back.
+fn memory_indices(batch: usize, s: usize) -> (Vec<u32>, Vec<u32>) {
+    let g2 = s * s;
+    let mut to_mem = vec![0u32; 3 * batch * g2];
+    let mut from_mem = vec![0u32; 3 * batch * g2];
+    for g in 0..3 {
+        for n in 0..batch {
+            for cell in 0..g2 {
+                let torso = (g * batch + n) * g2 + cell;
+                let mem = n * 3 * g2 + g * g2 + cell;
+                to_mem[mem] = torso as u32;
+                from_mem[torso] = mem as u32;
+            }
+        }
+    }
+    (to_mem, from_mem)
+}

@@ -1,0 +1,58 @@
+//! Batches of synthetic demonstrations for supervised training (DESIGN §4).
+
+use crate::game::{random_demonstration, ActionEncoding, Example, GameConfig};
+use crate::model::Batch;
+use rand::Rng;
+
+/// Probability that a demonstration factor's coefficient is zero.
+pub const P_ZERO: f64 = 0.7;
+
+/// `size` positions, each from a fresh random demonstration of a random
+/// rank in 1..=max_rank, at a random step of it.
+pub fn synthetic_batch<R: Rng>(
+    rng: &mut R,
+    game: &GameConfig,
+    encoding: &ActionEncoding,
+    size: usize,
+    max_rank: usize,
+) -> Batch {
+    let examples: Vec<Example> = (0..size)
+        .map(|_| {
+            let rank = rng.random_range(1..=max_rank.max(1));
+            let demo = random_demonstration(rng, game, rank, P_ZERO);
+            let mut all = demo.examples(rng, game);
+            let pick = rng.random_range(0..all.len());
+            all.swap_remove(pick)
+        })
+        .collect();
+    batch_of(game, encoding, &examples)
+}
+
+/// Encodes examples into a batch: states grid-major across the batch.
+pub fn batch_of(game: &GameConfig, encoding: &ActionEncoding, examples: &[Example]) -> Batch {
+    let n = examples.len();
+    let per_state = game.state_features();
+    let per_grid = per_state / 3;
+    let mut one = vec![0.0f32; per_state];
+    let mut states = vec![0.0f32; n * per_state];
+    let mut targets = Vec::with_capacity(n * encoding.n_tokens());
+    let mut values = Vec::with_capacity(n);
+    for (i, e) in examples.iter().enumerate() {
+        game.encode(&e.residual, &e.history, e.step, &mut one);
+        for g in 0..3 {
+            let dst = (g * n + i) * per_grid;
+            states[dst..dst + per_grid].copy_from_slice(&one[g * per_grid..(g + 1) * per_grid]);
+        }
+        targets.extend(
+            encoding
+                .encode(&e.action)
+                .expect("demonstration factors are in the coefficient set"),
+        );
+        values.push(e.value);
+    }
+    Batch {
+        states,
+        targets,
+        values,
+    }
+}

@@ -1,0 +1,5 @@
+//! Training data and the training loop.
+
+pub mod batch;
+
+pub use batch::synthetic_batch;

@@ -1,0 +1,191 @@
+//! The whole network: GPU against CPU, gradients against finite
+//! differences, the policy's causal mask, and overfitting one batch.
+
+mod common;
+
+use common::gpu::{fresh_rng, gpu};
+use rand::Rng;
+use tensorsearch::engine::cpu::CpuBackend;
+use tensorsearch::engine::Backend;
+use tensorsearch::game::{ActionEncoding, GameConfig};
+use tensorsearch::model::{Batch, ModelConfig, Network};
+use tensorsearch::problem::{Field, Shape};
+use tensorsearch::train::synthetic_batch;
+
+// Not 3: with three grids, a batch of 3 would make the grid-major ↔
+// batch-major permutation its own inverse and hide a swapped index map.
+const BATCH: usize = 2;
+
+fn game(field: Field) -> (GameConfig, ActionEncoding) {
+    let shape = Shape::new(2, 2, 2).unwrap();
+    (
+        GameConfig::new(shape, field, 1, 8),
+        ActionEncoding::default_for(shape, field),
+    )
+}
+
+fn network<B: Backend>(b: &mut B, field: Field, seed: u64) -> Network<B> {
+    let (g, e) = game(field);
+    Network::new(b, ModelConfig::preset("tiny").unwrap(), g, e, BATCH, seed).unwrap()
+}
+
+fn batch(rng: &mut rand::rngs::StdRng, field: Field) -> Batch {
+    let (g, e) = game(field);
+    synthetic_batch(rng, &g, &e, BATCH, 6)
+}
+
+/// Forward and backward; returns (logits, [policy, value] losses, grads).
+fn run<B: Backend>(
+    b: &mut B,
+    net: &mut Network<B>,
+    data: &Batch,
+) -> (Vec<f32>, [f32; 2], Vec<f32>) {
+    net.load(b, data).unwrap();
+    net.forward(b);
+    net.backward(b);
+    let stats = net.stats(b);
+    (
+        b.read_f32(&net.logits),
+        [stats.policy_loss, stats.value_loss],
+        b.read_f32(&net.weights.grads),
+    )
+}
+
+#[test]
+fn gpu_matches_cpu_forward_and_every_gradient() {
+    let Some(mut g) = gpu() else { return };
+    let mut rng = fresh_rng("model-parity");
+    for field in [Field::Z, Field::Z2] {
+        let seed = rng.random();
+        let data = batch(&mut rng, field);
+        let mut cpu = CpuBackend::new();
+        let mut cnet = network(&mut cpu, field, seed);
+        let mut gnet = network(&mut g, field, seed);
+        let (cl, closs, cg) = run(&mut cpu, &mut cnet, &data);
+        let (gl, gloss, gg) = run(&mut g, &mut gnet, &data);
+        common::gpu::assert_close("logits", &gl, &cl, 1e-4, 1e-4);
+        common::gpu::assert_close("losses", &gloss, &closs, 1e-4, 1e-4);
+        // Gradients pass through a dozen layers: 1e-5 + 1e-3 relative.
+        for e in &cnet.layout.entries {
+            let r = e.offset..e.offset + e.len();
+            common::gpu::assert_close(&e.name, &gg[r.clone()], &cg[r], 1e-5, 1e-3);
+        }
+    }
+}
+
+#[test]
+fn cpu_gradients_match_finite_differences() {
+    // The model runs in f32, so these are central differences with
+    // h = 3e-3 on the summed loss (about 7): rounding leaves a noise floor
+    // near 2e-4, hence |numeric − analytic| ≤ 5e-4 + 3e-2·|analytic|. That
+    // catches wiring errors, which are O(1); each operation's backward is
+    // checked in f64 in cpu_gradients.rs. Checked: each tensor's
+    // largest-gradient entry and two random ones. Noise
+    // on the state features keeps every layer-norm row away from zero
+    // variance (an all-zero cell at step 0), where the loss is too curved
+    // for any step h that f32 can resolve.
+    let mut rng = fresh_rng("model-fd");
+    let mut cpu = CpuBackend::new();
+    let mut net = network(&mut cpu, Field::Z, rng.random());
+    let mut data = batch(&mut rng, Field::Z);
+    data.states
+        .iter_mut()
+        .for_each(|x| *x += rng.random_range(-0.5..0.5));
+    let (_, _, grads) = run(&mut cpu, &mut net, &data);
+    let params = cpu.read_f32(&net.weights.params);
+    let loss_at = |cpu: &mut CpuBackend, net: &mut Network<CpuBackend>, p: &[f32]| -> f64 {
+        cpu.write_f32(&net.weights.params, p);
+        net.load(cpu, &data).unwrap();
+        net.forward(cpu);
+        let s = net.stats(cpu);
+        s.policy_loss as f64 + s.value_loss as f64
+    };
+    let h = 3e-3f32;
+    let entries = net.layout.entries.clone();
+    for e in &entries {
+        let r = e.offset..e.offset + e.len();
+        let largest = r
+            .clone()
+            .max_by(|&a, &b| grads[a].abs().total_cmp(&grads[b].abs()))
+            .unwrap();
+        for i in [
+            largest,
+            rng.random_range(r.clone()),
+            rng.random_range(r.clone()),
+        ] {
+            let mut p = params.clone();
+            p[i] = params[i] + h;
+            let up = loss_at(&mut cpu, &mut net, &p);
+            p[i] = params[i] - h;
+            let down = loss_at(&mut cpu, &mut net, &p);
+            let numeric = (up - down) / (2.0 * h as f64);
+            let analytic = grads[i] as f64;
+            assert!(
+                (numeric - analytic).abs() <= 5e-4 + 3e-2 * analytic.abs(),
+                "{}[{}]: analytic {analytic} vs numeric {numeric}",
+                e.name,
+                i - e.offset
+            );
+        }
+    }
+}
+
+#[test]
+fn policy_logits_do_not_see_later_tokens() {
+    let mut rng = fresh_rng("causal-model");
+    let mut cpu = CpuBackend::new();
+    let mut net = network(&mut cpu, Field::Z, rng.random());
+    let data = batch(&mut rng, Field::Z);
+    let t = net.encoding.n_tokens();
+    let vocab = net.encoding.vocab_size();
+    let logits = |cpu: &mut CpuBackend, net: &mut Network<CpuBackend>, d: &Batch| {
+        net.load(cpu, d).unwrap();
+        net.forward(cpu);
+        cpu.read_f32(&net.logits)
+    };
+    let before = logits(&mut cpu, &mut net, &data);
+    // Target token 1 is the decoder's input at position 2 only.
+    let mut changed = data.clone();
+    for n in 0..BATCH {
+        changed.targets[n * t + 1] =
+            (changed.targets[n * t + 1] + 1 + rng.random_range(0..vocab as u32 - 1)) % vocab as u32;
+    }
+    let after = logits(&mut cpu, &mut net, &changed);
+    for n in 0..BATCH {
+        for pos in 0..t {
+            let row = (n * t + pos) * vocab..(n * t + pos + 1) * vocab;
+            if pos <= 1 {
+                assert_eq!(
+                    before[row.clone()],
+                    after[row],
+                    "position {pos} saw a later token"
+                );
+            } else {
+                assert_ne!(
+                    before[row.clone()],
+                    after[row],
+                    "position {pos} ignores its input"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn tiny_model_overfits_one_batch() {
+    let mut rng = fresh_rng("overfit");
+    let mut cpu = CpuBackend::new();
+    let mut net = network(&mut cpu, Field::Z, rng.random());
+    let data = batch(&mut rng, Field::Z);
+    let first = net.train_step(&mut cpu, &data, 3e-3).unwrap();
+    let mut last = first;
+    for _ in 0..300 {
+        last = net.train_step(&mut cpu, &data, 3e-3).unwrap();
+    }
+    let (l0, l1) = (
+        first.policy_loss + first.value_loss,
+        last.policy_loss + last.value_loss,
+    );
+    assert!(l1 < l0 / 10.0, "loss {l0} -> {l1}");
+    assert_eq!(last.token_accuracy, 1.0, "{last:?}");
+}
