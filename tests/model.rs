@@ -81,9 +81,7 @@ fn cpu_gradients_match_finite_differences() {
     // catches wiring errors, which are O(1); each operation's backward is
     // checked in f64 in cpu_gradients.rs. Checked: each tensor's
     // largest-gradient entry and two random ones. Noise
-    // on the state features keeps every layer-norm row away from zero
-    // variance (an all-zero cell at step 0), where the loss is too curved
-    // for any step h that f32 can resolve.
+    // on the state features makes every input word matter.
     let mut rng = fresh_rng("model-fd");
     let mut cpu = CpuBackend::new();
     let mut net = network(&mut cpu, Field::Z, rng.random());

@@ -65,6 +65,11 @@ pub struct Network<B: Backend> {
     // Torso.
     states: B::Buf,
     input_proj: [Linear; 3],
+    /// A learned embedding per grid cell: attention alone cannot tell cells
+    /// apart, and the policy must know which cell a memory row is. It also
+    /// keeps empty cells (all-zero inputs) off layer norm's zero-variance
+    /// point, where gradients blow up.
+    cell_emb: Param,
     x0: B::Buf,
     dx0: B::Buf,
     pairs: Vec<PairStep<B>>,
@@ -139,6 +144,12 @@ impl<B: Backend> Network<B> {
                 c,
             )
         });
+        let cell_emb = Param::new(
+            &mut layout,
+            "torso.cell_embedding",
+            &[3, g, c],
+            Init::Normal(0.1),
+        );
         let mut pairs = Vec::new();
         for l in 0..model.torso_layers {
             for (p, &(ga, gb)) in PAIRS.iter().enumerate() {
@@ -264,6 +275,7 @@ impl<B: Backend> Network<B> {
         Ok(Network {
             states: b.alloc(3 * batch * g * features)?,
             input_proj,
+            cell_emb,
             x0: b.alloc(torso_rows * c)?,
             dx0: b.alloc(torso_rows * c)?,
             pairs,
@@ -357,10 +369,13 @@ impl<B: Backend> Network<B> {
         let c = self.model.channels;
         let features = self.game.cell_features();
         let per_grid = self.batch * self.game.grid() * self.game.grid();
+        let cell_block = per_grid / self.batch * c;
         for (g, proj) in self.input_proj.iter().enumerate() {
             let x = b.view(&self.states, g * per_grid * features, per_grid * features);
             let y = self.grid_view(b, &self.x0, g);
             proj.forward(b, w, &x, &y);
+            let emb = b.view(&self.cell_emb.value(b, w), g * cell_block, cell_block);
+            b.bias_add(self.batch, cell_block, &y, &emb);
         }
         let mut torso = &self.x0;
         for p in &self.pairs {
@@ -563,10 +578,13 @@ impl<B: Backend> Network<B> {
             let _ = input;
         }
         let features = self.game.cell_features();
+        let cell_block = per_grid / self.batch * c;
         for (g, proj) in self.input_proj.iter().enumerate() {
             let x = b.view(&self.states, g * per_grid * features, per_grid * features);
             let dy = self.grid_view(b, &self.dx0, g);
             proj.backward(b, w, &x, &dy, None);
+            let demb = b.view(&self.cell_emb.grad(b, w), g * cell_block, cell_block);
+            b.bias_backward(self.batch, cell_block, &dy, &demb);
         }
     }
 
