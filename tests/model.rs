@@ -187,3 +187,44 @@ fn tiny_model_overfits_one_batch() {
     assert!(l1 < l0 / 10.0, "loss {l0} -> {l1}");
     assert_eq!(last.token_accuracy, 1.0, "{last:?}");
 }
+
+#[test]
+fn checkpoint_round_trip_is_bit_identical_and_training_continues_alike() {
+    let mut rng = fresh_rng("checkpoint");
+    let mut cpu = CpuBackend::new();
+    let seed = rng.random();
+    let mut net = network(&mut cpu, Field::Z, seed);
+    let (a, b2) = (batch(&mut rng, Field::Z), batch(&mut rng, Field::Z));
+    net.train_step(&mut cpu, &a, 1e-3).unwrap();
+    let dir = common::temp_dir("checkpoint");
+    net.save(&mut cpu, &dir, seed).unwrap();
+
+    let mut restored = network(&mut cpu, Field::Z, seed ^ 1);
+    let meta = restored.load_checkpoint(&mut cpu, &dir).unwrap();
+    assert_eq!((meta.step, restored.step), (1, 1));
+    let bits = |c: &mut CpuBackend, n: &Network<CpuBackend>| -> Vec<u32> {
+        let p = c.read_f32(&n.weights.params);
+        p.iter().map(|x| x.to_bits()).collect()
+    };
+    assert_eq!(bits(&mut cpu, &net), bits(&mut cpu, &restored));
+    // The next step (which uses the AdamW moments) gives the same loss and parameters.
+    let s1 = net.train_step(&mut cpu, &b2, 1e-3).unwrap();
+    let s2 = restored.train_step(&mut cpu, &b2, 1e-3).unwrap();
+    assert_eq!(s1, s2);
+    assert_eq!(bits(&mut cpu, &net), bits(&mut cpu, &restored));
+
+    // A checkpoint of another configuration is refused with a reason.
+    let (g, e) = game(Field::Z2);
+    let mut other = Network::new(
+        &mut cpu,
+        ModelConfig::preset("tiny").unwrap(),
+        g,
+        e,
+        BATCH,
+        seed,
+    )
+    .unwrap();
+    let err = other.load_checkpoint(&mut cpu, &dir).unwrap_err();
+    assert!(err.to_string().contains("different configuration"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

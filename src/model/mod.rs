@@ -1,6 +1,7 @@
 //! The AlphaTensor network (DESIGN §3): configuration, the flat parameter
 //! buffer, layers, and the torso, policy and value heads.
 
+pub mod checkpoint;
 pub mod config;
 pub mod layers;
 pub mod network;

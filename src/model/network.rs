@@ -59,8 +59,8 @@ pub struct Network<B: Backend> {
     pub batch: usize,
     pub layout: ParamLayout,
     pub weights: Weights<B>,
-    adam_m: B::Buf,
-    adam_v: B::Buf,
+    pub(crate) adam_m: B::Buf,
+    pub(crate) adam_v: B::Buf,
     pub step: u32,
     // Torso.
     states: B::Buf,

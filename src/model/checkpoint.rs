@@ -1,0 +1,117 @@
+//! Checkpoints: weights and AdamW state in a safetensors file (one tensor
+//! per named parameter, `adam_m.NAME` and `adam_v.NAME` beside it, so
+//! Python tools can read them), and a small JSON file of configuration and
+//! step. Both are written atomically, the tensors first.
+
+use super::network::Network;
+use super::ModelConfig;
+use crate::engine::Backend;
+use crate::problem::json::write_atomic;
+use anyhow::{anyhow, bail, Context, Result};
+use safetensors::tensor::{Dtype, SafeTensors, TensorView};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+pub const TENSORS_FILE: &str = "model.safetensors";
+pub const META_FILE: &str = "checkpoint.json";
+
+/// What a checkpoint was trained on and how far it got.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CheckpointMeta {
+    pub model: ModelConfig,
+    pub shape: [usize; 3],
+    pub field: String,
+    pub history: usize,
+    pub max_steps: usize,
+    pub batch: usize,
+    /// Optimiser steps taken.
+    pub step: u32,
+    /// Seed of the run (its data stream continues from `step`).
+    pub seed: u64,
+}
+
+impl<B: Backend> Network<B> {
+    pub fn meta(&self, seed: u64) -> CheckpointMeta {
+        let s = self.game.shape;
+        CheckpointMeta {
+            model: self.model.clone(),
+            shape: [s.n, s.m, s.p],
+            field: self.game.field.name().to_string(),
+            history: self.game.history,
+            max_steps: self.game.max_steps,
+            batch: self.batch,
+            step: self.step,
+            seed,
+        }
+    }
+
+    /// Writes `dir/model.safetensors` and `dir/checkpoint.json`.
+    pub fn save(&self, b: &mut B, dir: &Path, seed: u64) -> Result<()> {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        let buffers = [
+            ("", b.read_f32(&self.weights.params)),
+            ("adam_m.", b.read_f32(&self.adam_m)),
+            ("adam_v.", b.read_f32(&self.adam_v)),
+        ];
+        let mut views = Vec::new();
+        for (prefix, values) in &buffers {
+            for e in &self.layout.entries {
+                let bytes: &[u8] = bytemuck::cast_slice(&values[e.offset..e.offset + e.len()]);
+                let view = TensorView::new(Dtype::F32, e.shape.clone(), bytes)
+                    .map_err(|err| anyhow!("tensor {}: {err}", e.name))?;
+                views.push((format!("{prefix}{}", e.name), view));
+            }
+        }
+        let bytes = safetensors::serialize(views, None).map_err(|e| anyhow!("safetensors: {e}"))?;
+        write_atomic(&dir.join(TENSORS_FILE), &bytes)?;
+        let meta = serde_json::to_string_pretty(&self.meta(seed))?;
+        write_atomic(&dir.join(META_FILE), format!("{meta}\n").as_bytes())
+    }
+
+    /// Restores weights, optimiser state and step from `dir`; the network
+    /// must have been built with the checkpoint's configuration.
+    pub fn load_checkpoint(&mut self, b: &mut B, dir: &Path) -> Result<CheckpointMeta> {
+        let meta = read_meta(dir)?;
+        let mut mine = self.meta(meta.seed);
+        mine.step = meta.step;
+        if mine != meta {
+            bail!("{} was written by a different configuration", dir.display());
+        }
+        let path = dir.join(TENSORS_FILE);
+        let bytes =
+            std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        let tensors =
+            SafeTensors::deserialize(&bytes).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+        for (prefix, target) in [
+            ("", &self.weights.params),
+            ("adam_m.", &self.adam_m),
+            ("adam_v.", &self.adam_v),
+        ] {
+            let mut values = vec![0.0f32; self.layout.total];
+            for e in &self.layout.entries {
+                let name = format!("{prefix}{}", e.name);
+                let t = tensors
+                    .tensor(&name)
+                    .map_err(|_| anyhow!("{}: no tensor {name}", path.display()))?;
+                if t.dtype() != Dtype::F32 || t.shape() != e.shape.as_slice() {
+                    bail!(
+                        "{}: tensor {name} has the wrong type or shape",
+                        path.display()
+                    );
+                }
+                let src: Vec<f32> = bytemuck::pod_collect_to_vec(t.data());
+                values[e.offset..e.offset + e.len()].copy_from_slice(&src);
+            }
+            b.write_f32(target, &values);
+        }
+        self.step = meta.step;
+        Ok(meta)
+    }
+}
+
+pub fn read_meta(dir: &Path) -> Result<CheckpointMeta> {
+    let path = dir.join(META_FILE);
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    serde_json::from_str(&text).map_err(|e| anyhow!("{}: {e}", path.display()))
+}
