@@ -5,10 +5,13 @@ use clap::{Parser, Subcommand, ValueEnum};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use tensorsearch::bench;
+use tensorsearch::engine::cpu::CpuBackend;
 use tensorsearch::engine::gpu;
 use tensorsearch::game::ActionEncoding;
+use tensorsearch::model::ModelConfig;
 use tensorsearch::problem::export::{export, Lang};
 use tensorsearch::problem::{json, reference, verify, Decomposition, Field, Shape};
+use tensorsearch::train::{pretrain, PretrainOptions, Report};
 
 #[derive(Parser)]
 #[command(
@@ -79,6 +82,41 @@ enum Command {
         resume: bool,
         #[arg(long, default_value_t = 0)]
         seed: u64,
+    },
+    /// Train the network on synthetic demonstrations of SHAPE (supervised), then report held-out accuracy.
+    Pretrain {
+        /// Shape n x m x p, e.g. 2x2x2 or 2,2,2.
+        shape: String,
+        #[arg(long, value_enum, default_value = "z")]
+        field: FieldArg,
+        #[arg(long, value_enum, default_value = "auto")]
+        device: DeviceArg,
+        /// Model size: tiny, small (CPU default) or large (GPU).
+        #[arg(long)]
+        preset: Option<String>,
+        /// Stop after this long, e.g. 90s, 10m, 2h.
+        #[arg(long, value_parser = parse_duration)]
+        time: Option<std::time::Duration>,
+        /// Stop after this many optimiser steps.
+        #[arg(long)]
+        steps: Option<u64>,
+        /// Output directory: checkpoint, metrics.jsonl, report.json.
+        #[arg(long, default_value = "runs/pretrain")]
+        out: PathBuf,
+        /// Continue from the checkpoint in this directory.
+        #[arg(long)]
+        resume: Option<PathBuf>,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// States per batch.
+        #[arg(long, default_value_t = 64)]
+        batch: usize,
+        /// AdamW learning rate.
+        #[arg(long, default_value_t = 1e-3)]
+        lr: f32,
+        /// Held-out states evaluated at the end.
+        #[arg(long, default_value_t = 256)]
+        eval_states: usize,
     },
     /// Verify decomposition files exactly: one line per decomposition; exit 0 only when all hold.
     Verify {
@@ -175,6 +213,51 @@ fn run(command: Command) -> Result<ExitCode> {
             let shape = parse_shape(&shape)?;
             bail!("search {shape}: the search is not implemented yet in this version (verify, export, info and devices are)")
         }
+        Command::Pretrain {
+            shape,
+            field,
+            device,
+            preset,
+            time,
+            steps,
+            out,
+            resume,
+            seed,
+            batch,
+            lr,
+            eval_states,
+        } => {
+            let backend = choose_device(device)?;
+            let preset = preset.unwrap_or_else(|| match backend {
+                Device::Gpu(_) => "large".into(),
+                Device::Cpu => "small".into(),
+            });
+            if batch == 0 || !(lr > 0.0 && lr.is_finite()) {
+                bail!("--batch must be at least 1 and --lr positive");
+            }
+            let opts = PretrainOptions {
+                shape: parse_shape(&shape)?,
+                field: field.into(),
+                model: ModelConfig::preset(&preset)?,
+                batch,
+                lr,
+                steps,
+                time,
+                out,
+                resume,
+                seed,
+                history: 1,
+                eval_states,
+                samples: 32,
+                quiet: false,
+            };
+            let report = match backend {
+                Device::Gpu(mut g) => pretrain(&mut *g, &opts)?,
+                Device::Cpu => pretrain(&mut CpuBackend::new(), &opts)?,
+            };
+            print_report(&report, &opts);
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Verify { files, field } => Ok(verify_files(&files, field.map(Field::from))),
         Command::Export {
             file,
@@ -217,6 +300,68 @@ fn run(command: Command) -> Result<ExitCode> {
             seconds,
         } => bench_kernels(device, json.as_deref(), quick, seconds),
     }
+}
+
+enum Device {
+    Gpu(Box<gpu::GpuBackend>),
+    Cpu,
+}
+
+/// `gpu`: the best adapter, software accepted (and said so); `cpu`: the
+/// native backend; `auto`: a hardware GPU when there is one, else the CPU.
+fn choose_device(arg: DeviceArg) -> Result<Device> {
+    let hardware = || {
+        gpu::enumerate_adapters()
+            .into_iter()
+            .find(|a| a.get_info().device_type != wgpu::DeviceType::Cpu)
+    };
+    let device = match arg {
+        DeviceArg::Cpu => Device::Cpu,
+        DeviceArg::Gpu => Device::Gpu(Box::new(gpu::GpuBackend::new()?)),
+        DeviceArg::Auto => match hardware() {
+            Some(adapter) => Device::Gpu(Box::new(gpu::GpuBackend::with_adapter(adapter)?)),
+            None => Device::Cpu,
+        },
+    };
+    Ok(device)
+}
+
+/// `90s`, `10m`, `2h`, or plain seconds.
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let t = text.trim();
+    let (number, unit) = match t.char_indices().find(|(_, c)| c.is_ascii_alphabetic()) {
+        Some((i, _)) => (&t[..i], &t[i..]),
+        None => (t, "s"),
+    };
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("'{text}' is not a duration like 90s, 10m or 2h"))?;
+    let scale = match unit {
+        "s" => 1.0,
+        "m" | "min" => 60.0,
+        "h" => 3600.0,
+        _ => return Err(format!("'{text}': unknown unit '{unit}' (s, m or h)")),
+    };
+    if !(value > 0.0 && (value * scale).is_finite()) {
+        return Err(format!("'{text}' must be a positive duration"));
+    }
+    Ok(std::time::Duration::from_secs_f64(value * scale))
+}
+
+fn print_report(r: &Report, opts: &PretrainOptions) {
+    let e = &r.evaluation;
+    println!(
+        "trained {} steps in {:.0} s on {} ({:.2} steps/s, batch {}, {} parameters)",
+        r.steps, r.seconds, r.device, r.steps_per_second, r.batch, r.parameters
+    );
+    println!(
+        "held-out ({} states): token accuracy {:.3}, top-1 exact factor {:.3}, any of {} sampled {:.3}",
+        e.states, e.token_accuracy, e.top1_exact, e.samples, e.any_of_samples_exact
+    );
+    println!(
+        "checkpoint, metrics.jsonl and report.json in {}",
+        opts.out.display()
+    );
 }
 
 fn parse_shape(text: &str) -> Result<Shape> {

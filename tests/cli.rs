@@ -205,3 +205,70 @@ fn readme_worked_example_is_strassen() {
     let ds = tensorsearch::problem::json::parse_str(block).unwrap();
     assert_eq!(ds, vec![tensorsearch::problem::Decomposition::strassen()]);
 }
+
+#[test]
+fn pretrain_trains_checkpoints_resumes_and_reports() {
+    let dir = common::temp_dir("cli-pretrain");
+    let out = dir.to_str().unwrap();
+    let base = [
+        "pretrain",
+        "2x2x2",
+        "--device",
+        "cpu",
+        "--preset",
+        "tiny",
+        "--batch",
+        "4",
+        "--eval-states",
+        "4",
+        "--out",
+        out,
+    ];
+    let first = run(&[&base[..], &["--steps", "3"]].concat(), &[]);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    assert!(first.stdout.contains("trained 3 steps"), "{}", first.stdout);
+    assert!(
+        first.stdout.contains("top-1 exact factor"),
+        "{}",
+        first.stdout
+    );
+    for f in ["model.safetensors", "checkpoint.json", "report.json"] {
+        assert!(dir.join(f).is_file(), "{f} missing");
+    }
+    let meta = tensorsearch::model::checkpoint::read_meta(&dir).unwrap();
+    assert_eq!(meta.step, 3);
+
+    let resumed = run(
+        &[&base[..], &["--steps", "2", "--resume", out]].concat(),
+        &[],
+    );
+    assert_eq!(resumed.code, 0, "{}", resumed.stderr);
+    assert_eq!(
+        tensorsearch::model::checkpoint::read_meta(&dir)
+            .unwrap()
+            .step,
+        5
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
+    assert_eq!(report["steps"], 2);
+    assert!(report["evaluation"]["token_accuracy"].as_f64().is_some());
+
+    assert_clean_failure(
+        &[&base[..], &["--steps", "1", "--resume", out, "--seed", "9"]].concat(),
+        "--seed",
+    );
+    assert_clean_failure(
+        &[
+            "pretrain", "2x2x2", "--preset", "huge", "--steps", "1", "--device", "cpu",
+        ],
+        "unknown preset",
+    );
+    assert_clean_failure(
+        &[
+            "pretrain", "2x2x2", "--device", "cpu", "--preset", "tiny", "--out", out,
+        ],
+        "--steps or --time",
+    );
+    fs::remove_dir_all(&dir).unwrap();
+}

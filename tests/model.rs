@@ -74,52 +74,48 @@ fn gpu_matches_cpu_forward_and_every_gradient() {
 }
 
 #[test]
-fn cpu_gradients_match_finite_differences() {
-    // The model runs in f32, so these are central differences with
-    // h = 3e-3 on the summed loss (about 7): rounding leaves a noise floor
-    // near 2e-4, hence |numeric − analytic| ≤ 5e-4 + 3e-2·|analytic|. That
-    // catches wiring errors, which are O(1); each operation's backward is
-    // checked in f64 in cpu_gradients.rs. Checked: each tensor's
-    // largest-gradient entry and two random ones. Noise
-    // on the state features makes every input word matter.
+fn cpu_gradients_match_finite_differences_in_f64() {
+    // The same network on the f64 CPU backend: central differences with
+    // h = 1e-6 on the summed loss, |numeric − analytic| ≤ 1e-7 + 1e-5·|analytic|,
+    // on each tensor's largest-gradient entry and three random ones.
     let mut rng = fresh_rng("model-fd");
-    let mut cpu = CpuBackend::new();
+    let mut cpu = CpuBackend::new_f64();
     let mut net = network(&mut cpu, Field::Z, rng.random());
-    let mut data = batch(&mut rng, Field::Z);
-    data.states
-        .iter_mut()
-        .for_each(|x| *x += rng.random_range(-0.5..0.5));
-    let (_, _, grads) = run(&mut cpu, &mut net, &data);
-    let params = cpu.read_f32(&net.weights.params);
-    let loss_at = |cpu: &mut CpuBackend, net: &mut Network<CpuBackend>, p: &[f32]| -> f64 {
-        cpu.write_f32(&net.weights.params, p);
-        net.load(cpu, &data).unwrap();
+    let data = batch(&mut rng, Field::Z);
+    net.load(&mut cpu, &data).unwrap();
+    net.forward(&mut cpu);
+    net.backward(&mut cpu);
+    let grads = cpu.read_words(&net.weights.grads);
+    let params = cpu.read_words(&net.weights.params);
+    let loss_at = |cpu: &mut CpuBackend<f64>, net: &Network<CpuBackend<f64>>, p: &[f64]| -> f64 {
+        cpu.write_words(&net.weights.params, p);
         net.forward(cpu);
-        let s = net.stats(cpu);
-        s.policy_loss as f64 + s.value_loss as f64
+        let [policy, value] = net.loss_buffers();
+        cpu.read_words(policy).iter().sum::<f64>() + cpu.read_words(value).iter().sum::<f64>()
     };
-    let h = 3e-3f32;
-    let entries = net.layout.entries.clone();
-    for e in &entries {
+    let h = 1e-6;
+    for e in &net.layout.entries {
         let r = e.offset..e.offset + e.len();
         let largest = r
             .clone()
             .max_by(|&a, &b| grads[a].abs().total_cmp(&grads[b].abs()))
             .unwrap();
-        for i in [
+        let picks = [
             largest,
             rng.random_range(r.clone()),
             rng.random_range(r.clone()),
-        ] {
+            rng.random_range(r.clone()),
+        ];
+        for i in picks {
             let mut p = params.clone();
             p[i] = params[i] + h;
-            let up = loss_at(&mut cpu, &mut net, &p);
+            let up = loss_at(&mut cpu, &net, &p);
             p[i] = params[i] - h;
-            let down = loss_at(&mut cpu, &mut net, &p);
-            let numeric = (up - down) / (2.0 * h as f64);
-            let analytic = grads[i] as f64;
+            let down = loss_at(&mut cpu, &net, &p);
+            let numeric = (up - down) / (2.0 * h);
+            let analytic = grads[i];
             assert!(
-                (numeric - analytic).abs() <= 5e-4 + 3e-2 * analytic.abs(),
+                (numeric - analytic).abs() <= 1e-7 + 1e-5 * analytic.abs(),
                 "{}[{}]: analytic {analytic} vs numeric {numeric}",
                 e.name,
                 i - e.offset

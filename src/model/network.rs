@@ -362,6 +362,50 @@ impl<B: Backend> Network<B> {
         Ok(())
     }
 
+    /// Decodes one action per state token by token: at each position the
+    /// network runs on the tokens chosen so far and `choose` picks the next
+    /// token from that position's logits (argmax, or a draw). The policy is
+    /// causal, so later positions' inputs do not matter yet. `states` is a
+    /// batch's encoded states; returns `batch` token rows.
+    pub fn decode(
+        &mut self,
+        b: &mut B,
+        states: &[f32],
+        mut choose: impl FnMut(&[f32]) -> u32,
+    ) -> Result<Vec<Vec<u32>>> {
+        if states.len() != b.len(&self.states) {
+            bail!(
+                "{} state words, the network takes {}",
+                states.len(),
+                b.len(&self.states)
+            );
+        }
+        let t = self.encoding.n_tokens();
+        let vocab = self.encoding.vocab_size();
+        let start = vocab as u32;
+        b.write_f32(&self.states, states);
+        let mut chosen = vec![Vec::with_capacity(t); self.batch];
+        for pos in 0..t {
+            let tokens_in: Vec<u32> = chosen
+                .iter()
+                .flat_map(|row: &Vec<u32>| {
+                    let mut input = vec![start];
+                    input.extend_from_slice(row);
+                    input.resize(t, start);
+                    input
+                })
+                .collect();
+            b.write_u32(&self.tokens_in, &tokens_in);
+            self.forward(b);
+            let logits = b.read_f32(&self.logits);
+            for (n, row) in chosen.iter_mut().enumerate() {
+                let at = (n * t + pos) * vocab;
+                row.push(choose(&logits[at..at + vocab]));
+            }
+        }
+        Ok(chosen)
+    }
+
     /// The torso, then the policy logits and the value quantiles; losses
     /// and their gradients w.r.t. logits and quantiles.
     pub fn forward(&self, b: &mut B) {
@@ -586,6 +630,12 @@ impl<B: Backend> Network<B> {
             let demb = b.view(&self.cell_emb.grad(b, w), g * cell_block, cell_block);
             b.bias_backward(self.batch, cell_block, &dy, &demb);
         }
+    }
+
+    /// The per-row policy losses and per-sample value losses of the last
+    /// forward pass (their sum is the training loss).
+    pub fn loss_buffers(&self) -> [&B::Buf; 2] {
+        [&self.xent_loss, &self.value_loss]
     }
 
     /// Reads the losses and accuracy of the last forward pass.

@@ -1,6 +1,6 @@
 //! [`Backend`] for [`CpuBackend`]: every operation runs its reference at once.
 
-use super::{as_i32, as_i32_mut, as_u32, as_u32_mut, CpuBackend, CpuBuf};
+use super::{i32s, put_i32s, put_u32s, u32s, CpuBackend, CpuBuf, Word};
 use crate::engine::ops::{
     adam, attention, elementwise, embedding, game, gather, layernorm, losses, matmul, mean,
 };
@@ -9,22 +9,22 @@ use anyhow::Result;
 use std::cell::RefCell;
 use std::rc::Rc;
 
-impl Backend for CpuBackend {
-    type Buf = CpuBuf;
+impl<F: Word> Backend for CpuBackend<F> {
+    type Buf = CpuBuf<F>;
 
     fn describe(&self) -> String {
-        "cpu".into()
+        format!("cpu ({})", std::any::type_name::<F>())
     }
 
-    fn alloc(&mut self, words: usize) -> Result<CpuBuf> {
+    fn alloc(&mut self, words: usize) -> Result<CpuBuf<F>> {
         Ok(CpuBuf {
-            data: Rc::new(RefCell::new(vec![0.0; words])),
+            data: Rc::new(RefCell::new(vec![F::zero(); words])),
             offset: 0,
             len: words,
         })
     }
 
-    fn view(&self, buf: &CpuBuf, offset: usize, len: usize) -> CpuBuf {
+    fn view(&self, buf: &CpuBuf<F>, offset: usize, len: usize) -> CpuBuf<F> {
         assert!(
             offset + len <= buf.len,
             "view [{offset}, {}) outside {buf:?}",
@@ -37,47 +37,47 @@ impl Backend for CpuBackend {
         }
     }
 
-    fn len(&self, buf: &CpuBuf) -> usize {
+    fn len(&self, buf: &CpuBuf<F>) -> usize {
         buf.len
     }
 
-    fn write_f32(&mut self, buf: &CpuBuf, data: &[f32]) {
+    fn write_f32(&mut self, buf: &CpuBuf<F>, data: &[f32]) {
         Self::run([], [buf], |[], [out]| {
-            out[..data.len()].copy_from_slice(data)
+            for (o, &x) in out.iter_mut().zip(data) {
+                *o = F::widen(x);
+            }
         });
     }
 
-    fn write_u32(&mut self, buf: &CpuBuf, data: &[u32]) {
-        Self::run([], [buf], |[], [out]| {
-            as_u32_mut(out)[..data.len()].copy_from_slice(data)
-        });
+    fn write_u32(&mut self, buf: &CpuBuf<F>, data: &[u32]) {
+        Self::run([], [buf], |[], [out]| put_u32s(out, data));
     }
 
-    fn read_f32(&mut self, buf: &CpuBuf) -> Vec<f32> {
-        buf.to_vec()
+    fn read_f32(&mut self, buf: &CpuBuf<F>) -> Vec<f32> {
+        buf.to_vec().into_iter().map(F::narrow).collect()
     }
 
-    fn read_u32(&mut self, buf: &CpuBuf) -> Vec<u32> {
-        as_u32(&buf.to_vec()).to_vec()
+    fn read_u32(&mut self, buf: &CpuBuf<F>) -> Vec<u32> {
+        u32s(&buf.to_vec())
     }
 
-    fn fill(&mut self, buf: &CpuBuf, value: f32) {
-        Self::run([], [buf], |[], [out]| out.fill(value));
+    fn fill(&mut self, buf: &CpuBuf<F>, value: f32) {
+        Self::run([], [buf], |[], [out]| out.fill(F::widen(value)));
     }
 
     fn flush(&mut self) {}
 
-    fn matmul(&mut self, spec: &MatmulSpec, a: &CpuBuf, b: &CpuBuf, c: &CpuBuf) {
+    fn matmul(&mut self, spec: &MatmulSpec, a: &CpuBuf<F>, b: &CpuBuf<F>, c: &CpuBuf<F>) {
         Self::run([a, b], [c], |[a, b], [c]| matmul::cpu(spec, a, b, c));
     }
 
-    fn bias_add(&mut self, rows: usize, cols: usize, y: &CpuBuf, bias: &CpuBuf) {
+    fn bias_add(&mut self, rows: usize, cols: usize, y: &CpuBuf<F>, bias: &CpuBuf<F>) {
         Self::run([bias], [y], |[bias], [y]| {
             matmul::bias_add_cpu(rows, cols, y, bias)
         });
     }
 
-    fn bias_backward(&mut self, rows: usize, cols: usize, dy: &CpuBuf, dbias: &CpuBuf) {
+    fn bias_backward(&mut self, rows: usize, cols: usize, dy: &CpuBuf<F>, dbias: &CpuBuf<F>) {
         Self::run([dy], [dbias], |[dy], [db]| {
             matmul::bias_backward_cpu(rows, cols, dy, db)
         });
@@ -86,12 +86,12 @@ impl Backend for CpuBackend {
     fn layer_norm(
         &mut self,
         spec: &LayerNormSpec,
-        x: &CpuBuf,
-        gain: &CpuBuf,
-        bias: &CpuBuf,
-        y: &CpuBuf,
-        mean: &CpuBuf,
-        rstd: &CpuBuf,
+        x: &CpuBuf<F>,
+        gain: &CpuBuf<F>,
+        bias: &CpuBuf<F>,
+        y: &CpuBuf<F>,
+        mean: &CpuBuf<F>,
+        rstd: &CpuBuf<F>,
     ) {
         Self::run([x, gain, bias], [y, mean, rstd], |[x, g, b], [y, m, r]| {
             layernorm::cpu(spec, x, g, b, y, m, r)
@@ -101,14 +101,14 @@ impl Backend for CpuBackend {
     fn layer_norm_backward(
         &mut self,
         spec: &LayerNormSpec,
-        x: &CpuBuf,
-        gain: &CpuBuf,
-        mean: &CpuBuf,
-        rstd: &CpuBuf,
-        dy: &CpuBuf,
-        dx: &CpuBuf,
-        dgain: &CpuBuf,
-        dbias: &CpuBuf,
+        x: &CpuBuf<F>,
+        gain: &CpuBuf<F>,
+        mean: &CpuBuf<F>,
+        rstd: &CpuBuf<F>,
+        dy: &CpuBuf<F>,
+        dx: &CpuBuf<F>,
+        dgain: &CpuBuf<F>,
+        dbias: &CpuBuf<F>,
     ) {
         Self::run(
             [x, gain, mean, rstd, dy],
@@ -119,44 +119,44 @@ impl Backend for CpuBackend {
         );
     }
 
-    fn gelu(&mut self, n: usize, x: &CpuBuf, y: &CpuBuf) {
+    fn gelu(&mut self, n: usize, x: &CpuBuf<F>, y: &CpuBuf<F>) {
         Self::run([x], [y], |[x], [y]| {
             elementwise::gelu_cpu(&x[..n], &mut y[..n])
         });
     }
 
-    fn gelu_backward(&mut self, n: usize, x: &CpuBuf, dy: &CpuBuf, dx: &CpuBuf) {
+    fn gelu_backward(&mut self, n: usize, x: &CpuBuf<F>, dy: &CpuBuf<F>, dx: &CpuBuf<F>) {
         Self::run([x, dy], [dx], |[x, dy], [dx]| {
             elementwise::gelu_backward_cpu(&x[..n], &dy[..n], &mut dx[..n])
         });
     }
 
-    fn add(&mut self, n: usize, a: &CpuBuf, b: &CpuBuf, out: &CpuBuf) {
+    fn add(&mut self, n: usize, a: &CpuBuf<F>, b: &CpuBuf<F>, out: &CpuBuf<F>) {
         Self::run([a, b], [out], |[a, b], [o]| {
             elementwise::add_cpu(&a[..n], &b[..n], &mut o[..n])
         });
     }
 
-    fn copy(&mut self, n: usize, src: &CpuBuf, dst: &CpuBuf) {
+    fn copy(&mut self, n: usize, src: &CpuBuf<F>, dst: &CpuBuf<F>) {
         Self::run([src], [dst], |[s], [d]| d[..n].copy_from_slice(&s[..n]));
     }
 
-    fn mean(&mut self, spec: &MeanSpec, x: &CpuBuf, y: &CpuBuf) {
+    fn mean(&mut self, spec: &MeanSpec, x: &CpuBuf<F>, y: &CpuBuf<F>) {
         Self::run([x], [y], |[x], [y]| mean::cpu(spec, x, y));
     }
 
-    fn mean_backward(&mut self, spec: &MeanSpec, dy: &CpuBuf, dx: &CpuBuf) {
+    fn mean_backward(&mut self, spec: &MeanSpec, dy: &CpuBuf<F>, dx: &CpuBuf<F>) {
         Self::run([dy], [dx], |[dy], [dx]| mean::backward_cpu(spec, dy, dx));
     }
 
     fn attention(
         &mut self,
         spec: &AttentionSpec,
-        q: &CpuBuf,
-        k: &CpuBuf,
-        v: &CpuBuf,
-        out: &CpuBuf,
-        lse: &CpuBuf,
+        q: &CpuBuf<F>,
+        k: &CpuBuf<F>,
+        v: &CpuBuf<F>,
+        out: &CpuBuf<F>,
+        lse: &CpuBuf<F>,
     ) {
         Self::run([q, k, v], [out, lse], |[q, k, v], [o, l]| {
             attention::cpu(spec, q, k, v, o, l)
@@ -166,16 +166,16 @@ impl Backend for CpuBackend {
     fn attention_backward(
         &mut self,
         spec: &AttentionSpec,
-        q: &CpuBuf,
-        k: &CpuBuf,
-        v: &CpuBuf,
-        out: &CpuBuf,
-        lse: &CpuBuf,
-        dout: &CpuBuf,
-        _delta: &CpuBuf,
-        dq: &CpuBuf,
-        dk: &CpuBuf,
-        dv: &CpuBuf,
+        q: &CpuBuf<F>,
+        k: &CpuBuf<F>,
+        v: &CpuBuf<F>,
+        out: &CpuBuf<F>,
+        lse: &CpuBuf<F>,
+        dout: &CpuBuf<F>,
+        _delta: &CpuBuf<F>,
+        dq: &CpuBuf<F>,
+        dk: &CpuBuf<F>,
+        dv: &CpuBuf<F>,
     ) {
         Self::run(
             [q, k, v, out, lse, dout],
@@ -190,59 +190,69 @@ impl Backend for CpuBackend {
         &mut self,
         rows: usize,
         row_len: usize,
-        index: &CpuBuf,
-        src: &CpuBuf,
-        dst: &CpuBuf,
+        index: &CpuBuf<F>,
+        src: &CpuBuf<F>,
+        dst: &CpuBuf<F>,
     ) {
         Self::run([index, src], [dst], |[i, s], [d]| {
-            gather::cpu(rows, row_len, as_u32(i), s, d)
+            gather::cpu(rows, row_len, &u32s(i), s, d)
         });
     }
 
-    fn embedding(&mut self, spec: &EmbeddingSpec, tokens: &CpuBuf, table: &CpuBuf, out: &CpuBuf) {
+    fn embedding(
+        &mut self,
+        spec: &EmbeddingSpec,
+        tokens: &CpuBuf<F>,
+        table: &CpuBuf<F>,
+        out: &CpuBuf<F>,
+    ) {
         Self::run([tokens, table], [out], |[t, w], [o]| {
-            embedding::cpu(spec, as_u32(t), w, o)
+            embedding::cpu(spec, &u32s(t), w, o)
         });
     }
 
     fn embedding_backward(
         &mut self,
         spec: &EmbeddingSpec,
-        index: &TokenIndex<CpuBuf>,
-        dout: &CpuBuf,
-        dtable: &CpuBuf,
+        index: &TokenIndex<CpuBuf<F>>,
+        dout: &CpuBuf<F>,
+        dtable: &CpuBuf<F>,
     ) {
         Self::run(
             [&index.offsets, &index.positions, dout],
             [dtable],
-            |[o, p, d], [dt]| embedding::backward_cpu(spec, as_u32(o), as_u32(p), d, dt),
+            |[o, p, d], [dt]| embedding::backward_cpu(spec, &u32s(o), &u32s(p), d, dt),
         );
     }
 
     fn softmax_xent(
         &mut self,
         spec: &XentSpec,
-        logits: &CpuBuf,
-        targets: &CpuBuf,
-        weights: &CpuBuf,
-        loss: &CpuBuf,
-        dlogits: &CpuBuf,
-        correct: &CpuBuf,
+        logits: &CpuBuf<F>,
+        targets: &CpuBuf<F>,
+        weights: &CpuBuf<F>,
+        loss: &CpuBuf<F>,
+        dlogits: &CpuBuf<F>,
+        correct: &CpuBuf<F>,
     ) {
         Self::run(
             [logits, targets, weights],
             [loss, dlogits, correct],
-            |[x, t, w], [l, d, c]| losses::xent_cpu(spec, x, as_u32(t), w, l, d, as_u32_mut(c)),
+            |[x, t, w], [l, d, c]| {
+                let mut correct = vec![0u32; spec.rows];
+                losses::xent_cpu(spec, x, &u32s(t), w, l, d, &mut correct);
+                put_u32s(c, &correct);
+            },
         );
     }
 
     fn quantile_huber(
         &mut self,
         spec: &QuantileSpec,
-        quantiles: &CpuBuf,
-        targets: &CpuBuf,
-        loss: &CpuBuf,
-        dquantiles: &CpuBuf,
+        quantiles: &CpuBuf<F>,
+        targets: &CpuBuf<F>,
+        loss: &CpuBuf<F>,
+        dquantiles: &CpuBuf<F>,
     ) {
         Self::run(
             [quantiles, targets],
@@ -251,45 +261,62 @@ impl Backend for CpuBackend {
         );
     }
 
-    fn adam(&mut self, spec: &AdamSpec, params: &CpuBuf, grads: &CpuBuf, m: &CpuBuf, v: &CpuBuf) {
+    fn adam(
+        &mut self,
+        spec: &AdamSpec,
+        params: &CpuBuf<F>,
+        grads: &CpuBuf<F>,
+        m: &CpuBuf<F>,
+        v: &CpuBuf<F>,
+    ) {
         Self::run([grads], [params, m, v], |[g], [p, m, v]| {
             adam::cpu(spec, p, g, m, v)
         });
     }
 
-    fn residual_update(&mut self, spec: &GameSpec, states: &CpuBuf, factors: &CpuBuf) {
+    fn residual_update(&mut self, spec: &GameSpec, states: &CpuBuf<F>, factors: &CpuBuf<F>) {
         Self::run([factors], [states], |[f], [s]| {
-            game::residual_update_cpu(spec, as_i32_mut(s), as_i32(f))
+            let mut states = i32s(s);
+            game::residual_update_cpu(spec, &mut states, &i32s(f));
+            put_i32s(s, &states);
         });
     }
 
-    fn count_nonzeros(&mut self, spec: &GameSpec, states: &CpuBuf, counts: &CpuBuf) {
+    fn count_nonzeros(&mut self, spec: &GameSpec, states: &CpuBuf<F>, counts: &CpuBuf<F>) {
         Self::run([states], [counts], |[s], [c]| {
-            game::count_nonzeros_cpu(spec, as_i32(s), as_u32_mut(c))
+            let mut counts = vec![0u32; spec.batch];
+            game::count_nonzeros_cpu(spec, &i32s(s), &mut counts);
+            put_u32s(c, &counts);
         });
     }
 
     fn decode_tokens(
         &mut self,
         spec: &DecodeSpec,
-        values: &CpuBuf,
-        tokens: &CpuBuf,
-        factors: &CpuBuf,
+        values: &CpuBuf<F>,
+        tokens: &CpuBuf<F>,
+        factors: &CpuBuf<F>,
     ) {
         Self::run([values, tokens], [factors], |[v, t], [f]| {
-            game::decode_cpu(spec, as_i32(v), as_u32(t), as_i32_mut(f))
+            let mut factors = vec![0i32; spec.batch * spec.len];
+            game::decode_cpu(spec, &i32s(v), &u32s(t), &mut factors);
+            put_i32s(f, &factors);
         });
     }
 
     fn sample_tokens(
         &mut self,
         spec: &SampleSpec,
-        logits: &CpuBuf,
-        uniforms: &CpuBuf,
-        tokens: &CpuBuf,
+        logits: &CpuBuf<F>,
+        uniforms: &CpuBuf<F>,
+        tokens: &CpuBuf<F>,
     ) {
         Self::run([logits, uniforms], [tokens], |[x, u], [t]| {
-            game::sample_cpu(spec, x, u, as_u32_mut(t))
+            let logits: Vec<f32> = x.iter().map(|w| w.narrow()).collect();
+            let uniforms: Vec<f32> = u.iter().map(|w| w.narrow()).collect();
+            let mut tokens = vec![0u32; spec.rows];
+            game::sample_cpu(spec, &logits, &uniforms, &mut tokens);
+            put_u32s(t, &tokens);
         });
     }
 }

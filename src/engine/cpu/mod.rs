@@ -1,31 +1,117 @@
 //! The native CPU backend: the reference the GPU kernels are tested
 //! against, and the fallback without a GPU. Operations run at once.
+//!
+//! It computes in f32 like the GPU ([`CpuBackend::new`]), or in f64
+//! ([`CpuBackend::new_f64`]) so that whole-model gradients can be checked
+//! against finite differences without f32 rounding in the way.
 
 mod backend;
 
+use num_traits::Float;
 use std::cell::RefCell;
+use std::marker::PhantomData;
 use std::rc::Rc;
 
-/// A view of host words (f32 storage; integer kernels reinterpret them).
-#[derive(Clone)]
-pub struct CpuBuf {
-    data: Rc<RefCell<Vec<f32>>>,
+/// A storage word: f32 or f64. Integer buffers (tokens, game states) keep
+/// their 32-bit patterns in words and are converted at each operation.
+pub trait Word: Float + Send + Sync + Default + std::fmt::Debug + 'static {
+    fn widen(x: f32) -> Self;
+    fn narrow(self) -> f32;
+    fn from_bits32(x: u32) -> Self;
+    fn bits32(self) -> u32;
+    /// The full bit pattern, to tell whether an operation changed a word.
+    fn bits64(self) -> u64;
+}
+
+impl Word for f32 {
+    fn widen(x: f32) -> Self {
+        x
+    }
+    fn narrow(self) -> f32 {
+        self
+    }
+    fn from_bits32(x: u32) -> Self {
+        f32::from_bits(x)
+    }
+    fn bits32(self) -> u32 {
+        self.to_bits()
+    }
+    fn bits64(self) -> u64 {
+        self.to_bits() as u64
+    }
+}
+
+impl Word for f64 {
+    fn widen(x: f32) -> Self {
+        x as f64
+    }
+    fn narrow(self) -> f32 {
+        self as f32
+    }
+    fn from_bits32(x: u32) -> Self {
+        f64::from_bits(x as u64)
+    }
+    fn bits32(self) -> u32 {
+        self.to_bits() as u32
+    }
+    fn bits64(self) -> u64 {
+        self.to_bits()
+    }
+}
+
+/// A view of host words.
+pub struct CpuBuf<F = f32> {
+    data: Rc<RefCell<Vec<F>>>,
     offset: usize,
     len: usize,
 }
 
-impl std::fmt::Debug for CpuBuf {
+impl<F> Clone for CpuBuf<F> {
+    fn clone(&self) -> Self {
+        CpuBuf {
+            data: self.data.clone(),
+            offset: self.offset,
+            len: self.len,
+        }
+    }
+}
+
+impl<F> std::fmt::Debug for CpuBuf<F> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "CpuBuf[{}..{}]", self.offset, self.offset + self.len)
     }
 }
 
 #[derive(Default)]
-pub struct CpuBackend;
+pub struct CpuBackend<F = f32> {
+    word: PhantomData<F>,
+}
 
-impl CpuBackend {
+impl CpuBackend<f32> {
+    /// The f32 backend, computing as the GPU does.
     pub fn new() -> Self {
-        CpuBackend
+        CpuBackend { word: PhantomData }
+    }
+}
+
+impl CpuBackend<f64> {
+    /// The f64 backend, for gradient checks.
+    pub fn new_f64() -> Self {
+        CpuBackend { word: PhantomData }
+    }
+}
+
+impl<F: Word> CpuBackend<F> {
+    /// Writes words at full precision.
+    pub fn write_words(&mut self, buf: &CpuBuf<F>, data: &[F]) {
+        Self::run([], [buf], |[], [out]| {
+            out[..data.len()].copy_from_slice(data)
+        });
+    }
+
+    /// Reads words at full precision.
+    pub fn read_words(&self, buf: &CpuBuf<F>) -> Vec<F> {
+        buf.to_vec()
     }
 
     /// Runs `f` on the input and output slices of an operation. Views of
@@ -34,11 +120,11 @@ impl CpuBackend {
     /// and only the words it changed are written back, so interleaved
     /// outputs cannot overwrite each other with stale words.
     fn run<const I: usize, const O: usize>(
-        ins: [&CpuBuf; I],
-        outs: [&CpuBuf; O],
-        f: impl FnOnce([&[f32]; I], [&mut [f32]; O]),
+        ins: [&CpuBuf<F>; I],
+        outs: [&CpuBuf<F>; O],
+        f: impl FnOnce([&[F]; I], [&mut [F]; O]),
     ) {
-        let all: Vec<&CpuBuf> = ins.iter().chain(outs.iter()).copied().collect();
+        let all: Vec<&CpuBuf<F>> = ins.iter().chain(outs.iter()).copied().collect();
         let shared = all
             .iter()
             .enumerate()
@@ -46,12 +132,12 @@ impl CpuBackend {
         if !shared {
             let in_refs: Vec<_> = ins.iter().map(|b| b.data.borrow()).collect();
             let mut out_refs: Vec<_> = outs.iter().map(|b| b.data.borrow_mut()).collect();
-            let in_slices: Vec<&[f32]> = in_refs
+            let in_slices: Vec<&[F]> = in_refs
                 .iter()
                 .zip(ins)
                 .map(|(r, b)| &r[b.offset..b.offset + b.len])
                 .collect();
-            let out_slices: Vec<&mut [f32]> = out_refs
+            let out_slices: Vec<&mut [F]> = out_refs
                 .iter_mut()
                 .zip(outs)
                 .map(|(r, b)| &mut r[b.offset..b.offset + b.len])
@@ -62,12 +148,12 @@ impl CpuBackend {
             );
             return;
         }
-        let in_copies: Vec<Vec<f32>> = ins.iter().map(|b| b.to_vec()).collect();
-        let before: Vec<Vec<f32>> = outs.iter().map(|b| b.to_vec()).collect();
+        let in_copies: Vec<Vec<F>> = ins.iter().map(|b| b.to_vec()).collect();
+        let before: Vec<Vec<F>> = outs.iter().map(|b| b.to_vec()).collect();
         let mut out_copies = before.clone();
         {
-            let in_slices: Vec<&[f32]> = in_copies.iter().map(|v| v.as_slice()).collect();
-            let out_slices: Vec<&mut [f32]> =
+            let in_slices: Vec<&[F]> = in_copies.iter().map(|v| v.as_slice()).collect();
+            let out_slices: Vec<&mut [F]> =
                 out_copies.iter_mut().map(|v| v.as_mut_slice()).collect();
             f(
                 in_slices.try_into().expect("I inputs"),
@@ -78,7 +164,7 @@ impl CpuBackend {
             let mut data = b.data.borrow_mut();
             let dst = &mut data[b.offset..b.offset + b.len];
             for ((d, n), o) in dst.iter_mut().zip(new).zip(old) {
-                if n.to_bits() != o.to_bits() {
+                if n.bits64() != o.bits64() {
                     *d = n;
                 }
             }
@@ -86,22 +172,27 @@ impl CpuBackend {
     }
 }
 
-impl CpuBuf {
-    fn to_vec(&self) -> Vec<f32> {
+impl<F: Word> CpuBuf<F> {
+    fn to_vec(&self) -> Vec<F> {
         self.data.borrow()[self.offset..self.offset + self.len].to_vec()
     }
 }
 
-/// Integer views of word slices (tokens, game states).
-pub(crate) fn as_u32(x: &[f32]) -> &[u32] {
-    bytemuck::cast_slice(x)
+/// The 32-bit patterns of integer words.
+pub(crate) fn u32s<F: Word>(x: &[F]) -> Vec<u32> {
+    x.iter().map(|w| w.bits32()).collect()
 }
-pub(crate) fn as_u32_mut(x: &mut [f32]) -> &mut [u32] {
-    bytemuck::cast_slice_mut(x)
+pub(crate) fn i32s<F: Word>(x: &[F]) -> Vec<i32> {
+    x.iter().map(|w| w.bits32() as i32).collect()
 }
-pub(crate) fn as_i32(x: &[f32]) -> &[i32] {
-    bytemuck::cast_slice(x)
+/// Stores integers as words.
+pub(crate) fn put_u32s<F: Word>(out: &mut [F], values: &[u32]) {
+    for (o, &v) in out.iter_mut().zip(values) {
+        *o = F::from_bits32(v);
+    }
 }
-pub(crate) fn as_i32_mut(x: &mut [f32]) -> &mut [i32] {
-    bytemuck::cast_slice_mut(x)
+pub(crate) fn put_i32s<F: Word>(out: &mut [F], values: &[i32]) {
+    for (o, &v) in out.iter_mut().zip(values) {
+        *o = F::from_bits32(v as u32);
+    }
 }

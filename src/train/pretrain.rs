@@ -1,0 +1,288 @@
+//! Supervised training on synthetic demonstrations (`tensorsearch
+//! pretrain`): a progress bar, metrics as JSON lines, checkpoints every
+//! minute, at the end and at Ctrl-C, and a held-out evaluation.
+
+use super::batch::{batch_of, synthetic_batch};
+use crate::engine::Backend;
+use crate::game::{random_demonstration, ActionEncoding, Example, GameConfig};
+use crate::model::{Batch, ModelConfig, Network};
+use crate::problem::{Field, Shape};
+use anyhow::{bail, Context, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde::Serialize;
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+#[derive(Clone, Debug)]
+pub struct PretrainOptions {
+    pub shape: Shape,
+    pub field: Field,
+    pub model: ModelConfig,
+    pub batch: usize,
+    pub lr: f32,
+    pub steps: Option<u64>,
+    pub time: Option<Duration>,
+    pub out: PathBuf,
+    pub resume: Option<PathBuf>,
+    pub seed: u64,
+    /// Actions of history the network sees.
+    pub history: usize,
+    /// Held-out states for the final evaluation (rounded to whole batches).
+    pub eval_states: usize,
+    /// Draws per state for the any-of-k exact-factor rate.
+    pub samples: usize,
+    /// Hide the progress bar (tests, logs).
+    pub quiet: bool,
+}
+
+/// The held-out evaluation.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Evaluation {
+    pub states: usize,
+    pub token_accuracy: f64,
+    pub policy_loss: f64,
+    pub value_loss: f64,
+    /// Fraction of states whose next factor is the greedy (top-1) action.
+    pub top1_exact: f64,
+    /// Fraction of states whose next factor is among `samples` draws.
+    pub any_of_samples_exact: f64,
+    pub samples: usize,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    pub device: String,
+    pub steps: u32,
+    pub seconds: f64,
+    pub steps_per_second: f64,
+    pub batch: usize,
+    pub parameters: usize,
+    pub evaluation: Evaluation,
+}
+
+#[derive(Serialize)]
+struct MetricsLine {
+    step: u32,
+    elapsed_s: f64,
+    steps_per_second: f64,
+    policy_loss: f32,
+    value_loss: f32,
+    token_accuracy: f32,
+}
+
+/// Seconds between checkpoints.
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(60);
+/// Steps between metrics lines.
+const LOG_EVERY: u32 = 10;
+
+pub fn pretrain<B: Backend>(b: &mut B, opts: &PretrainOptions) -> Result<Report> {
+    if opts.steps.is_none() && opts.time.is_none() {
+        bail!("give --steps or --time");
+    }
+    let max_rank = opts.shape.standard_rank();
+    let game = GameConfig::new(opts.shape, opts.field, opts.history, max_rank);
+    let encoding = ActionEncoding::default_for(opts.shape, opts.field);
+    let mut net = Network::new(
+        b,
+        opts.model.clone(),
+        game.clone(),
+        encoding.clone(),
+        opts.batch,
+        opts.seed,
+    )?;
+    if let Some(dir) = &opts.resume {
+        let meta = net.load_checkpoint(b, dir)?;
+        if meta.seed != opts.seed {
+            bail!(
+                "{} was trained with --seed {}, not {}",
+                dir.display(),
+                meta.seed,
+                opts.seed
+            );
+        }
+    }
+    std::fs::create_dir_all(&opts.out)
+        .with_context(|| format!("cannot create {}", opts.out.display()))?;
+    let metrics_path = opts.out.join("metrics.jsonl");
+    let mut metrics = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&metrics_path)
+        .with_context(|| format!("cannot open {}", metrics_path.display()))?;
+
+    let stop = Arc::new(AtomicBool::new(false));
+    {
+        let stop = stop.clone();
+        // A second handler cannot be installed (tests call this twice); then
+        // Ctrl-C keeps its default action.
+        let _ = ctrlc::set_handler(move || stop.store(true, Ordering::SeqCst));
+    }
+    let bar = if opts.quiet {
+        ProgressBar::hidden()
+    } else {
+        let bar = match opts.steps {
+            Some(n) => ProgressBar::new(n),
+            None => ProgressBar::new_spinner(),
+        };
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} [{elapsed_precise}] {pos} steps {wide_msg}")
+                .expect("a valid template"),
+        );
+        bar
+    };
+
+    let started = Instant::now();
+    let first_step = net.step;
+    let mut last_checkpoint = Instant::now();
+    let mut window = (Instant::now(), net.step);
+    loop {
+        let taken = (net.step - first_step) as u64;
+        if opts.steps.is_some_and(|n| taken >= n)
+            || opts.time.is_some_and(|t| started.elapsed() >= t)
+            || stop.load(Ordering::SeqCst)
+        {
+            break;
+        }
+        // Each step's data comes from (seed, step), so a resumed run
+        // continues the same stream.
+        let mut rng = StdRng::seed_from_u64(
+            opts.seed ^ (net.step as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+        );
+        let data = synthetic_batch(&mut rng, &game, &encoding, opts.batch, max_rank);
+        let stats = net.train_step(b, &data, opts.lr)?;
+        bar.inc(1);
+        if net.step % LOG_EVERY == 0 {
+            let rate = (net.step - window.1) as f64 / window.0.elapsed().as_secs_f64();
+            window = (Instant::now(), net.step);
+            bar.set_message(format!(
+                "{rate:.2} steps/s  policy {:.3}  value {:.3}  token acc {:.3}",
+                stats.policy_loss, stats.value_loss, stats.token_accuracy
+            ));
+            let line = MetricsLine {
+                step: net.step,
+                elapsed_s: started.elapsed().as_secs_f64(),
+                steps_per_second: rate,
+                policy_loss: stats.policy_loss,
+                value_loss: stats.value_loss,
+                token_accuracy: stats.token_accuracy,
+            };
+            writeln!(metrics, "{}", serde_json::to_string(&line)?)?;
+        }
+        if last_checkpoint.elapsed() >= CHECKPOINT_EVERY {
+            net.save(b, &opts.out, opts.seed)?;
+            last_checkpoint = Instant::now();
+        }
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let steps = net.step - first_step;
+    net.save(b, &opts.out, opts.seed)?;
+    bar.finish_and_clear();
+
+    let evaluation = evaluate(b, &mut net, opts)?;
+    let report = Report {
+        device: b.describe(),
+        steps,
+        seconds,
+        steps_per_second: steps as f64 / seconds.max(1e-9),
+        batch: opts.batch,
+        parameters: net.parameter_count(),
+        evaluation,
+    };
+    let text = serde_json::to_string_pretty(&report)?;
+    crate::problem::json::write_atomic(
+        &opts.out.join("report.json"),
+        format!("{text}\n").as_bytes(),
+    )?;
+    Ok(report)
+}
+
+/// Held-out demonstrations, drawn from a stream the training never uses.
+fn held_out(opts: &PretrainOptions, game: &GameConfig) -> Vec<Example> {
+    let mut rng = StdRng::seed_from_u64(!opts.seed ^ 0x5EED_0F4E_1D00_0017);
+    let batches = opts.eval_states.div_ceil(opts.batch).max(1);
+    (0..batches * opts.batch)
+        .map(|_| {
+            let rank = rng.random_range(1..=game.max_steps);
+            let demo = random_demonstration(&mut rng, game, rank, super::batch::P_ZERO);
+            let mut all = demo.examples(&mut rng, game);
+            let pick = rng.random_range(0..all.len());
+            all.swap_remove(pick)
+        })
+        .collect()
+}
+
+/// Token accuracy (teacher-forced), and the fractions of states whose next
+/// factor is exactly the greedy action and among `samples` draws.
+pub fn evaluate<B: Backend>(
+    b: &mut B,
+    net: &mut Network<B>,
+    opts: &PretrainOptions,
+) -> Result<Evaluation> {
+    let game = net.game.clone();
+    let encoding = net.encoding.clone();
+    let examples = held_out(opts, &game);
+    let mut rng = StdRng::seed_from_u64(opts.seed.wrapping_add(17));
+    let mut e = Evaluation {
+        samples: opts.samples,
+        ..Default::default()
+    };
+    let batches: Vec<Batch> = examples
+        .chunks(opts.batch)
+        .map(|c| batch_of(&game, &encoding, c))
+        .collect();
+    for data in &batches {
+        let s = net.evaluate(b, data)?;
+        e.token_accuracy += s.token_accuracy as f64;
+        e.policy_loss += s.policy_loss as f64;
+        e.value_loss += s.value_loss as f64;
+        let t = encoding.n_tokens();
+        let targets: Vec<&[u32]> = data.targets.chunks(t).collect();
+        let greedy = net.decode(b, &data.states, argmax)?;
+        let mut found: Vec<bool> = greedy.iter().zip(&targets).map(|(g, t)| g == t).collect();
+        e.top1_exact += found.iter().filter(|&&x| x).count() as f64;
+        for _ in 0..opts.samples {
+            let drawn = net.decode(b, &data.states, |logits| draw(&mut rng, logits))?;
+            for (f, (d, t)) in found.iter_mut().zip(drawn.iter().zip(&targets)) {
+                *f |= d == t;
+            }
+        }
+        e.any_of_samples_exact += found.iter().filter(|&&x| x).count() as f64;
+    }
+    let n = batches.len() as f64;
+    e.states = examples.len();
+    e.token_accuracy /= n;
+    e.policy_loss /= n;
+    e.value_loss /= n;
+    e.top1_exact /= e.states as f64;
+    e.any_of_samples_exact /= e.states as f64;
+    Ok(e)
+}
+
+fn argmax(logits: &[f32]) -> u32 {
+    let mut best = 0;
+    for (i, &x) in logits.iter().enumerate() {
+        if x > logits[best] {
+            best = i;
+        }
+    }
+    best as u32
+}
+
+/// A draw from softmax(logits).
+fn draw(rng: &mut StdRng, logits: &[f32]) -> u32 {
+    let m = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let weights: Vec<f64> = logits.iter().map(|&x| ((x - m) as f64).exp()).collect();
+    let mut u = rng.random::<f64>() * weights.iter().sum::<f64>();
+    for (i, w) in weights.iter().enumerate() {
+        u -= w;
+        if u < 0.0 {
+            return i as u32;
+        }
+    }
+    (logits.len() - 1) as u32
+}
