@@ -83,15 +83,20 @@ pub fn backward_cpu<F: Float>(
             dx[at(c)] = if s.accumulate_dx { dx[at(c)] + v } else { v };
         }
     }
-    for c in 0..s.cols {
-        let (mut dg, mut db) = (F::zero(), F::zero());
-        for r in 0..s.rows {
+    // Row by row, so the reads are contiguous; each column still sums in
+    // increasing r, as the kernel does.
+    let mut dg = vec![F::zero(); s.cols];
+    let mut db = vec![F::zero(); s.cols];
+    for r in 0..s.rows {
+        for c in 0..s.cols {
             let xh = (x[r * s.cols + c] - mean[r]) * rstd[r];
-            dg = dg + dy[r * s.cols + c] * xh;
-            db = db + dy[r * s.cols + c];
+            dg[c] = dg[c] + dy[r * s.cols + c] * xh;
+            db[c] = db[c] + dy[r * s.cols + c];
         }
-        dgain[c] = dgain[c] + dg;
-        dbias[c] = dbias[c] + db;
+    }
+    for c in 0..s.cols {
+        dgain[c] = dgain[c] + dg[c];
+        dbias[c] = dbias[c] + db[c];
     }
 }
 

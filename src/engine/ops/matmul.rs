@@ -93,28 +93,41 @@ impl MatmulSpec {
 }
 
 /// Rows of C in parallel; each entry sums over k in increasing order.
+/// op(B) is made contiguous first, so the inner loop runs over adjacent
+/// words and vectorises.
 pub fn cpu<F: Float + Send + Sync>(s: &MatmulSpec, a: &[F], b: &[F], c: &mut [F]) {
     let [(ars, acs), (brs, bcs)] = s.strides();
-    let row = |bt: usize, i: usize, out: &mut [F]| {
-        let (ao, bo) = (bt * s.stride_a, bt * s.stride_b);
-        let mut acc = vec![F::zero(); s.n];
-        for kk in 0..s.k {
-            let x = a[ao + i * ars + kk * acs];
-            let b_row = bo + kk * brs;
-            for (j, acc) in acc.iter_mut().enumerate() {
-                *acc = *acc + x * b[b_row + j * bcs];
-            }
-        }
-        for (o, acc) in out.iter_mut().zip(acc) {
-            *o = if s.accumulate { *o + acc } else { acc };
-        }
-    };
     for bt in 0..s.batch {
-        let co = bt * s.stride_c;
+        let (ao, bo, co) = (bt * s.stride_a, bt * s.stride_b, bt * s.stride_c);
+        let op_b: Vec<F> = if bcs == 1 && brs == s.n {
+            b[bo..bo + s.k * s.n].to_vec()
+        } else {
+            (0..s.k * s.n)
+                .map(|x| b[bo + (x / s.n) * brs + (x % s.n) * bcs])
+                .collect()
+        };
+        // Blocks of rows per task keep rayon's overhead small for the
+        // model's thin products.
+        let rows_per_task = (16384 / (s.n * s.k).max(1)).clamp(1, 64);
         c[co..co + s.m * s.n]
-            .par_chunks_mut(s.n.max(1))
+            .par_chunks_mut((s.n * rows_per_task).max(1))
             .enumerate()
-            .for_each(|(i, out)| row(bt, i, out));
+            .for_each(|(block, out)| {
+                let mut acc = vec![F::zero(); s.n];
+                for (r, out_row) in out.chunks_mut(s.n.max(1)).enumerate() {
+                    let i = block * rows_per_task + r;
+                    acc.fill(F::zero());
+                    for (kk, b_row) in op_b.chunks(s.n.max(1)).enumerate().take(s.k) {
+                        let x = a[ao + i * ars + kk * acs];
+                        for (acc, &y) in acc.iter_mut().zip(b_row) {
+                            *acc = *acc + x * y;
+                        }
+                    }
+                    for (o, &acc) in out_row.iter_mut().zip(&acc) {
+                        *o = if s.accumulate { *o + acc } else { acc };
+                    }
+                }
+            });
     }
 }
 
@@ -127,14 +140,17 @@ pub fn bias_add_cpu<F: Float>(rows: usize, cols: usize, y: &mut [F], bias: &[F])
     }
 }
 
-/// dbias[c] += Σ_r dy[r][c], summed in increasing r.
+/// dbias[c] += Σ_r dy[r][c], summed in increasing r (row by row, so the
+/// reads are contiguous; each column's order is the kernel's).
 pub fn bias_backward_cpu<F: Float>(rows: usize, cols: usize, dy: &[F], dbias: &mut [F]) {
-    for c in 0..cols {
-        let mut s = F::zero();
-        for r in 0..rows {
-            s = s + dy[r * cols + c];
+    let mut sums = vec![F::zero(); cols];
+    for row in dy.chunks(cols.max(1)).take(rows) {
+        for (s, &x) in sums.iter_mut().zip(row) {
+            *s = *s + x;
         }
-        dbias[c] = dbias[c] + s;
+    }
+    for (d, s) in dbias.iter_mut().zip(sums) {
+        *d = *d + s;
     }
 }
 
