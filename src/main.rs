@@ -117,6 +117,9 @@ enum Command {
         /// Held-out states evaluated at the end.
         #[arg(long, default_value_t = 256)]
         eval_states: usize,
+        /// Sampled actions per held-out state for the any-of-N rate.
+        #[arg(long, default_value_t = 32)]
+        samples: usize,
     },
     /// Verify decomposition files exactly: one line per decomposition; exit 0 only when all hold.
     Verify {
@@ -226,6 +229,7 @@ fn run(command: Command) -> Result<ExitCode> {
             batch,
             lr,
             eval_states,
+            samples,
         } => {
             let backend = choose_device(device)?;
             let preset = preset.unwrap_or_else(|| match backend {
@@ -248,7 +252,7 @@ fn run(command: Command) -> Result<ExitCode> {
                 seed,
                 history: 1,
                 eval_states,
-                samples: 32,
+                samples,
                 quiet: false,
             };
             let report = match backend {

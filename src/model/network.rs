@@ -332,6 +332,45 @@ impl<B: Backend> Network<B> {
         3 * self.batch * self.game.grid() * self.game.grid()
     }
 
+    /// The token and position embeddings of the decoder input.
+    fn embedding_specs(&self) -> [EmbeddingSpec; 2] {
+        let t = self.encoding.n_tokens();
+        let tokens = self.batch * t;
+        let dim = self.model.channels;
+        [
+            EmbeddingSpec {
+                tokens,
+                dim,
+                vocab: self.encoding.vocab_size() + 1,
+            },
+            EmbeddingSpec {
+                tokens,
+                dim,
+                vocab: t,
+            },
+        ]
+    }
+
+    /// The value head's mean over the torso cells (its gradient adds into
+    /// the memory gradient the policy also feeds).
+    fn pool_spec(&self) -> MeanSpec {
+        MeanSpec {
+            batch: self.batch,
+            positions: self.torso_rows() / self.batch,
+            channels: self.model.channels,
+            accumulate: true,
+        }
+    }
+
+    fn value_loss_spec(&self) -> QuantileSpec {
+        QuantileSpec {
+            batch: self.batch,
+            quantiles: self.model.quantiles,
+            delta: 1.0,
+            scale: 1.0 / self.batch as f32,
+        }
+    }
+
     fn grid_view(&self, b: &B, buf: &B::Buf, grid: usize) -> B::Buf {
         let rows = self.torso_rows() / 3;
         let c = self.model.channels;
@@ -450,16 +489,7 @@ impl<B: Backend> Network<B> {
         let t = self.encoding.n_tokens();
         let dec_rows = self.batch * t;
         let vocab = self.encoding.vocab_size();
-        let tok = EmbeddingSpec {
-            tokens: dec_rows,
-            dim: c,
-            vocab: vocab + 1,
-        };
-        let pos = EmbeddingSpec {
-            tokens: dec_rows,
-            dim: c,
-            vocab: t,
-        };
+        let [tok, pos] = self.embedding_specs();
         b.embedding(
             &tok,
             &self.tokens_in,
@@ -492,20 +522,10 @@ impl<B: Backend> Network<B> {
         );
 
         // Value: mean of the torso cells, MLP, quantile loss.
-        let mean = MeanSpec {
-            batch: self.batch,
-            positions: self.torso_rows() / self.batch,
-            channels: c,
-            accumulate: true,
-        };
+        let mean = self.pool_spec();
         b.mean(&mean, &self.memory, &self.pooled);
         self.value_mlp.forward(b, w, &self.pooled);
-        let q = QuantileSpec {
-            batch: self.batch,
-            quantiles: self.model.quantiles,
-            delta: 1.0,
-            scale: 1.0 / self.batch as f32,
-        };
+        let q = self.value_loss_spec();
         b.quantile_huber(
             &q,
             &self.value_mlp.out,
@@ -520,8 +540,6 @@ impl<B: Backend> Network<B> {
     pub fn backward(&self, b: &mut B) {
         let w = &self.weights;
         let c = self.model.channels;
-        let t = self.encoding.n_tokens();
-        let dec_rows = self.batch * t;
         b.fill(&w.grads, 0.0);
         b.fill(&self.dmemory, 0.0);
 
@@ -533,12 +551,7 @@ impl<B: Backend> Network<B> {
             &self.dquantiles,
             Some((&self.dpooled, false)),
         );
-        let mean = MeanSpec {
-            batch: self.batch,
-            positions: self.torso_rows() / self.batch,
-            channels: c,
-            accumulate: true,
-        };
+        let mean = self.pool_spec();
         b.mean_backward(&mean, &self.dpooled, &self.dmemory);
 
         // Policy head into dmemory and the embeddings.
@@ -561,17 +574,7 @@ impl<B: Backend> Network<B> {
             &self.dx_dec,
             Some(&self.dmemory),
         );
-        let vocab = self.encoding.vocab_size();
-        let tok = EmbeddingSpec {
-            tokens: dec_rows,
-            dim: c,
-            vocab: vocab + 1,
-        };
-        let pos = EmbeddingSpec {
-            tokens: dec_rows,
-            dim: c,
-            vocab: t,
-        };
+        let [tok, pos] = self.embedding_specs();
         b.embedding_backward(
             &tok,
             &self.token_index,
