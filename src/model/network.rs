@@ -605,9 +605,9 @@ impl<B: Backend> Network<B> {
         self.final_norm
             .backward_into(b, w, last, &self.dtorso, dlast);
         for (i, p) in self.pairs.iter().enumerate().rev() {
-            let (input, dinput) = match i {
-                0 => (&self.x0, &self.dx0),
-                _ => (&self.pairs[i - 1].out, &self.pairs[i - 1].dout),
+            let dinput = match i {
+                0 => &self.dx0,
+                _ => &self.pairs[i - 1].dout,
             };
             let (src, dst) = (
                 self.grid_view(b, &p.dout, p.third),
@@ -622,7 +622,6 @@ impl<B: Backend> Network<B> {
                 let dst = self.grid_view(b, dinput, grid);
                 b.gather_rows(per_grid, c, &p.from_pair[k], &p.dpair_in, &dst);
             }
-            let _ = input;
         }
         let features = self.game.cell_features();
         let cell_block = per_grid / self.batch * c;

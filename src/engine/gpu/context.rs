@@ -54,13 +54,12 @@ pub struct Kernel {
     pub entry: &'static str,
 }
 
-enum Work {
-    Dispatch {
-        pipeline: wgpu::ComputePipeline,
-        buffers: Vec<GpuBuf>,
-        param_slot: usize,
-        groups: [u32; 3],
-    },
+/// A recorded launch, bound and dispatched at the next flush.
+struct Dispatch {
+    pipeline: wgpu::ComputePipeline,
+    buffers: Vec<GpuBuf>,
+    param_slot: usize,
+    groups: [u32; 3],
 }
 
 /// The GPU backend's device state.
@@ -79,7 +78,7 @@ pub struct GpuBackend {
     params_capacity: usize,
     param_align: usize,
     pending_params: Vec<u8>,
-    pending: Vec<Work>,
+    pending: Vec<Dispatch>,
     next_id: u64,
 }
 
@@ -258,7 +257,7 @@ impl GpuBackend {
         self.pending_params.extend_from_slice(bytes);
         self.pending_params
             .resize((param_slot + 1) * self.param_align, 0);
-        self.pending.push(Work::Dispatch {
+        self.pending.push(Dispatch {
             pipeline,
             buffers: buffers.iter().map(|b| (*b).clone()).collect(),
             param_slot,
@@ -382,7 +381,7 @@ impl GpuBackend {
     }
 
     /// Submits all recorded work as one command buffer and waits; with a
-    /// query set, returns the GPU time between the pass's two timestamps.
+    /// query set, the pass writes its start and end timestamps into it.
     fn flush_work(&mut self, timing: Option<&wgpu::QuerySet>) {
         if self.pending.is_empty() {
             return;
@@ -399,13 +398,9 @@ impl GpuBackend {
         self.pending_params.clear();
         let bound: Vec<_> = work
             .into_iter()
-            .map(|w| match w {
-                Work::Dispatch {
-                    pipeline,
-                    buffers,
-                    param_slot,
-                    groups,
-                } => (pipeline, self.bind_group(&buffers), param_slot, groups),
+            .map(|d| {
+                let bind_group = self.bind_group(&d.buffers);
+                (d.pipeline, bind_group, d.param_slot, d.groups)
             })
             .collect();
         let mut encoder = self.device.create_command_encoder(&Default::default());
