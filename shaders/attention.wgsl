@@ -45,6 +45,11 @@ fn o_at(b: u32, i: u32, h: u32) -> u32 {
     return (b * p.q_len + i) * p.o_stride + h * p.head_dim;
 }
 
+// (batch, head, query) of a row of lse, which is batch x heads x q_len.
+fn query_row(row: u32) -> vec3<u32> {
+    return vec3<u32>(row / (p.q_len * p.heads), (row / p.q_len) % p.heads, row % p.q_len);
+}
+
 // Keys visible to query i: all, or j <= i under the causal mask.
 fn key_end(i: u32) -> u32 {
     return select(p.kv_len, i + 1u, p.causal != 0u);
@@ -56,9 +61,10 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
     if (row >= p.batch * p.heads * p.q_len) {
         return;
     }
-    let i = row % p.q_len;
-    let h = (row / p.q_len) % p.heads;
-    let b = row / (p.q_len * p.heads);
+    let bhi = query_row(row);
+    let b = bhi.x;
+    let h = bhi.y;
+    let i = bhi.z;
     // The query row is read once into registers (lavapipe pays per load).
     var qi: array<f32, MAX_HEAD_DIM>;
     let q0 = off(0u) + q_at(b, i, h);
@@ -97,9 +103,10 @@ fn backward_delta(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wo
     if (row >= p.batch * p.heads * p.q_len) {
         return;
     }
-    let i = row % p.q_len;
-    let h = (row / p.q_len) % p.heads;
-    let b = row / (p.q_len * p.heads);
+    let bhi = query_row(row);
+    let b = bhi.x;
+    let h = bhi.y;
+    let i = bhi.z;
     let oi = o_at(b, i, h);
     var s = 0.0;
     for (var d = 0u; d < p.head_dim; d++) {
@@ -114,9 +121,10 @@ fn backward_dq(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
     if (row >= p.batch * p.heads * p.q_len) {
         return;
     }
-    let i = row % p.q_len;
-    let h = (row / p.q_len) % p.heads;
-    let b = row / (p.q_len * p.heads);
+    let bhi = query_row(row);
+    let b = bhi.x;
+    let h = bhi.y;
+    let i = bhi.z;
     let oi = off(5u) + o_at(b, i, h);
     let l = lse[off(4u) + row];
     let dl = delta[off(6u) + row];

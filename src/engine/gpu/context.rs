@@ -46,6 +46,17 @@ impl GpuBuf {
     }
 }
 
+/// The word offsets of `bufs` in binding order, zero-padded to N: the
+/// `off` arrays of the kernels' parameter blocks.
+pub(crate) fn offsets<const N: usize>(bufs: &[&GpuBuf]) -> [u32; N] {
+    assert!(bufs.len() <= N, "{} buffers for {N} offsets", bufs.len());
+    let mut off = [0u32; N];
+    for (o, b) in off.iter_mut().zip(bufs) {
+        *o = b.off();
+    }
+    off
+}
+
 /// One kernel: a WGSL file (its family) and an entry point in it.
 #[derive(Clone, Copy, Debug)]
 pub struct Kernel {

@@ -8,4 +8,5 @@ mod backend;
 mod context;
 
 pub use adapters::{describe_adapters, enumerate_adapters, require_gpu, AdapterReport};
+pub(crate) use context::offsets;
 pub use context::{GpuBackend, GpuBuf, Kernel, PRELUDE};

@@ -4,7 +4,7 @@
 //! self-attention in the policy decoder, and cross-attention to the torso
 //! output (kv_len ≠ q_len). Kernel: `shaders/attention.wgsl`.
 
-use crate::engine::gpu::{GpuBackend, GpuBuf, Kernel};
+use crate::engine::gpu::{offsets, GpuBackend, GpuBuf, Kernel};
 use num_traits::Float;
 
 pub const WGSL: &str = include_str!("../../../shaders/attention.wgsl");
@@ -219,10 +219,7 @@ struct Params {
 
 fn params(s: &AttentionSpec, bufs: &[&GpuBuf]) -> Params {
     s.check();
-    let mut off = [0u32; 12];
-    for (o, b) in off.iter_mut().zip(bufs) {
-        *o = b.off();
-    }
+    let off = offsets::<12>(bufs);
     Params {
         batch: s.batch as u32,
         heads: s.heads as u32,

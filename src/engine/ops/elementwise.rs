@@ -1,7 +1,7 @@
 //! Elementwise operations: GELU forward and backward, addition, copy and fill.
 //! Kernel: `shaders/elementwise.wgsl`.
 
-use crate::engine::gpu::{GpuBackend, GpuBuf, Kernel};
+use crate::engine::gpu::{offsets, GpuBackend, GpuBuf, Kernel};
 use num_traits::Float;
 
 pub const WGSL: &str = include_str!("../../../shaders/elementwise.wgsl");
@@ -64,10 +64,7 @@ struct Params {
 }
 
 fn launch_n(gpu: &mut GpuBackend, entry: &'static str, n: usize, value: f32, bufs: &[&GpuBuf]) {
-    let mut off = [0u32; 4];
-    for (o, b) in off.iter_mut().zip(bufs) {
-        *o = b.off();
-    }
+    let off = offsets::<4>(bufs);
     let p = Params {
         n: n as u32,
         value,

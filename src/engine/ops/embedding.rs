@@ -4,7 +4,7 @@
 //! positions per word (a CSR index) are built on the host, where training
 //! tokens come from. Kernel: `shaders/embedding.wgsl`.
 
-use crate::engine::gpu::{GpuBackend, GpuBuf, Kernel};
+use crate::engine::gpu::{offsets, GpuBackend, GpuBuf, Kernel};
 use crate::engine::Backend;
 use anyhow::Result;
 use num_traits::Float;
@@ -114,10 +114,7 @@ struct Params {
 }
 
 fn params(s: &EmbeddingSpec, bufs: &[&GpuBuf]) -> Params {
-    let mut off = [0u32; 4];
-    for (o, b) in off.iter_mut().zip(bufs) {
-        *o = b.off();
-    }
+    let off = offsets::<4>(bufs);
     Params {
         tokens: s.tokens as u32,
         dim: s.dim as u32,

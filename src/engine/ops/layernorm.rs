@@ -1,7 +1,7 @@
 //! Layer normalisation over the last dimension, forward and backward.
 //! Kernel: `shaders/layernorm.wgsl`.
 
-use crate::engine::gpu::{GpuBackend, GpuBuf, Kernel};
+use crate::engine::gpu::{offsets, GpuBackend, GpuBuf, Kernel};
 use num_traits::Float;
 
 pub const WGSL: &str = include_str!("../../../shaders/layernorm.wgsl");
@@ -112,10 +112,7 @@ struct Params {
 }
 
 fn params(s: &LayerNormSpec, bufs: &[&GpuBuf]) -> Params {
-    let mut off = [0u32; 8];
-    for (o, b) in off.iter_mut().zip(bufs) {
-        *o = b.off();
-    }
+    let off = offsets::<8>(bufs);
     Params {
         rows: s.rows as u32,
         cols: s.cols as u32,

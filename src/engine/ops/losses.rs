@@ -2,7 +2,7 @@
 //! backward in one pass) and the quantile Huber loss for the value head.
 //! Kernels: `shaders/xent.wgsl`, `shaders/quantile.wgsl`.
 
-use crate::engine::gpu::{GpuBackend, GpuBuf, Kernel};
+use crate::engine::gpu::{offsets, GpuBackend, GpuBuf, Kernel};
 use num_traits::Float;
 
 pub const XENT_WGSL: &str = include_str!("../../../shaders/xent.wgsl");
@@ -120,10 +120,7 @@ pub fn launch_xent(
     correct: &GpuBuf,
 ) {
     let bufs = [logits, targets, weights, loss, dlogits, correct];
-    let mut off = [0u32; 8];
-    for (o, b) in off.iter_mut().zip(&bufs) {
-        *o = b.off();
-    }
+    let off = offsets::<8>(&bufs);
     let p = XentParams {
         rows: s.rows as u32,
         vocab: s.vocab as u32,
@@ -158,10 +155,7 @@ pub fn launch_quantile(
     dq: &GpuBuf,
 ) {
     let bufs = [q, targets, loss, dq];
-    let mut off = [0u32; 4];
-    for (o, b) in off.iter_mut().zip(&bufs) {
-        *o = b.off();
-    }
+    let off = offsets::<4>(&bufs);
     let p = QuantileParams {
         batch: s.batch as u32,
         quantiles: s.quantiles as u32,
