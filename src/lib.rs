@@ -5,6 +5,8 @@
 pub mod bench;
 pub mod engine;
 pub mod game;
+pub mod interrupt;
 pub mod model;
 pub mod problem;
+pub mod search;
 pub mod train;

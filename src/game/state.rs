@@ -70,6 +70,28 @@ impl GameConfig {
         }
     }
 
+    /// Encodes one state into slot `slot` of a batch of `batch` states laid
+    /// out grid-major across the batch ([3][batch][S][S][F], as the network
+    /// reads them); `scratch` holds one state.
+    #[allow(clippy::too_many_arguments)]
+    pub fn encode_into_batch(
+        &self,
+        residual: &[i32],
+        history: &[Vec<i32>],
+        step: usize,
+        slot: usize,
+        batch: usize,
+        scratch: &mut [f32],
+        out: &mut [f32],
+    ) {
+        self.encode(residual, history, step, scratch);
+        let per_grid = self.state_features() / 3;
+        for g in 0..3 {
+            let dst = (g * batch + slot) * per_grid;
+            out[dst..dst + per_grid].copy_from_slice(&scratch[g * per_grid..(g + 1) * per_grid]);
+        }
+    }
+
     /// The three grids of one state, grid-major: grid g, cell (x, y),
     /// feature f at `((g·S + x)·S + y)·F + f`. Grid 1 is indexed by (i, j)
     /// with features along k, grid 2 by (j, k) along i, grid 3 by (k, i)

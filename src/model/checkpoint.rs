@@ -75,18 +75,48 @@ impl<B: Backend> Network<B> {
         let mut mine = self.meta(meta.seed);
         mine.step = meta.step;
         if mine != meta {
-            bail!("{} was written by a different configuration", dir.display());
+            bail!(
+                "{} was written by a different configuration ({})",
+                dir.display(),
+                differences(&meta, &mine)
+            );
         }
+        self.load_tensors(b, dir, true)?;
+        self.step = meta.step;
+        Ok(meta)
+    }
+
+    /// Starts from the weights of another run's checkpoint (a `pretrain`
+    /// run for `search --init`): same model, shape, field and history; the
+    /// optimiser starts afresh.
+    pub fn init_from(&mut self, b: &mut B, dir: &Path) -> Result<CheckpointMeta> {
+        let meta = read_meta(dir)?;
+        let mine = self.meta(meta.seed);
+        let key = |m: &CheckpointMeta| (m.model.clone(), m.shape, m.field.clone(), m.history);
+        if key(&meta) != key(&mine) {
+            bail!(
+                "{} cannot initialise this network ({})",
+                dir.display(),
+                differences(&meta, &mine)
+            );
+        }
+        self.load_tensors(b, dir, false)?;
+        Ok(meta)
+    }
+
+    fn load_tensors(&mut self, b: &mut B, dir: &Path, optimiser: bool) -> Result<()> {
         let path = dir.join(TENSORS_FILE);
         let bytes =
             std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
         let tensors =
             SafeTensors::deserialize(&bytes).map_err(|e| anyhow!("{}: {e}", path.display()))?;
-        for (prefix, target) in [
+        let targets = [
             ("", &self.weights.params),
             ("adam_m.", &self.adam_m),
             ("adam_v.", &self.adam_v),
-        ] {
+        ];
+        let count = if optimiser { 3 } else { 1 };
+        for (prefix, target) in targets.into_iter().take(count) {
             let mut values = vec![0.0f32; self.layout.total];
             for e in &self.layout.entries {
                 let name = format!("{prefix}{}", e.name);
@@ -104,8 +134,32 @@ impl<B: Backend> Network<B> {
             }
             b.write_f32(target, &values);
         }
-        self.step = meta.step;
-        Ok(meta)
+        Ok(())
+    }
+}
+
+/// What differs between a checkpoint's configuration and this run's, e.g.
+/// `shape [3, 3, 3] there, [2, 2, 2] here`.
+fn differences(there: &CheckpointMeta, here: &CheckpointMeta) -> String {
+    let a = serde_json::to_value(there).unwrap_or_default();
+    let b = serde_json::to_value(here).unwrap_or_default();
+    let mut out = Vec::new();
+    if let (Some(a), Some(b)) = (a.as_object(), b.as_object()) {
+        for (k, va) in a {
+            if k == "step" {
+                continue;
+            }
+            if let Some(vb) = b.get(k) {
+                if va != vb {
+                    out.push(format!("{k} {va} there, {vb} here"));
+                }
+            }
+        }
+    }
+    if out.is_empty() {
+        "unknown difference".into()
+    } else {
+        out.join("; ")
     }
 }
 

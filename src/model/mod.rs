@@ -3,10 +3,12 @@
 
 pub mod checkpoint;
 pub mod config;
+pub mod inference;
 pub mod layers;
 pub mod network;
 pub mod params;
 
 pub use config::ModelConfig;
+pub use inference::{Evaluation, Evaluator};
 pub use network::{Batch, Network, StepStats};
 pub use params::{Init, ParamLayout};

@@ -30,6 +30,12 @@ pub struct StepStats {
     pub token_accuracy: f32,
 }
 
+impl StepStats {
+    pub fn is_finite(&self) -> bool {
+        self.policy_loss.is_finite() && self.value_loss.is_finite()
+    }
+}
+
 /// The pairs of grids the attentive-modes layers join, in order (DESIGN §3).
 const PAIRS: [(usize, usize); 3] = [(0, 1), (2, 0), (1, 2)];
 
@@ -57,6 +63,8 @@ pub struct Network<B: Backend> {
     pub game: GameConfig,
     pub encoding: ActionEncoding,
     pub batch: usize,
+    /// Decoder sequences per state: 1 for training, K for sampling actions.
+    pub samples: usize,
     pub layout: ParamLayout,
     pub weights: Weights<B>,
     pub(crate) adam_m: B::Buf,
@@ -111,7 +119,8 @@ pub struct Network<B: Backend> {
 }
 
 impl<B: Backend> Network<B> {
-    /// Builds the network and its buffers; parameters start from `seed`.
+    /// Builds the network and its buffers for training on `batch` states;
+    /// parameters start from `seed`.
     pub fn new(
         b: &mut B,
         model: ModelConfig,
@@ -120,9 +129,24 @@ impl<B: Backend> Network<B> {
         batch: usize,
         seed: u64,
     ) -> Result<Self> {
+        Self::build(b, model, game, encoding, batch, 1, seed)
+    }
+
+    /// Builds the network for `batch` states whose decoder carries `samples`
+    /// sequences per state (the cross-attention memory is shared by them).
+    /// The parameter layout does not depend on `batch` or `samples`.
+    pub fn build(
+        b: &mut B,
+        model: ModelConfig,
+        game: GameConfig,
+        encoding: ActionEncoding,
+        batch: usize,
+        samples: usize,
+        seed: u64,
+    ) -> Result<Self> {
         model.check()?;
-        if batch == 0 {
-            bail!("the batch size must be at least 1");
+        if batch == 0 || samples == 0 {
+            bail!("the batch size and the samples per state must be at least 1");
         }
         let c = model.channels;
         let s = game.grid();
@@ -131,7 +155,7 @@ impl<B: Backend> Network<B> {
         let pair_rows = batch * s * 2 * s;
         let t = encoding.n_tokens();
         let vocab = encoding.vocab_size();
-        let dec_rows = batch * t;
+        let dec_rows = batch * samples * t;
         let mut layout = ParamLayout::default();
         let features = game.cell_features();
 
@@ -222,7 +246,7 @@ impl<B: Backend> Network<B> {
                 &mut layout,
                 &format!("{name}.cross"),
                 batch,
-                t,
+                samples * t,
                 3 * g,
                 c,
                 model.heads,
@@ -319,9 +343,24 @@ impl<B: Backend> Network<B> {
             game,
             encoding,
             batch,
+            samples,
             layout,
             weights,
         })
+    }
+
+    /// Makes this network read (and train) the parameters of `other`, built
+    /// with the same configuration: an inference network follows the
+    /// learner's newest weights without copies.
+    pub fn share_weights(&mut self, other: &Network<B>) -> Result<()> {
+        if self.model != other.model || self.game != other.game || self.encoding != other.encoding {
+            bail!("cannot share weights between networks of different configurations");
+        }
+        self.weights = Weights {
+            params: other.weights.params.clone(),
+            grads: other.weights.grads.clone(),
+        };
+        Ok(())
     }
 
     pub fn parameter_count(&self) -> usize {
@@ -335,7 +374,7 @@ impl<B: Backend> Network<B> {
     /// The token and position embeddings of the decoder input.
     fn embedding_specs(&self) -> [EmbeddingSpec; 2] {
         let t = self.encoding.n_tokens();
-        let tokens = self.batch * t;
+        let tokens = self.batch * self.samples * t;
         let dim = self.model.channels;
         [
             EmbeddingSpec {
@@ -380,6 +419,12 @@ impl<B: Backend> Network<B> {
     /// Uploads a batch: states, and the teacher-forced decoder input
     /// (START, then each target token but the last).
     pub fn load(&mut self, b: &mut B, batch: &Batch) -> Result<()> {
+        if self.samples != 1 {
+            bail!(
+                "a sampling network ({} sequences per state) does not train",
+                self.samples
+            );
+        }
         let t = self.encoding.n_tokens();
         let expect = [b.len(&self.states), self.batch * t, self.batch];
         let got = [batch.states.len(), batch.targets.len(), batch.values.len()];
@@ -401,53 +446,42 @@ impl<B: Backend> Network<B> {
         Ok(())
     }
 
-    /// Decodes one action per state token by token: at each position the
-    /// network runs on the tokens chosen so far and `choose` picks the next
-    /// token from that position's logits (argmax, or a draw). The policy is
-    /// causal, so later positions' inputs do not matter yet. `states` is a
-    /// batch's encoded states; returns `batch` token rows.
-    pub fn decode(
-        &mut self,
-        b: &mut B,
-        states: &[f32],
-        mut choose: impl FnMut(&[f32]) -> u32,
-    ) -> Result<Vec<Vec<u32>>> {
-        if states.len() != b.len(&self.states) {
-            bail!(
-                "{} state words, the network takes {}",
-                states.len(),
-                b.len(&self.states)
-            );
-        }
-        let t = self.encoding.n_tokens();
-        let vocab = self.encoding.vocab_size();
-        let start = vocab as u32;
-        b.write_f32(&self.states, states);
-        let mut chosen = vec![Vec::with_capacity(t); self.batch];
-        for pos in 0..t {
-            let tokens_in: Vec<u32> = chosen
-                .iter()
-                .flat_map(|row: &Vec<u32>| {
-                    let mut input = vec![start];
-                    input.extend_from_slice(row);
-                    input.resize(t, start);
-                    input
-                })
-                .collect();
-            b.write_u32(&self.tokens_in, &tokens_in);
-            self.forward(b);
-            let logits = b.read_f32(&self.logits);
-            for (n, row) in chosen.iter_mut().enumerate() {
-                let at = (n * t + pos) * vocab;
-                row.push(choose(&logits[at..at + vocab]));
-            }
-        }
-        Ok(chosen)
-    }
-
     /// The torso, then the policy logits and the value quantiles; losses
     /// and their gradients w.r.t. logits and quantiles.
     pub fn forward(&self, b: &mut B) {
+        self.forward_torso(b);
+        self.forward_decoder(b, true);
+        let w = &self.weights;
+        let dec_rows = self.batch * self.samples * self.encoding.n_tokens();
+        self.logits_proj
+            .forward(b, w, &self.dec_norm.y, &self.logits);
+        let xent = XentSpec {
+            rows: dec_rows,
+            vocab: self.encoding.vocab_size(),
+        };
+        b.softmax_xent(
+            &xent,
+            &self.logits,
+            &self.targets,
+            &self.token_weights,
+            &self.xent_loss,
+            &self.dlogits,
+            &self.correct,
+        );
+        self.forward_value(b);
+        let q = self.value_loss_spec();
+        b.quantile_huber(
+            &q,
+            &self.value_mlp.out,
+            &self.value_targets,
+            &self.value_loss,
+            &self.dquantiles,
+        );
+    }
+
+    /// The torso on the loaded states, into the cross-attention memory
+    /// (batch-major rows).
+    pub(crate) fn forward_torso(&self, b: &mut B) {
         let w = &self.weights;
         let c = self.model.channels;
         let features = self.game.cell_features();
@@ -484,11 +518,16 @@ impl<B: Backend> Network<B> {
             &self.final_norm.y,
             &self.memory,
         );
+    }
 
-        // Policy: token + position embeddings, decoder, logits.
-        let t = self.encoding.n_tokens();
-        let dec_rows = self.batch * t;
-        let vocab = self.encoding.vocab_size();
+    /// The decoder on the tokens in `tokens_in`, up to its final norm
+    /// ([`Network::decoder_output`]). With `project_memory` false the
+    /// cross-attention keys and values of the last projection are reused:
+    /// the memory is projected once per batch of states, not per token.
+    pub(crate) fn forward_decoder(&self, b: &mut B, project_memory: bool) {
+        let w = &self.weights;
+        let c = self.model.channels;
+        let dec_rows = self.batch * self.samples * self.encoding.n_tokens();
         let [tok, pos] = self.embedding_specs();
         b.embedding(
             &tok,
@@ -503,36 +542,42 @@ impl<B: Backend> Network<B> {
             &self.emb_pos,
         );
         b.add(dec_rows * c, &self.emb_tok, &self.emb_pos, &self.x_dec);
-        self.decoder.forward(b, w, &self.x_dec, Some(&self.memory));
+        let memory = project_memory.then_some(&self.memory);
+        self.decoder.forward(b, w, &self.x_dec, memory);
         self.dec_norm.forward(b, w, self.decoder.out());
-        self.logits_proj
-            .forward(b, w, &self.dec_norm.y, &self.logits);
-        let xent = XentSpec {
-            rows: dec_rows,
-            vocab,
-        };
-        b.softmax_xent(
-            &xent,
-            &self.logits,
-            &self.targets,
-            &self.token_weights,
-            &self.xent_loss,
-            &self.dlogits,
-            &self.correct,
-        );
+    }
 
-        // Value: mean of the torso cells, MLP, quantile loss.
+    /// The value head: mean of the torso cells, then the MLP, into
+    /// [`Network::quantiles`].
+    pub(crate) fn forward_value(&self, b: &mut B) {
         let mean = self.pool_spec();
         b.mean(&mean, &self.memory, &self.pooled);
-        self.value_mlp.forward(b, w, &self.pooled);
-        let q = self.value_loss_spec();
-        b.quantile_huber(
-            &q,
-            &self.value_mlp.out,
-            &self.value_targets,
-            &self.value_loss,
-            &self.dquantiles,
-        );
+        self.value_mlp.forward(b, &self.weights, &self.pooled);
+    }
+
+    /// The encoded states the torso reads.
+    pub(crate) fn states(&self) -> &B::Buf {
+        &self.states
+    }
+
+    /// Decoder input tokens, [batch · samples][tokens].
+    pub(crate) fn tokens_in(&self) -> &B::Buf {
+        &self.tokens_in
+    }
+
+    /// The decoder's normalised output rows, [batch · samples][tokens][c].
+    pub(crate) fn decoder_output(&self) -> &B::Buf {
+        &self.dec_norm.y
+    }
+
+    /// The map from decoder rows to vocabulary logits.
+    pub(crate) fn logits_layer(&self) -> &Linear {
+        &self.logits_proj
+    }
+
+    /// The value quantiles of the last forward pass, [batch][quantiles].
+    pub fn quantiles(&self) -> &B::Buf {
+        &self.value_mlp.out
     }
 
     /// Gradients of (policy loss + value loss) into the gradient buffer,
@@ -652,11 +697,18 @@ impl<B: Backend> Network<B> {
         }
     }
 
-    /// One AdamW step on (policy loss + value loss) over `batch`.
+    /// One AdamW step on (policy loss + value loss) over `batch`. When a
+    /// loss is not finite the update is skipped (the step count stays), so
+    /// the weights stay those of the last good step; the caller sees it in
+    /// [`StepStats::is_finite`].
     pub fn train_step(&mut self, b: &mut B, batch: &Batch, lr: f32) -> Result<StepStats> {
         self.load(b, batch)?;
         self.forward(b);
         self.backward(b);
+        let stats = self.stats(b);
+        if !stats.is_finite() {
+            return Ok(stats);
+        }
         self.step += 1;
         let spec = AdamSpec::new(self.layout.total, lr, self.step);
         b.adam(
@@ -666,7 +718,7 @@ impl<B: Backend> Network<B> {
             &self.adam_m,
             &self.adam_v,
         );
-        Ok(self.stats(b))
+        Ok(stats)
     }
 
     /// Losses and accuracy on `batch` without training.

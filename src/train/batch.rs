@@ -17,32 +17,31 @@ pub fn synthetic_batch<R: Rng>(
     max_rank: usize,
 ) -> Batch {
     let examples: Vec<Example> = (0..size)
-        .map(|_| {
-            let rank = rng.random_range(1..=max_rank.max(1));
-            let demo = random_demonstration(rng, game, rank, P_ZERO);
-            let mut all = demo.examples(rng, game);
-            let pick = rng.random_range(0..all.len());
-            all.swap_remove(pick)
-        })
+        .map(|_| demonstration_example(rng, game, max_rank))
         .collect();
     batch_of(game, encoding, &examples)
+}
+
+/// One position of a fresh random demonstration of a random rank in
+/// 1..=max_rank, at a random step of it.
+pub fn demonstration_example<R: Rng>(rng: &mut R, game: &GameConfig, max_rank: usize) -> Example {
+    let rank = rng.random_range(1..=max_rank.max(1));
+    let demo = random_demonstration(rng, game, rank, P_ZERO);
+    let mut all = demo.examples(rng, game);
+    let pick = rng.random_range(0..all.len());
+    all.swap_remove(pick)
 }
 
 /// Encodes examples into a batch: states grid-major across the batch.
 pub fn batch_of(game: &GameConfig, encoding: &ActionEncoding, examples: &[Example]) -> Batch {
     let n = examples.len();
     let per_state = game.state_features();
-    let per_grid = per_state / 3;
     let mut one = vec![0.0f32; per_state];
     let mut states = vec![0.0f32; n * per_state];
     let mut targets = Vec::with_capacity(n * encoding.n_tokens());
     let mut values = Vec::with_capacity(n);
     for (i, e) in examples.iter().enumerate() {
-        game.encode(&e.residual, &e.history, e.step, &mut one);
-        for g in 0..3 {
-            let dst = (g * n + i) * per_grid;
-            states[dst..dst + per_grid].copy_from_slice(&one[g * per_grid..(g + 1) * per_grid]);
-        }
+        game.encode_into_batch(&e.residual, &e.history, e.step, i, n, &mut one, &mut states);
         targets.extend(
             encoding
                 .encode(&e.action)

@@ -2,6 +2,8 @@
 
 pub mod batch;
 pub mod pretrain;
+pub mod replay;
 
 pub use batch::synthetic_batch;
 pub use pretrain::{pretrain, PretrainOptions, Report};
+pub use replay::{mixed_batch, BestGame, Mix, Replay};

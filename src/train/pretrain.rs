@@ -5,7 +5,7 @@
 use super::batch::{batch_of, synthetic_batch};
 use crate::engine::Backend;
 use crate::game::{random_demonstration, ActionEncoding, Example, GameConfig};
-use crate::model::{Batch, ModelConfig, Network};
+use crate::model::{Batch, Evaluator, ModelConfig, Network};
 use crate::problem::{Field, Shape};
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -14,8 +14,7 @@ use rand::{Rng, SeedableRng};
 use serde::Serialize;
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 #[derive(Clone, Debug)]
@@ -75,8 +74,12 @@ struct MetricsLine {
     token_accuracy: f32,
 }
 
+/// Temperature of greedy decoding: logits differ by far more than this.
+const GREEDY_TEMPERATURE: f32 = 1e-4;
 /// Seconds between checkpoints.
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(60);
+/// Non-finite steps in a row that stop a run.
+pub const MAX_NONFINITE: u32 = 5;
 /// Steps between metrics lines.
 const LOG_EVERY: u32 = 10;
 
@@ -115,13 +118,7 @@ pub fn pretrain<B: Backend>(b: &mut B, opts: &PretrainOptions) -> Result<Report>
         .open(&metrics_path)
         .with_context(|| format!("cannot open {}", metrics_path.display()))?;
 
-    let stop = Arc::new(AtomicBool::new(false));
-    {
-        let stop = stop.clone();
-        // A second handler cannot be installed (tests call this twice); then
-        // Ctrl-C keeps its default action.
-        let _ = ctrlc::set_handler(move || stop.store(true, Ordering::SeqCst));
-    }
+    let stop = crate::interrupt::stop_flag();
     let bar = if opts.quiet {
         ProgressBar::hidden()
     } else {
@@ -140,6 +137,7 @@ pub fn pretrain<B: Backend>(b: &mut B, opts: &PretrainOptions) -> Result<Report>
     let first_step = net.step;
     let mut last_checkpoint = Instant::now();
     let mut window = (Instant::now(), net.step);
+    let mut failures = 0;
     loop {
         let taken = (net.step - first_step) as u64;
         if opts.steps.is_some_and(|n| taken >= n)
@@ -155,6 +153,23 @@ pub fn pretrain<B: Backend>(b: &mut B, opts: &PretrainOptions) -> Result<Report>
         );
         let data = synthetic_batch(&mut rng, &game, &encoding, opts.batch, max_rank);
         let stats = net.train_step(b, &data, opts.lr)?;
+        if !stats.is_finite() {
+            failures += 1;
+            bar.println(format!(
+                "step {}: loss is not finite (policy {}, value {}); update skipped",
+                net.step + 1,
+                stats.policy_loss,
+                stats.value_loss
+            ));
+            if failures >= MAX_NONFINITE {
+                bail!(
+                    "{MAX_NONFINITE} steps in a row had non-finite losses (lower --lr?); the last good checkpoint is kept in {}",
+                    opts.out.display()
+                );
+            }
+            continue;
+        }
+        failures = 0;
         bar.inc(1);
         if net.step % LOG_EVERY == 0 {
             let rate = (net.step - window.1) as f64 / window.0.elapsed().as_secs_f64();
@@ -235,21 +250,31 @@ pub fn evaluate<B: Backend>(
         .chunks(opts.batch)
         .map(|c| batch_of(&game, &encoding, c))
         .collect();
+    let t = encoding.n_tokens();
+    // Greedy decoding is a draw at a temperature low enough that only the
+    // top token of each position has any mass.
+    let mut greedy = Evaluator::new(b, net, opts.batch, 1)?;
+    greedy.temperature = GREEDY_TEMPERATURE;
+    let mut sampler = Evaluator::new(b, net, opts.batch, opts.samples)?;
     for data in &batches {
         let s = net.evaluate(b, data)?;
         e.token_accuracy += s.token_accuracy as f64;
         e.policy_loss += s.policy_loss as f64;
         e.value_loss += s.value_loss as f64;
-        let t = encoding.n_tokens();
         let targets: Vec<&[u32]> = data.targets.chunks(t).collect();
-        let greedy = net.decode(b, &data.states, argmax)?;
-        let mut found: Vec<bool> = greedy.iter().zip(&targets).map(|(g, t)| g == t).collect();
+        let uniforms: Vec<f32> = (0..greedy.uniforms_len()).map(|_| rng.random()).collect();
+        let top = greedy.evaluate(b, &data.states, &uniforms)?;
+        let mut found: Vec<bool> = top
+            .tokens
+            .chunks(t)
+            .zip(&targets)
+            .map(|(g, t)| g == *t)
+            .collect();
         e.top1_exact += found.iter().filter(|&&x| x).count() as f64;
-        for _ in 0..opts.samples {
-            let drawn = net.decode(b, &data.states, |logits| draw(&mut rng, logits))?;
-            for (f, (d, t)) in found.iter_mut().zip(drawn.iter().zip(&targets)) {
-                *f |= d == t;
-            }
+        let uniforms: Vec<f32> = (0..sampler.uniforms_len()).map(|_| rng.random()).collect();
+        let drawn = sampler.evaluate(b, &data.states, &uniforms)?;
+        for (n, rows) in drawn.tokens.chunks(t * opts.samples).enumerate() {
+            found[n] |= rows.chunks(t).any(|d| d == targets[n]);
         }
         e.any_of_samples_exact += found.iter().filter(|&&x| x).count() as f64;
     }
@@ -261,28 +286,4 @@ pub fn evaluate<B: Backend>(
     e.top1_exact /= e.states as f64;
     e.any_of_samples_exact /= e.states as f64;
     Ok(e)
-}
-
-fn argmax(logits: &[f32]) -> u32 {
-    let mut best = 0;
-    for (i, &x) in logits.iter().enumerate() {
-        if x > logits[best] {
-            best = i;
-        }
-    }
-    best as u32
-}
-
-/// A draw from softmax(logits).
-fn draw(rng: &mut StdRng, logits: &[f32]) -> u32 {
-    let m = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let weights: Vec<f64> = logits.iter().map(|&x| ((x - m) as f64).exp()).collect();
-    let mut u = rng.random::<f64>() * weights.iter().sum::<f64>();
-    for (i, w) in weights.iter().enumerate() {
-        u -= w;
-        if u < 0.0 {
-            return i as u32;
-        }
-    }
-    (logits.len() - 1) as u32
 }

@@ -1,0 +1,43 @@
+//! `tensorsearch info`: the tensor of a shape, its ranks and action encoding.
+
+use tensorsearch::game::ActionEncoding;
+use tensorsearch::problem::{reference, Field, Shape};
+
+pub fn info(shape: Shape) -> String {
+    let [la, lb, lc] = shape.factor_lens();
+    let mut s = format!(
+        "shape        {shape}: A is {n}x{m}, B is {m}x{p}, C is {n}x{p}\n\
+         tensor       {la} x {lb} x {lc}, {nnz} nonzero entries\n\
+         standard     rank {std}\n",
+        n = shape.n,
+        m = shape.m,
+        p = shape.p,
+        nnz = shape.standard_rank(),
+        std = shape.standard_rank()
+    );
+    match reference::best_ranks(shape) {
+        Some(b) if b.z2 == b.z && b.z == b.q => {
+            s += &format!("best known   rank {} (over Z2, Z and Q)\n", b.z)
+        }
+        Some(b) => {
+            s += &format!(
+                "best known   rank {} over Z2, {} over Z, {} over Q\n",
+                b.z2, b.z, b.q
+            )
+        }
+        None => s += "best known   not in the built-in table (shapes up to 5x5x5)\n",
+    }
+    for field in [Field::Z, Field::Z2] {
+        let enc = ActionEncoding::default_for(shape, field);
+        s += &format!(
+            "actions {:<4} coefficients {:?}, {} per action, chunk {} -> {} tokens, vocabulary {}\n",
+            field.name(),
+            enc.coefficients(),
+            enc.action_len(),
+            enc.chunk(),
+            enc.n_tokens(),
+            enc.vocab_size()
+        );
+    }
+    s
+}

@@ -1,0 +1,10 @@
+//! The body of each command, one file each; `main.rs` parses and dispatches.
+
+pub mod bench;
+pub mod common;
+pub mod devices;
+pub mod export;
+pub mod info;
+pub mod pretrain;
+pub mod search;
+pub mod verify;

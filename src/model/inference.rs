@@ -1,0 +1,201 @@
+//! The search's leaf evaluation: for a batch of states, the torso and the
+//! value head run once per state, then K actions per state are decoded
+//! token by token by the policy decoder alone, on the (state × K) rows,
+//! with the cross-attention memory projected once. Tokens are drawn on the
+//! device (`sample_tokens`) and fed back by a device gather, so one call
+//! records the whole evaluation and reads back only the sampled tokens,
+//! their log-probabilities and the value quantiles. Buffers are allocated
+//! once, when the evaluator is built.
+
+use super::layers::Linear;
+use super::network::Network;
+use crate::engine::{Backend, SampleSpec, XentSpec};
+use anyhow::{bail, Result};
+
+/// What one evaluation returns, host side.
+#[derive(Clone, Debug, Default)]
+pub struct Evaluation {
+    /// Sampled tokens, [state][sample][token].
+    pub tokens: Vec<u32>,
+    /// log π(action) of each sampled action (sum over its tokens), [state][sample].
+    pub log_probs: Vec<f32>,
+    /// Value quantiles, [state][quantile].
+    pub quantiles: Vec<f32>,
+}
+
+pub struct Evaluator<B: Backend> {
+    pub net: Network<B>,
+    /// Word 0 is START; then the sampled tokens, position-major:
+    /// 1 + pos·rows + row.
+    sampled: B::Buf,
+    /// Decoder input position (row, pos) ← `sampled` word (START or the
+    /// token drawn at pos − 1).
+    feed: B::Buf,
+    /// Per position, the decoder rows of that position.
+    at_position: Vec<B::Buf>,
+    current: B::Buf,
+    logits_layer: Linear,
+    logits: B::Buf,
+    dlogits: B::Buf,
+    correct: B::Buf,
+    ones: B::Buf,
+    uniforms: B::Buf,
+    /// −log p of each drawn token, position-major.
+    neg_log_p: B::Buf,
+    /// Softmax temperature of the draws (1 samples the policy itself).
+    pub temperature: f32,
+}
+
+impl<B: Backend> Evaluator<B> {
+    /// An evaluator for `states` states and `samples` actions per state,
+    /// reading the parameters of `learner` (its newest weights, always).
+    pub fn new(b: &mut B, learner: &Network<B>, states: usize, samples: usize) -> Result<Self> {
+        let mut net = Network::build(
+            b,
+            learner.model.clone(),
+            learner.game.clone(),
+            learner.encoding.clone(),
+            states,
+            samples,
+            0,
+        )?;
+        net.share_weights(learner)?;
+        let t = net.encoding.n_tokens();
+        let rows = states * samples;
+        let c = net.model.channels;
+        let vocab = net.encoding.vocab_size();
+
+        let sampled = b.alloc(1 + t * rows)?;
+        let mut init = vec![0u32; 1 + t * rows];
+        init[0] = vocab as u32;
+        b.write_u32(&sampled, &init);
+        let feed_index: Vec<u32> = (0..rows)
+            .flat_map(|r| {
+                (0..t).map(move |p| {
+                    if p == 0 {
+                        0
+                    } else {
+                        (1 + (p - 1) * rows + r) as u32
+                    }
+                })
+            })
+            .collect();
+        let feed = b.alloc(feed_index.len())?;
+        b.write_u32(&feed, &feed_index);
+        let mut at_position = Vec::with_capacity(t);
+        for p in 0..t {
+            let idx: Vec<u32> = (0..rows).map(|r| (r * t + p) as u32).collect();
+            let buf = b.alloc(rows)?;
+            b.write_u32(&buf, &idx);
+            at_position.push(buf);
+        }
+        let ones = b.alloc(rows)?;
+        b.fill(&ones, 1.0);
+        let logits_layer = Linear {
+            rows,
+            ..*net.logits_layer()
+        };
+        Ok(Evaluator {
+            sampled,
+            feed,
+            at_position,
+            current: b.alloc(rows * c)?,
+            logits_layer,
+            logits: b.alloc(rows * vocab)?,
+            dlogits: b.alloc(rows * vocab)?,
+            correct: b.alloc(rows)?,
+            ones,
+            uniforms: b.alloc(t * rows)?,
+            neg_log_p: b.alloc(t * rows)?,
+            temperature: 1.0,
+            net,
+        })
+    }
+
+    pub fn states(&self) -> usize {
+        self.net.batch
+    }
+
+    pub fn samples(&self) -> usize {
+        self.net.samples
+    }
+
+    /// Uniforms needed per call: one per sampled token.
+    pub fn uniforms_len(&self) -> usize {
+        self.net.batch * self.net.samples * self.net.encoding.n_tokens()
+    }
+
+    /// Evaluates encoded `states` (grid-major across the batch, as
+    /// [`crate::train::batch::batch_of`] lays them out). `uniforms` in
+    /// [0, 1) drive the draws, position-major: [token][state · sample].
+    pub fn evaluate(&mut self, b: &mut B, states: &[f32], uniforms: &[f32]) -> Result<Evaluation> {
+        let net = &self.net;
+        if states.len() != b.len(net.states()) || uniforms.len() != self.uniforms_len() {
+            bail!(
+                "evaluate: {} state words and {} uniforms, expected {} and {}",
+                states.len(),
+                uniforms.len(),
+                b.len(net.states()),
+                self.uniforms_len()
+            );
+        }
+        let t = net.encoding.n_tokens();
+        let rows = net.batch * net.samples;
+        let c = net.model.channels;
+        let vocab = net.encoding.vocab_size();
+        b.write_f32(net.states(), states);
+        b.write_f32(&self.uniforms, uniforms);
+        net.forward_torso(b);
+        net.forward_value(b);
+        let sample = SampleSpec {
+            rows,
+            vocab,
+            inv_temperature: 1.0 / self.temperature,
+        };
+        let xent = XentSpec { rows, vocab };
+        for pos in 0..t {
+            b.gather_rows(rows * t, 1, &self.feed, &self.sampled, net.tokens_in());
+            net.forward_decoder(b, pos == 0);
+            b.gather_rows(
+                rows,
+                c,
+                &self.at_position[pos],
+                net.decoder_output(),
+                &self.current,
+            );
+            self.logits_layer
+                .forward(b, &net.weights, &self.current, &self.logits);
+            let drawn = b.view(&self.sampled, 1 + pos * rows, rows);
+            let u = b.view(&self.uniforms, pos * rows, rows);
+            b.sample_tokens(&sample, &self.logits, &u, &drawn);
+            // −log p of the drawn token under the untempered policy.
+            let nlp = b.view(&self.neg_log_p, pos * rows, rows);
+            b.softmax_xent(
+                &xent,
+                &self.logits,
+                &drawn,
+                &self.ones,
+                &nlp,
+                &self.dlogits,
+                &self.correct,
+            );
+        }
+        let drawn_view = b.view(&self.sampled, 1, t * rows);
+        let drawn = b.read_u32(&drawn_view);
+        let nlp = b.read_f32(&self.neg_log_p);
+        let quantiles = b.read_f32(net.quantiles());
+        let mut tokens = vec![0u32; t * rows];
+        let mut log_probs = vec![0.0f32; rows];
+        for r in 0..rows {
+            for p in 0..t {
+                tokens[r * t + p] = drawn[p * rows + r];
+                log_probs[r] -= nlp[p * rows + r];
+            }
+        }
+        Ok(Evaluation {
+            tokens,
+            log_probs,
+            quantiles,
+        })
+    }
+}

@@ -1,0 +1,12 @@
+//! The search (DESIGN §5): sampled MCTS over TensorGame, batched self-play
+//! against the network, and the rank bound charged at the step limit.
+
+pub mod actions;
+pub mod plot;
+pub mod rank_bound;
+pub mod run;
+pub mod selfplay;
+pub mod tree;
+
+pub use selfplay::{FinishedGame, SelfPlay, SelfPlayConfig, SelfPlayCounters};
+pub use tree::{MctsConfig, Tree};

@@ -1,0 +1,498 @@
+//! The search run (`tensorsearch search`): actors (batched self-play) and
+//! the learner on one device, sharing the network's weights, so actors
+//! always play with the newest ones. Every verified improvement is written
+//! at once (`best.json`, and a copy under `found/`); checkpoints (weights,
+//! optimiser, best games, counters) every minute, at the end and at Ctrl-C;
+//! `--resume` continues from them.
+
+use super::selfplay::{FinishedGame, SelfPlay, SelfPlayConfig, SelfPlayCounters};
+use super::MctsConfig;
+use crate::engine::Backend;
+use crate::game::{ActionEncoding, GameConfig};
+use crate::model::{ModelConfig, Network, StepStats};
+use crate::problem::{json, reference, Decomposition, Field, Shape};
+use crate::train::{mixed_batch, BestGame, Mix, Replay};
+use anyhow::{anyhow, bail, Context, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+use serde::{Deserialize, Serialize};
+use std::collections::VecDeque;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// Everything that defines a run; saved with its checkpoints, so that
+/// `--resume` continues with the same settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SearchSettings {
+    pub shape: [usize; 3],
+    pub field: String,
+    pub preset: String,
+    pub model: ModelConfig,
+    pub seed: u64,
+    /// Games in flight (G).
+    pub games: usize,
+    /// Actions sampled per node (K).
+    pub samples: usize,
+    /// Simulations per move.
+    pub simulations: usize,
+    pub leaves_per_game: usize,
+    /// The step limit R_limit.
+    pub max_steps: usize,
+    pub history: usize,
+    pub standard_basis_fraction: f64,
+    /// Learner batch size.
+    pub batch: usize,
+    pub lr: f32,
+    pub mix: Mix,
+    /// Actor moves per learner step.
+    pub moves_per_step: usize,
+    /// Played games kept for training.
+    pub replay_games: usize,
+    /// Best games kept for training.
+    pub best_games: usize,
+    pub init: Option<PathBuf>,
+}
+
+impl SearchSettings {
+    pub fn shape(&self) -> Result<Shape> {
+        let [n, m, p] = self.shape;
+        Shape::new(n, m, p).map_err(|e| anyhow!(e))
+    }
+    pub fn field(&self) -> Result<Field> {
+        match self.field.as_str() {
+            "Z" => Ok(Field::Z),
+            "Z2" => Ok(Field::Z2),
+            other => bail!("the search plays over Z or Z2, not {other}"),
+        }
+    }
+    fn selfplay(&self) -> SelfPlayConfig {
+        SelfPlayConfig {
+            games: self.games,
+            samples: self.samples,
+            simulations: self.simulations,
+            leaves_per_game: self.leaves_per_game,
+            standard_basis_fraction: self.standard_basis_fraction,
+            mcts: MctsConfig::default(),
+        }
+    }
+}
+
+/// When a run stops (any that is met).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct StopConditions {
+    pub time: Option<Duration>,
+    /// Stop once a verified decomposition of at most this rank is found.
+    pub target: Option<usize>,
+    /// Stop after this many learner steps in this session.
+    pub steps: Option<u64>,
+}
+
+/// Counters and the best games: what a checkpoint keeps besides the network.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct SearchState {
+    pub settings: Option<SearchSettings>,
+    pub elapsed_s: f64,
+    pub games: u64,
+    pub moves: u64,
+    pub simulations: u64,
+    pub evaluations: u64,
+    pub best_rank: Option<usize>,
+    pub skipped_steps: u64,
+    pub best_games: Vec<BestGame>,
+}
+
+pub const STATE_FILE: &str = "search.json";
+pub const BEST_FILE: &str = "best.json";
+pub const METRICS_FILE: &str = "metrics.jsonl";
+pub const PLOT_FILE: &str = "progress.svg";
+
+/// One line of `metrics.jsonl`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SearchMetrics {
+    pub elapsed_s: f64,
+    pub games: u64,
+    pub simulations: u64,
+    pub learner_steps: u32,
+    pub policy_loss: f32,
+    pub value_loss: f32,
+    pub best_rank: Option<usize>,
+    pub games_per_s: f64,
+    pub simulations_per_s: f64,
+    /// Solved ranks of the recent games: (rank, count); unsolved separately.
+    pub recent_ranks: Vec<(usize, usize)>,
+    pub recent_unsolved: usize,
+}
+
+/// What the run ends with.
+#[derive(Clone, Debug, Serialize)]
+pub struct SearchReport {
+    pub device: String,
+    pub seconds: f64,
+    pub games: u64,
+    pub simulations: u64,
+    pub learner_steps: u32,
+    pub best_rank: Option<usize>,
+    pub best_file: Option<PathBuf>,
+    pub standard_rank: usize,
+    pub best_published: Option<usize>,
+    pub time_to_best_s: Option<f64>,
+}
+
+/// Seconds between checkpoints.
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(60);
+/// Seconds between metrics lines.
+const LOG_EVERY: Duration = Duration::from_secs(5);
+/// Finished games the rank distribution covers.
+const RECENT: usize = 200;
+/// Non-finite learner steps in a row that stop a run.
+const MAX_NONFINITE: u32 = 5;
+
+/// Reads a run's settings and state from its directory.
+pub fn read_state(dir: &Path) -> Result<SearchState> {
+    let path = dir.join(STATE_FILE);
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("{} holds no search checkpoint", dir.display()))?;
+    serde_json::from_str(&text).map_err(|e| anyhow!("{}: {e}", path.display()))
+}
+
+struct Recent {
+    ranks: VecDeque<Option<usize>>,
+}
+
+impl Recent {
+    fn push(&mut self, r: Option<usize>) {
+        if self.ranks.len() == RECENT {
+            self.ranks.pop_front();
+        }
+        self.ranks.push_back(r);
+    }
+    fn histogram(&self) -> (Vec<(usize, usize)>, usize) {
+        let mut h: Vec<(usize, usize)> = Vec::new();
+        let mut unsolved = 0;
+        for r in &self.ranks {
+            match r {
+                Some(r) => match h.iter_mut().find(|(x, _)| x == r) {
+                    Some(e) => e.1 += 1,
+                    None => h.push((*r, 1)),
+                },
+                None => unsolved += 1,
+            }
+        }
+        h.sort();
+        (h, unsolved)
+    }
+}
+
+/// Runs the search in `out` (a fresh run, or the checkpointed one there when
+/// `resume`). `quiet` hides the progress bar.
+pub fn search<B: Backend>(
+    b: &mut B,
+    settings: &SearchSettings,
+    out: &Path,
+    resume: bool,
+    stop: StopConditions,
+    quiet: bool,
+) -> Result<SearchReport> {
+    let shape = settings.shape()?;
+    let field = settings.field()?;
+    let game = GameConfig::new(shape, field, settings.history, settings.max_steps);
+    let encoding = ActionEncoding::default_for(shape, field);
+    let mut net = Network::new(
+        b,
+        settings.model.clone(),
+        game.clone(),
+        encoding.clone(),
+        settings.batch,
+        settings.seed,
+    )?;
+    let mut state = SearchState::default();
+    if resume {
+        state = read_state(out)?;
+        net.load_checkpoint(b, out)?;
+    } else if let Some(init) = &settings.init {
+        net.init_from(b, init)?;
+    }
+    state.settings = Some(settings.clone());
+    std::fs::create_dir_all(out.join("found"))
+        .with_context(|| format!("cannot create {}", out.display()))?;
+    let mut metrics_file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(out.join(METRICS_FILE))
+        .with_context(|| format!("cannot open {}", out.join(METRICS_FILE).display()))?;
+    let mut series = if resume {
+        read_metrics(&out.join(METRICS_FILE))
+    } else {
+        Vec::new()
+    };
+
+    let mut replay = Replay::new(settings.replay_games, settings.best_games);
+    for g in std::mem::take(&mut state.best_games) {
+        replay.offer_best(g);
+    }
+    // A resumed run draws new games: the actors' seed moves on with the
+    // games played.
+    let actor_seed = settings.seed ^ state.games.wrapping_mul(0xD1B5_4A32_D192_ED03);
+    let mut actors = SelfPlay::new(b, &net, settings.selfplay(), actor_seed)?;
+    let base = SelfPlayCounters {
+        simulations: state.simulations,
+        evaluations: state.evaluations,
+        moves: state.moves,
+        games: state.games,
+        rejected: 0,
+    };
+
+    let stop_flag = crate::interrupt::stop_flag();
+    let bar = if quiet {
+        ProgressBar::hidden()
+    } else {
+        let bar = ProgressBar::new_spinner();
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_msg}")
+                .expect("a valid template"),
+        );
+        bar
+    };
+    let started = Instant::now();
+    let elapsed_before = state.elapsed_s;
+    let steps_before = net.step;
+    let mut last_checkpoint = Instant::now();
+    let mut last_log = Instant::now();
+    let mut last_stats = StepStats::default();
+    let mut recent = Recent {
+        ranks: VecDeque::new(),
+    };
+    let mut moves_pending = 0u64;
+    let mut moves_seen = 0u64;
+    let mut failures = 0;
+    let mut best_file = state
+        .best_rank
+        .map(|_| out.join(BEST_FILE))
+        .filter(|p| p.exists());
+    let mut time_to_best = None;
+    let total_elapsed = |started: &Instant| elapsed_before + started.elapsed().as_secs_f64();
+    let mut window = (Instant::now(), 0u64, 0u64);
+
+    loop {
+        let reached = stop
+            .target
+            .is_some_and(|t| state.best_rank.is_some_and(|r| r <= t));
+        if reached
+            || stop.time.is_some_and(|t| started.elapsed() >= t)
+            || stop
+                .steps
+                .is_some_and(|s| (net.step - steps_before) as u64 >= s)
+            || stop_flag.load(std::sync::atomic::Ordering::SeqCst)
+        {
+            break;
+        }
+        let finished = actors.round(b)?;
+        for f in finished {
+            let rank = f.found.as_ref().map(|d| d.rank());
+            recent.push(rank);
+            if let Some(d) = &f.found {
+                if state.best_rank.is_none_or(|r| d.rank() < r) {
+                    let games = base.games + actors.counters.games;
+                    let path = record_best(out, d, games)?;
+                    state.best_rank = Some(d.rank());
+                    time_to_best = Some(total_elapsed(&started));
+                    bar.println(format!(
+                        "[{:>7.1}s] rank {} found after {games} games: {}",
+                        total_elapsed(&started),
+                        d.rank(),
+                        path.display()
+                    ));
+                    best_file = Some(out.join(BEST_FILE));
+                }
+            }
+            replay.add(f);
+        }
+        if actors.counters.rejected > 0 {
+            bail!("a solved game did not verify after mapping back to the standard basis (a bug): stopping");
+        }
+        let moves = actors.counters.moves;
+        moves_pending += moves - moves_seen;
+        moves_seen = moves;
+        while moves_pending >= settings.moves_per_step as u64 {
+            moves_pending -= settings.moves_per_step as u64;
+            let mut rng = StdRng::seed_from_u64(
+                settings.seed ^ (net.step as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+            );
+            let (batch, _) = mixed_batch(
+                &mut rng,
+                &game,
+                &encoding,
+                &replay,
+                &settings.mix,
+                settings.batch,
+                settings.max_steps,
+            );
+            let stats = net.train_step(b, &batch, settings.lr)?;
+            if stats.is_finite() {
+                failures = 0;
+                last_stats = stats;
+            } else {
+                failures += 1;
+                state.skipped_steps += 1;
+                bar.println(format!(
+                    "learner step {}: loss is not finite (policy {}, value {}); update skipped",
+                    net.step + 1,
+                    stats.policy_loss,
+                    stats.value_loss
+                ));
+                if failures >= MAX_NONFINITE {
+                    bail!(
+                        "{MAX_NONFINITE} learner steps in a row had non-finite losses (lower --lr?); the last good checkpoint is kept in {}",
+                        out.display()
+                    );
+                }
+            }
+        }
+        if last_log.elapsed() >= LOG_EVERY || window.1 == 0 {
+            let c = actors.counters;
+            let dt = window.0.elapsed().as_secs_f64().max(1e-9);
+            let games_rate = (c.games - window.1) as f64 / dt;
+            let sims_rate = (c.simulations - window.2) as f64 / dt;
+            if last_log.elapsed() >= LOG_EVERY {
+                window = (Instant::now(), c.games, c.simulations);
+            } else {
+                window.1 = window.1.max(1).min(c.games.max(1)) - 1 + 1;
+            }
+            let (hist, unsolved) = recent.histogram();
+            let line = SearchMetrics {
+                elapsed_s: total_elapsed(&started),
+                games: base.games + c.games,
+                simulations: base.simulations + c.simulations,
+                learner_steps: net.step,
+                policy_loss: last_stats.policy_loss,
+                value_loss: last_stats.value_loss,
+                best_rank: state.best_rank,
+                games_per_s: games_rate,
+                simulations_per_s: sims_rate,
+                recent_ranks: hist,
+                recent_unsolved: unsolved,
+            };
+            bar.set_message(progress_message(&line));
+            if last_log.elapsed() >= LOG_EVERY {
+                writeln!(metrics_file, "{}", serde_json::to_string(&line)?)?;
+                series.push(line);
+                last_log = Instant::now();
+            }
+        }
+        bar.tick();
+        if last_checkpoint.elapsed() >= CHECKPOINT_EVERY {
+            checkpoint(
+                b,
+                &net,
+                out,
+                &mut state,
+                &actors,
+                &base,
+                &replay,
+                total_elapsed(&started),
+            )?;
+            super::plot::write(&out.join(PLOT_FILE), &series, settings)?;
+            last_checkpoint = Instant::now();
+        }
+    }
+    checkpoint(
+        b,
+        &net,
+        out,
+        &mut state,
+        &actors,
+        &base,
+        &replay,
+        total_elapsed(&started),
+    )?;
+    super::plot::write(&out.join(PLOT_FILE), &series, settings)?;
+    bar.finish_and_clear();
+    Ok(SearchReport {
+        device: b.describe(),
+        seconds: total_elapsed(&started),
+        games: state.games,
+        simulations: state.simulations,
+        learner_steps: net.step,
+        best_rank: state.best_rank,
+        best_file,
+        standard_rank: shape.standard_rank(),
+        best_published: reference::best_ranks(shape).map(|r| r.get(field)),
+        time_to_best_s: time_to_best,
+    })
+}
+
+fn progress_message(m: &SearchMetrics) -> String {
+    let best = m
+        .best_rank
+        .map_or_else(|| "-".to_string(), |r| r.to_string());
+    let ranks: Vec<String> = m
+        .recent_ranks
+        .iter()
+        .map(|(r, n)| format!("{r}:{n}"))
+        .collect();
+    format!(
+        "best rank {best} | {} games ({:.1}/s) | {:.0} sims/s | {} learner steps | policy {:.3} value {:.3} | recent ranks {} unsolved:{}",
+        m.games,
+        m.games_per_s,
+        m.simulations_per_s,
+        m.learner_steps,
+        m.policy_loss,
+        m.value_loss,
+        ranks.join(" "),
+        m.recent_unsolved
+    )
+}
+
+/// Writes an improvement: `found/rank-R-game-G.json`, then `best.json`,
+/// each atomically.
+fn record_best(out: &Path, d: &Decomposition, games: u64) -> Result<PathBuf> {
+    let found = out
+        .join("found")
+        .join(format!("rank-{}-game-{games}.json", d.rank()));
+    json::write_file(&found, std::slice::from_ref(d))?;
+    json::write_file(&out.join(BEST_FILE), std::slice::from_ref(d))?;
+    Ok(out.join(BEST_FILE))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn checkpoint<B: Backend>(
+    b: &mut B,
+    net: &Network<B>,
+    out: &Path,
+    state: &mut SearchState,
+    actors: &SelfPlay<B>,
+    base: &SelfPlayCounters,
+    replay: &Replay,
+    elapsed: f64,
+) -> Result<()> {
+    let c = actors.counters;
+    state.games = base.games + c.games;
+    state.moves = base.moves + c.moves;
+    state.simulations = base.simulations + c.simulations;
+    state.evaluations = base.evaluations + c.evaluations;
+    state.elapsed_s = elapsed;
+    state.best_games = replay.best.clone();
+    let seed = state.settings.as_ref().map_or(0, |s| s.seed);
+    net.save(b, out, seed)?;
+    let text = serde_json::to_string(state)?;
+    json::write_atomic(&out.join(STATE_FILE), format!("{text}\n").as_bytes())?;
+    state.best_games.clear();
+    Ok(())
+}
+
+fn read_metrics(path: &Path) -> Vec<SearchMetrics> {
+    std::fs::read_to_string(path)
+        .map(|text| {
+            text.lines()
+                .filter_map(|l| serde_json::from_str(l).ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A finished game's rank when solved.
+pub fn solved_rank(g: &FinishedGame) -> Option<usize> {
+    g.found.as_ref().map(|d| d.rank())
+}

@@ -1,0 +1,334 @@
+//! Batched self-play (DESIGN §5): G games in flight, each with its own tree.
+//! Every round selects leaves in all trees (several per tree under virtual
+//! loss), evaluates them in one network call, expands and backs them up;
+//! a game moves once its root has had n_sim simulations since its last
+//! move. Games start from the target tensor in a random change of basis,
+//! or in the standard basis for a configurable fraction. A solved game's
+//! factors are mapped back to the standard basis and verified exactly
+//! before the game reports a decomposition.
+//!
+//! Residual updates run on the host: a leaf's residual is one subtraction
+//! of a rank-one tensor of at most a few thousand words, far cheaper than
+//! a device round trip, and the trees need it on the host anyway.
+
+use super::actions::candidates;
+use super::tree::{MctsConfig, NodeState, Selection, Tree};
+use crate::engine::Backend;
+use crate::game::{Basis, GameConfig};
+use crate::model::{Evaluator, Network};
+use crate::problem::{verify, Decomposition};
+use anyhow::{anyhow, Result};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct SelfPlayConfig {
+    /// Games in flight (G).
+    pub games: usize,
+    /// Actions sampled per expanded node (K).
+    pub samples: usize,
+    /// Simulations per move (n_sim).
+    pub simulations: usize,
+    /// Simulations one game may have in flight per round (virtual loss).
+    pub leaves_per_game: usize,
+    /// Fraction of games played in the standard basis.
+    pub standard_basis_fraction: f64,
+    pub mcts: MctsConfig,
+}
+
+/// One move of a played game: the state, and the improved policy over the
+/// root's candidate actions.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Move {
+    pub residual: Vec<i32>,
+    pub history: Vec<Vec<i32>>,
+    pub step: usize,
+    pub policy: Vec<(Vec<i32>, f32)>,
+}
+
+/// A finished game, in the basis it was played in.
+#[derive(Clone, Debug)]
+pub struct FinishedGame {
+    /// The game's target: T in its basis.
+    pub tensor: Vec<i32>,
+    pub moves: Vec<Move>,
+    /// The actions played, in order.
+    pub actions: Vec<Vec<i32>>,
+    /// Value of the final state: 0 when solved, −γ(S) otherwise.
+    pub final_value: f64,
+    /// When solved: the decomposition mapped back to the standard basis,
+    /// verified exactly in the game's field.
+    pub found: Option<Decomposition>,
+}
+
+impl FinishedGame {
+    /// The return observed from move `t` on: −1 per remaining step plus
+    /// the final value.
+    pub fn return_from(&self, t: usize) -> f32 {
+        (self.final_value - (self.actions.len() - t) as f64) as f32
+    }
+
+    /// The return of the whole game (−rank when solved).
+    pub fn total_return(&self) -> f32 {
+        self.return_from(0)
+    }
+}
+
+struct Game {
+    basis: Option<Basis>,
+    tensor: Vec<i32>,
+    tree: Tree,
+    moves: Vec<Move>,
+    actions: Vec<Vec<i32>>,
+    /// Simulations since the last move.
+    simulations: usize,
+}
+
+/// Counters of the actors' work.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct SelfPlayCounters {
+    pub simulations: u64,
+    pub evaluations: u64,
+    pub moves: u64,
+    pub games: u64,
+    /// Solved games whose mapped-back factors failed verification (a bug
+    /// if ever nonzero; such games never count).
+    pub rejected: u64,
+}
+
+pub struct SelfPlay<B: Backend> {
+    pub cfg: SelfPlayConfig,
+    pub game: GameConfig,
+    pub counters: SelfPlayCounters,
+    evaluator: Evaluator<B>,
+    games: Vec<Game>,
+    rng: StdRng,
+    states: Vec<f32>,
+    scratch: Vec<f32>,
+}
+
+/// The search's value of a state: the mean of the quantiles with τ ≥ 0.75
+/// (risk seeking, DESIGN §3).
+pub fn risk_seeking_value(quantiles: &[f32]) -> f64 {
+    let n = quantiles.len();
+    let high: Vec<f64> = (0..n)
+        .filter(|&i| (i as f64 + 0.5) / n as f64 >= 0.75)
+        .map(|i| quantiles[i] as f64)
+        .collect();
+    high.iter().sum::<f64>() / high.len().max(1) as f64
+}
+
+impl<B: Backend> SelfPlay<B> {
+    /// Actors evaluating with the parameters of `learner` (always its
+    /// newest weights: the buffers are shared).
+    pub fn new(b: &mut B, learner: &Network<B>, cfg: SelfPlayConfig, seed: u64) -> Result<Self> {
+        if cfg.games == 0 || cfg.samples == 0 || cfg.simulations == 0 || cfg.leaves_per_game == 0 {
+            return Err(anyhow!(
+                "games, samples, simulations and leaves per game must be at least 1"
+            ));
+        }
+        let slots = cfg.games * cfg.leaves_per_game;
+        let evaluator = Evaluator::new(b, learner, slots, cfg.samples)?;
+        let game = learner.game.clone();
+        let mut rng = StdRng::seed_from_u64(seed);
+        let games = (0..cfg.games)
+            .map(|_| new_game(&mut rng, &game, &cfg))
+            .collect();
+        Ok(SelfPlay {
+            states: vec![0.0; slots * game.state_features()],
+            scratch: vec![0.0; game.state_features()],
+            cfg,
+            game,
+            counters: SelfPlayCounters::default(),
+            evaluator,
+            games,
+            rng,
+        })
+    }
+
+    /// One round: selections in every tree, one batched evaluation,
+    /// expansions and backups, then the moves that are due. Returns the
+    /// games that ended in this round.
+    pub fn round(&mut self, b: &mut B) -> Result<Vec<FinishedGame>> {
+        let mut pending = Vec::new();
+        for (g, game) in self.games.iter_mut().enumerate() {
+            for _ in 0..self.cfg.leaves_per_game {
+                match game.tree.select() {
+                    Selection::Evaluate(path) => pending.push((g, path)),
+                    Selection::Terminal => {
+                        game.simulations += 1;
+                        self.counters.simulations += 1;
+                    }
+                    Selection::Busy => break,
+                }
+            }
+        }
+        if !pending.is_empty() {
+            self.evaluate(b, pending)?;
+        }
+        let mut finished = Vec::new();
+        for g in 0..self.games.len() {
+            let game = &self.games[g];
+            let due = game.tree.root().state == NodeState::Expanded
+                && game.simulations >= self.cfg.simulations;
+            if due {
+                self.play_move(g);
+            }
+            if let NodeState::Terminal(value) = self.games[g].tree.root().state {
+                let fresh = new_game(&mut self.rng, &self.game, &self.cfg);
+                let done = std::mem::replace(&mut self.games[g], fresh);
+                if let Some(f) = self.finish(done, value) {
+                    finished.push(f);
+                }
+            }
+        }
+        Ok(finished)
+    }
+
+    fn evaluate(&mut self, b: &mut B, pending: Vec<(usize, super::tree::Path)>) -> Result<()> {
+        let slots = self.evaluator.states();
+        self.states.fill(0.0);
+        for (slot, (g, path)) in pending.iter().enumerate() {
+            let node = &self.games[*g].tree.nodes[path.leaf];
+            self.game.encode_into_batch(
+                &node.residual,
+                &node.history,
+                node.step,
+                slot,
+                slots,
+                &mut self.scratch,
+                &mut self.states,
+            );
+        }
+        let uniforms: Vec<f32> = (0..self.evaluator.uniforms_len())
+            .map(|_| self.rng.random())
+            .collect();
+        let out = self.evaluator.evaluate(b, &self.states, &uniforms)?;
+        self.counters.evaluations += pending.len() as u64;
+        let k = self.cfg.samples;
+        let encoding = &self.evaluator.net.encoding;
+        let t = encoding.n_tokens();
+        let q = self.evaluator.net.model.quantiles;
+        for (slot, (g, path)) in pending.into_iter().enumerate() {
+            let rows = &out.tokens[slot * k * t..(slot + 1) * k * t];
+            let cands = candidates(encoding, self.game.field, self.game.dims, rows);
+            let value = risk_seeking_value(&out.quantiles[slot * q..(slot + 1) * q]);
+            let counted = !path.steps.is_empty();
+            let game = &mut self.games[g];
+            game.tree.expand(&path, cands, value);
+            if counted {
+                game.simulations += 1;
+                self.counters.simulations += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// Records the root's improved policy and plays an action drawn from it.
+    fn play_move(&mut self, g: usize) {
+        let game = &mut self.games[g];
+        let policy = game.tree.root_policy();
+        let root = game.tree.root();
+        game.moves.push(Move {
+            residual: root.residual.clone(),
+            history: root.history.clone(),
+            step: root.step,
+            policy: root
+                .edges
+                .iter()
+                .zip(&policy)
+                .map(|(e, &p)| (e.action.clone(), p as f32))
+                .collect(),
+        });
+        let mut u: f64 = self.rng.random();
+        let mut pick = policy.len() - 1;
+        for (i, p) in policy.iter().enumerate() {
+            if u < *p {
+                pick = i;
+                break;
+            }
+            u -= p;
+        }
+        let action = game.tree.play(pick);
+        game.actions.push(action);
+        game.simulations = 0;
+        self.counters.moves += 1;
+    }
+
+    fn finish(&mut self, game: Game, final_value: f64) -> Option<FinishedGame> {
+        self.counters.games += 1;
+        let solved = game.tree.root().residual.iter().all(|&x| x == 0);
+        let found = if solved {
+            match standard_basis_decomposition(&self.game, game.basis.as_ref(), &game.actions) {
+                Ok(d) => Some(d),
+                Err(_) => {
+                    self.counters.rejected += 1;
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        if solved && found.is_none() {
+            return None;
+        }
+        Some(FinishedGame {
+            tensor: game.tensor,
+            moves: game.moves,
+            actions: game.actions,
+            final_value,
+            found,
+        })
+    }
+}
+
+/// Factors u‖v‖w played in `basis` (None: the standard one), mapped back
+/// and verified exactly in the game's field.
+pub fn standard_basis_decomposition(
+    game: &GameConfig,
+    basis: Option<&Basis>,
+    actions: &[Vec<i32>],
+) -> Result<Decomposition> {
+    let [la, lb, _] = game.dims;
+    let part = |from: usize, to: Option<usize>| -> Vec<Vec<i64>> {
+        actions
+            .iter()
+            .map(|a| {
+                let end = to.unwrap_or(a.len());
+                a[from..end].iter().map(|&x| x as i64).collect()
+            })
+            .collect()
+    };
+    let d = Decomposition::from_integers(
+        game.shape,
+        game.field,
+        &part(0, Some(la)),
+        &part(la, Some(la + lb)),
+        &part(la + lb, None),
+    )
+    .map_err(|e| anyhow!(e))?;
+    let d = match basis {
+        Some(basis) => basis.back(&d),
+        None => d,
+    };
+    verify(&d, game.field).map_err(|e| anyhow!("a found decomposition does not verify: {e}"))?;
+    Ok(d)
+}
+
+fn new_game(rng: &mut StdRng, game: &GameConfig, cfg: &SelfPlayConfig) -> Game {
+    let standard = game.shape.dense_tensor();
+    let basis = (!rng.random_bool(cfg.standard_basis_fraction.clamp(0.0, 1.0)))
+        .then(|| Basis::random(rng, game.dims, game.field));
+    let tensor = match &basis {
+        Some(b) => b.transform_tensor(game.dims, &standard),
+        None => standard,
+    };
+    Game {
+        tree: Tree::new(game.clone(), cfg.mcts, tensor.clone()),
+        basis,
+        tensor,
+        moves: Vec::new(),
+        actions: Vec::new(),
+        simulations: 0,
+    }
+}

@@ -1,0 +1,222 @@
+//! What the learner trains on besides synthetic demonstrations (DESIGN §4):
+//! recently played games (targets: an action drawn from the MCTS improved
+//! policy, and the observed return) and the best games found so far
+//! (played back like demonstrations, in a random factor order).
+//!
+//! Why one drawn action per state rather than the sampled actions weighted
+//! by the improved policy: the policy is an autoregressive decoder, so the
+//! cross-entropy against a distribution over whole actions is a sum of
+//! teacher-forced sequences, one per action. Drawing one action per state
+//! per batch is an unbiased estimate of that sum at the cost of one
+//! sequence, and it uses the training step as it is.
+
+use super::batch::{batch_of, demonstration_example};
+use crate::game::{ActionEncoding, Demonstration, Example, GameConfig};
+use crate::model::Batch;
+use crate::search::FinishedGame;
+use rand::seq::SliceRandom;
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+use std::collections::VecDeque;
+
+/// A solved game kept for training: its target in the basis it was played
+/// in, and the factors played.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BestGame {
+    pub rank: usize,
+    pub tensor: Vec<i32>,
+    pub actions: Vec<Vec<i32>>,
+}
+
+/// Shares of a training batch: synthetic demonstrations, played games,
+/// best games. A share whose buffer is empty goes to demonstrations.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Mix {
+    pub demonstrations: f64,
+    pub played: f64,
+    pub best: f64,
+}
+
+impl std::str::FromStr for Mix {
+    type Err = String;
+    /// `D,P,B`, e.g. `0.5,0.3,0.2` (normalised).
+    fn from_str(text: &str) -> Result<Self, String> {
+        let parts: Vec<f64> = text
+            .split(',')
+            .map(|p| p.trim().parse::<f64>())
+            .collect::<Result<_, _>>()
+            .map_err(|_| format!("'{text}' is not three shares like 0.5,0.3,0.2"))?;
+        let sum: f64 = parts.iter().sum();
+        if parts.len() != 3 || parts.iter().any(|x| !(*x >= 0.0 && x.is_finite())) || sum <= 0.0 {
+            return Err(format!(
+                "'{text}': give three non-negative shares (demonstrations, played, best) with a positive sum"
+            ));
+        }
+        Ok(Mix {
+            demonstrations: parts[0] / sum,
+            played: parts[1] / sum,
+            best: parts[2] / sum,
+        })
+    }
+}
+
+pub struct Replay {
+    played: VecDeque<FinishedGame>,
+    played_capacity: usize,
+    pub best: Vec<BestGame>,
+    best_capacity: usize,
+}
+
+impl Replay {
+    pub fn new(played_capacity: usize, best_capacity: usize) -> Self {
+        Replay {
+            played: VecDeque::new(),
+            played_capacity: played_capacity.max(1),
+            best: Vec::new(),
+            best_capacity: best_capacity.max(1),
+        }
+    }
+
+    pub fn played_len(&self) -> usize {
+        self.played.len()
+    }
+
+    /// Keeps a finished game (the oldest leaves when full); a solved one is
+    /// also offered to the best games.
+    pub fn add(&mut self, game: FinishedGame) {
+        if game.found.is_some() {
+            self.offer_best(BestGame {
+                rank: game.actions.len(),
+                tensor: game.tensor.clone(),
+                actions: game.actions.clone(),
+            });
+        }
+        if game.moves.is_empty() {
+            return;
+        }
+        if self.played.len() == self.played_capacity {
+            self.played.pop_front();
+        }
+        self.played.push_back(game);
+    }
+
+    /// Keeps the lowest-rank games; among equal ranks the newest win.
+    pub fn offer_best(&mut self, game: BestGame) {
+        if self.best.len() == self.best_capacity {
+            let worst = (0..self.best.len())
+                .max_by_key(|&i| (self.best[i].rank, std::cmp::Reverse(i)))
+                .expect("a full buffer");
+            if self.best[worst].rank < game.rank {
+                return;
+            }
+            self.best.remove(worst);
+        }
+        self.best.push(game);
+    }
+
+    /// A position of a played game. Half the time the game's own state
+    /// with an action drawn from its improved policy; else its factors in
+    /// a random order (DESIGN §4), the next factor as the target. The value
+    /// target is the observed return from there.
+    pub fn played_example<R: Rng>(&self, rng: &mut R, cfg: &GameConfig) -> Option<Example> {
+        if self.played.is_empty() {
+            return None;
+        }
+        let g = &self.played[rng.random_range(0..self.played.len())];
+        let t = rng.random_range(0..g.moves.len());
+        if rng.random_bool(0.5) {
+            let m = &g.moves[t];
+            let mut u: f32 = rng.random();
+            let mut action = &m.policy.last()?.0;
+            for (a, p) in &m.policy {
+                if u < *p {
+                    action = a;
+                    break;
+                }
+                u -= p;
+            }
+            return Some(Example {
+                residual: m.residual.clone(),
+                history: m.history.clone(),
+                step: m.step,
+                action: action.clone(),
+                value: g.return_from(t),
+            });
+        }
+        let mut order: Vec<&Vec<i32>> = g.actions.iter().collect();
+        order.shuffle(rng);
+        let mut residual = g.tensor.clone();
+        for a in &order[..t] {
+            cfg.subtract(&mut residual, a);
+        }
+        let history = (1..=cfg.history)
+            .map(|back| {
+                t.checked_sub(back)
+                    .map_or_else(|| vec![0; cfg.action_len()], |s| order[s].clone())
+            })
+            .collect();
+        Some(Example {
+            residual,
+            history,
+            step: t,
+            action: order[t].clone(),
+            value: g.return_from(t),
+        })
+    }
+
+    /// A position of one of the best games, played back in a random order.
+    pub fn best_example<R: Rng>(&self, rng: &mut R, cfg: &GameConfig) -> Option<Example> {
+        if self.best.is_empty() {
+            return None;
+        }
+        let g = &self.best[rng.random_range(0..self.best.len())];
+        let demo = Demonstration {
+            tensor: g.tensor.clone(),
+            factors: g.actions.clone(),
+        };
+        let mut all = demo.examples(rng, cfg);
+        let pick = rng.random_range(0..all.len());
+        Some(all.swap_remove(pick))
+    }
+}
+
+/// Which source each position of a batch came from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MixCounts {
+    pub demonstrations: usize,
+    pub played: usize,
+    pub best: usize,
+}
+
+/// A training batch drawn by `mix` (empty sources fall back to synthetic
+/// demonstrations of rank 1..=max_rank).
+pub fn mixed_batch<R: Rng>(
+    rng: &mut R,
+    cfg: &GameConfig,
+    encoding: &ActionEncoding,
+    replay: &Replay,
+    mix: &Mix,
+    size: usize,
+    max_rank: usize,
+) -> (Batch, MixCounts) {
+    let mut counts = MixCounts::default();
+    let examples: Vec<Example> = (0..size)
+        .map(|_| {
+            let u: f64 = rng.random();
+            let drawn = if u < mix.played {
+                replay
+                    .played_example(rng, cfg)
+                    .inspect(|_| counts.played += 1)
+            } else if u < mix.played + mix.best {
+                replay.best_example(rng, cfg).inspect(|_| counts.best += 1)
+            } else {
+                None
+            };
+            drawn.unwrap_or_else(|| {
+                counts.demonstrations += 1;
+                demonstration_example(rng, cfg, max_rank)
+            })
+        })
+        .collect();
+    (batch_of(cfg, encoding, &examples), counts)
+}
