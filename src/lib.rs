@@ -4,9 +4,11 @@
 
 pub mod bench;
 pub mod engine;
+pub mod flip;
 pub mod game;
 pub mod interrupt;
 pub mod model;
 pub mod problem;
+pub mod progress;
 pub mod search;
 pub mod train;

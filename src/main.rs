@@ -117,6 +117,19 @@ enum Command {
         /// Actor moves per learner step.
         #[arg(long)]
         moves_per_step: Option<usize>,
+        /// Learner steps on synthetic demonstrations alone before self-play starts.
+        #[arg(long)]
+        warmup_steps: Option<u32>,
+        /// Propose only the policy's own samples (pure AlphaTensor), without
+        /// the w completed from the residual.
+        #[arg(long)]
+        no_completion: bool,
+        /// Moves of each game drawn from the MCTS policy; later moves take the most visited action.
+        #[arg(long)]
+        sampled_moves: Option<usize>,
+        /// Do not walk the flip graph from the decompositions self-play finds (pure AlphaTensor).
+        #[arg(long)]
+        no_polish: bool,
     },
     /// Train the network on synthetic demonstrations of SHAPE (supervised), then report held-out accuracy.
     Pretrain {
@@ -187,7 +200,7 @@ enum Command {
     },
     /// List wgpu adapters with the limits and features that matter to compute.
     Devices,
-    /// Benchmark the compute kernels: time per call, GFLOP/s or GB/s, GPU against CPU.
+    /// Benchmark the compute kernels or the search, GPU against CPU (--device auto: both).
     Bench {
         #[arg(value_enum)]
         what: BenchWhat,
@@ -197,9 +210,9 @@ enum Command {
         /// Skip the largest shapes.
         #[arg(long)]
         quick: bool,
-        /// Seconds of timed calls per kernel and device.
-        #[arg(long, default_value_t = 0.5)]
-        seconds: f64,
+        /// Seconds of timed calls per kernel (default 0.5) or per search configuration (default 10).
+        #[arg(long)]
+        seconds: Option<f64>,
     },
 }
 
@@ -207,6 +220,8 @@ enum Command {
 enum BenchWhat {
     /// Every kernel family at the shapes of the network.
     Kernels,
+    /// The search's throughput: network evaluations, simulations and games per second, for 2x2x2 and 3x3x3.
+    Search,
 }
 
 fn main() -> ExitCode {
@@ -254,6 +269,10 @@ fn run(device: DeviceArg, command: Command) -> anyhow::Result<ExitCode> {
             lr,
             mix,
             moves_per_step,
+            warmup_steps,
+            no_completion,
+            sampled_moves,
+            no_polish,
         } => cli::search::run(
             device,
             SearchArgs {
@@ -277,6 +296,10 @@ fn run(device: DeviceArg, command: Command) -> anyhow::Result<ExitCode> {
                 lr,
                 mix,
                 moves_per_step,
+                warmup_steps,
+                no_completion,
+                sampled_moves,
+                no_polish,
             },
         ),
         Command::Pretrain {
@@ -332,7 +355,7 @@ fn run(device: DeviceArg, command: Command) -> anyhow::Result<ExitCode> {
         }
         Command::Devices => cli::devices::devices(),
         Command::Bench {
-            what: BenchWhat::Kernels,
+            what,
             json,
             quick,
             seconds,
@@ -343,7 +366,10 @@ fn run(device: DeviceArg, command: Command) -> anyhow::Result<ExitCode> {
                 DeviceArg::Cpu => BenchDevice::Cpu,
                 DeviceArg::Auto => BenchDevice::Both,
             };
-            cli::bench::kernels(on, json.as_deref(), quick, seconds)
+            match what {
+                BenchWhat::Kernels => cli::bench::kernels(on, json.as_deref(), quick, seconds),
+                BenchWhat::Search => cli::bench::search(on, json.as_deref(), quick, seconds),
+            }
         }
     }
 }

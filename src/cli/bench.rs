@@ -4,8 +4,11 @@ use anyhow::{bail, Result};
 use std::path::Path;
 use std::process::ExitCode;
 use tensorsearch::bench;
+use tensorsearch::engine::cpu::CpuBackend;
 use tensorsearch::engine::gpu;
 use tensorsearch::problem::json;
+use tensorsearch::problem::{Field, Shape};
+use tensorsearch::search::bench::{measure, table, SearchBenchCase};
 
 #[derive(Clone, Copy, PartialEq)]
 pub enum BenchDevice {
@@ -14,15 +17,38 @@ pub enum BenchDevice {
     Both,
 }
 
+/// --seconds within (0, 600], or the default.
+fn seconds_or(seconds: Option<f64>, default: f64) -> Result<f64> {
+    let s = seconds.unwrap_or(default);
+    if !(s > 0.0 && s <= 600.0) {
+        bail!("--seconds must be in (0, 600], found {s}");
+    }
+    Ok(s)
+}
+
+/// Checks, before a long benchmark runs, that a file can be created beside
+/// `path` (an existing file there is left as it is until the results come).
+fn check_writable(path: Option<&Path>) -> Result<()> {
+    let Some(path) = path else { return Ok(()) };
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    let probe = dir.join(format!(".tensorsearch-probe-{}", std::process::id()));
+    std::fs::write(&probe, b"")
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
+}
+
 pub fn kernels(
     device: BenchDevice,
     json: Option<&Path>,
     quick: bool,
-    seconds: f64,
+    seconds: Option<f64>,
 ) -> Result<ExitCode> {
-    if !(seconds > 0.0 && seconds <= 600.0) {
-        bail!("--seconds must be in (0, 600], found {seconds}");
-    }
+    let seconds = seconds_or(seconds, 0.5)?;
+    check_writable(json)?;
     let mut gpu = match device {
         BenchDevice::Cpu => None,
         _ => Some(gpu::GpuBackend::new()?),
@@ -44,6 +70,56 @@ pub fn kernels(
     let budget = std::time::Duration::from_secs_f64(seconds);
     let rows = bench::run(&cases, gpu.as_mut(), device != BenchDevice::Gpu, budget)?;
     print!("{}", bench::table(&rows));
+    if let Some(path) = json {
+        let text = serde_json::to_string_pretty(&rows)?;
+        json::write_atomic(path, format!("{text}\n").as_bytes())?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `bench search`: 2x2x2 (and 3x3x3 unless --quick) over Z with the tiny
+/// and small presets, G = 16 games, K = 16 samples, 24 simulations per move.
+pub fn search(
+    device: BenchDevice,
+    json: Option<&Path>,
+    quick: bool,
+    seconds: Option<f64>,
+) -> Result<ExitCode> {
+    let seconds = std::time::Duration::from_secs_f64(seconds_or(seconds, 10.0)?);
+    check_writable(json)?;
+    let mut shapes = vec![Shape::new(2, 2, 2)?];
+    if !quick {
+        shapes.push(Shape::new(3, 3, 3)?);
+    }
+    let mut cases = Vec::new();
+    for &shape in &shapes {
+        for preset in ["tiny", "small"] {
+            cases.push(SearchBenchCase {
+                shape,
+                field: Field::Z,
+                preset: preset.into(),
+                games: 16,
+                samples: 16,
+                simulations: 24,
+            });
+        }
+    }
+    let mut gpu = match device {
+        BenchDevice::Cpu => None,
+        _ => Some(gpu::GpuBackend::new()?),
+    };
+    let mut rows = Vec::new();
+    for case in &cases {
+        if device != BenchDevice::Gpu {
+            rows.push(measure(&mut CpuBackend::new(), case, seconds)?);
+        }
+        if let Some(g) = gpu.as_mut() {
+            rows.push(measure(g, case, seconds)?);
+        }
+        eprint!(".");
+    }
+    eprintln!();
+    print!("{}", table(&rows));
     if let Some(path) = json {
         let text = serde_json::to_string_pretty(&rows)?;
         json::write_atomic(path, format!("{text}\n").as_bytes())?;

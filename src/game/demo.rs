@@ -2,7 +2,7 @@
 //! the coefficient set, summed into a tensor D; the network learns to play
 //! them back. Generated on the fly, never stored.
 
-use super::action::coefficient_set;
+use super::action::{canonicalise, coefficient_set};
 use super::state::GameConfig;
 use rand::seq::SliceRandom;
 use rand::Rng;
@@ -55,12 +55,16 @@ pub fn random_demonstration<R: Rng>(
 ) -> Demonstration {
     let set = coefficient_set(cfg.field);
     let [la, lb, lc] = cfg.dims;
+    // Sign-canonical factors: (u,v,w) and (−u,−v,w) are the same term, and
+    // a target that is either at random cannot be learned exactly.
     let factors: Vec<Vec<i32>> = (0..rank)
         .map(|_| {
-            [la, lb, lc]
+            let mut f: Vec<i32> = [la, lb, lc]
                 .iter()
                 .flat_map(|&n| sparse_vector(rng, n, set, p_zero))
-                .collect()
+                .collect();
+            canonicalise(cfg.field, cfg.dims, &mut f);
+            f
         })
         .collect();
     // Subtracting every term from zero gives −D.

@@ -21,6 +21,12 @@ pub struct CheckpointMeta {
     pub model: ModelConfig,
     pub shape: [usize; 3],
     pub field: String,
+    /// The action encoding: coefficient set and chunk size (absent in
+    /// checkpoints of the first versions, which no longer load).
+    #[serde(default)]
+    pub coefficients: Vec<i32>,
+    #[serde(default)]
+    pub chunk: usize,
     pub history: usize,
     pub max_steps: usize,
     pub batch: usize,
@@ -37,6 +43,8 @@ impl<B: Backend> Network<B> {
             model: self.model.clone(),
             shape: [s.n, s.m, s.p],
             field: self.game.field.name().to_string(),
+            coefficients: self.encoding.coefficients().to_vec(),
+            chunk: self.encoding.chunk(),
             history: self.game.history,
             max_steps: self.game.max_steps,
             batch: self.batch,
@@ -92,7 +100,16 @@ impl<B: Backend> Network<B> {
     pub fn init_from(&mut self, b: &mut B, dir: &Path) -> Result<CheckpointMeta> {
         let meta = read_meta(dir)?;
         let mine = self.meta(meta.seed);
-        let key = |m: &CheckpointMeta| (m.model.clone(), m.shape, m.field.clone(), m.history);
+        let key = |m: &CheckpointMeta| {
+            (
+                m.model.clone(),
+                m.shape,
+                m.field.clone(),
+                m.coefficients.clone(),
+                m.chunk,
+                m.history,
+            )
+        };
         if key(&meta) != key(&mine) {
             bail!(
                 "{} cannot initialise this network ({})",

@@ -129,6 +129,30 @@ impl<B: Backend> Evaluator<B> {
     /// [`crate::train::batch::batch_of`] lays them out). `uniforms` in
     /// [0, 1) drive the draws, position-major: [token][state · sample].
     pub fn evaluate(&mut self, b: &mut B, states: &[f32], uniforms: &[f32]) -> Result<Evaluation> {
+        self.run(b, states, uniforms, None)
+    }
+
+    /// As [`Evaluator::evaluate`], and also reads back the logits each
+    /// token was drawn from, [token][state · sample][vocab] (for tests:
+    /// one read per token).
+    pub fn evaluate_traced(
+        &mut self,
+        b: &mut B,
+        states: &[f32],
+        uniforms: &[f32],
+    ) -> Result<(Evaluation, Vec<Vec<f32>>)> {
+        let mut logits = Vec::new();
+        let e = self.run(b, states, uniforms, Some(&mut logits))?;
+        Ok((e, logits))
+    }
+
+    fn run(
+        &mut self,
+        b: &mut B,
+        states: &[f32],
+        uniforms: &[f32],
+        mut trace: Option<&mut Vec<Vec<f32>>>,
+    ) -> Result<Evaluation> {
         let net = &self.net;
         if states.len() != b.len(net.states()) || uniforms.len() != self.uniforms_len() {
             bail!(
@@ -168,6 +192,9 @@ impl<B: Backend> Evaluator<B> {
             let drawn = b.view(&self.sampled, 1 + pos * rows, rows);
             let u = b.view(&self.uniforms, pos * rows, rows);
             b.sample_tokens(&sample, &self.logits, &u, &drawn);
+            if let Some(trace) = trace.as_mut() {
+                trace.push(b.read_f32(&self.logits));
+            }
             // −log p of the drawn token under the untempered policy.
             let nlp = b.view(&self.neg_log_p, pos * rows, rows);
             b.softmax_xent(

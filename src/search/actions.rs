@@ -3,6 +3,7 @@
 //! and merged, with the empirical prior π̂(s,a) = (draws of a) / K
 //! (Sampled MuZero: the draws come from the policy itself).
 
+pub use crate::game::action::{canonicalise, is_null};
 use crate::game::ActionEncoding;
 use crate::problem::Field;
 
@@ -13,47 +14,67 @@ pub struct Candidate {
     pub prior: f32,
 }
 
-/// True when u, v or w is zero: such a term is the zero tensor.
-pub fn is_null(dims: [usize; 3], action: &[i32]) -> bool {
-    let [la, lb, _] = dims;
+/// w completed from the residual: f = S ×₁ u ×₂ v, the third factor that
+/// fits S when no other term of S overlaps (u, v). It is the exact w of
+/// the last terms of a game and of sparse terms, where the policy's w is
+/// the part it learns last. `None` when f is zero, outside the
+/// coefficient set, or already the action's w.
+pub fn complete_w(
+    field: Field,
+    values: &[i32],
+    dims: [usize; 3],
+    residual: &[i32],
+    action: &[i32],
+) -> Option<Vec<i32>> {
+    let [la, lb, lc] = dims;
     let (u, rest) = action.split_at(la);
     let (v, w) = rest.split_at(lb);
-    [u, v, w].iter().any(|f| f.iter().all(|&x| x == 0))
-}
-
-/// (u,v,w), (−u,−v,w), (−u,v,−w) and (u,−v,−w) are the same term over Z:
-/// the representative has the first nonzero of u and of v positive.
-/// Over Z2 every action is its own representative.
-pub fn canonicalise(field: Field, dims: [usize; 3], action: &mut [i32]) {
-    if field == Field::Z2 {
-        return;
-    }
-    let [la, lb, _] = dims;
-    for (start, len) in [(0, la), (la, lb)] {
-        let negative = action[start..start + len]
-            .iter()
-            .find(|&&x| x != 0)
-            .is_some_and(|&x| x < 0);
-        if negative {
-            action[start..start + len].iter_mut().for_each(|x| *x = -*x);
-            action[la + lb..].iter_mut().for_each(|x| *x = -*x);
+    let mut f = vec![0i64; lc];
+    for (i, &ui) in u.iter().enumerate().filter(|(_, &x)| x != 0) {
+        for (j, &vj) in v.iter().enumerate().filter(|(_, &x)| x != 0) {
+            let uv = (ui * vj) as i64;
+            let fiber = &residual[(i * lb + j) * lc..(i * lb + j + 1) * lc];
+            for (fk, &s) in f.iter_mut().zip(fiber) {
+                *fk += uv * s as i64;
+            }
         }
     }
+    if field == Field::Z2 {
+        f.iter_mut().for_each(|x| *x = x.rem_euclid(2));
+    }
+    let f: Vec<i32> = f
+        .into_iter()
+        .map(|x| i32::try_from(x).ok().filter(|x| values.contains(x)))
+        .collect::<Option<_>>()?;
+    if f.iter().all(|&x| x == 0) || f == w {
+        return None;
+    }
+    let mut completed = action[..la + lb].to_vec();
+    completed.extend(f);
+    canonicalise(field, dims, &mut completed);
+    Some(completed)
 }
 
 /// The candidates of one node from its K sampled token rows, in order of
 /// first appearance. Rows that do not decode (padding digits set) and null
-/// actions are dropped; the priors are counts over K, so they sum to the
-/// fraction of draws that were legal.
+/// actions are dropped; each draw carries prior 1/K, so the priors sum to
+/// the fraction of draws that were legal. With the node's `residual`, a
+/// draw whose w can be completed from it ([`complete_w`]) shares its 1/K
+/// equally between itself and the completed action.
 pub fn candidates(
     encoding: &ActionEncoding,
     field: Field,
     dims: [usize; 3],
     token_rows: &[u32],
+    residual: Option<&[i32]>,
 ) -> Vec<Candidate> {
     let t = encoding.n_tokens();
-    let k = token_rows.len() / t;
+    let share = 1.0 / (token_rows.len() / t) as f32;
     let mut out: Vec<Candidate> = Vec::new();
+    let mut add = |action: Vec<i32>, prior: f32| match out.iter_mut().find(|c| c.action == action) {
+        Some(c) => c.prior += prior,
+        None => out.push(Candidate { action, prior }),
+    };
     for row in token_rows.chunks(t) {
         let Ok(mut action) = encoding.decode(row) else {
             continue;
@@ -62,12 +83,14 @@ pub fn candidates(
             continue;
         }
         canonicalise(field, dims, &mut action);
-        match out.iter_mut().find(|c| c.action == action) {
-            Some(c) => c.prior += 1.0 / k as f32,
-            None => out.push(Candidate {
-                action,
-                prior: 1.0 / k as f32,
-            }),
+        let completed =
+            residual.and_then(|r| complete_w(field, encoding.coefficients(), dims, r, &action));
+        match completed {
+            Some(c) => {
+                add(action, share / 2.0);
+                add(c, share / 2.0);
+            }
+            None => add(action, share),
         }
     }
     out
@@ -106,6 +129,34 @@ mod tests {
     }
 
     #[test]
+    fn w_is_completed_from_the_residual() {
+        let shape = Shape::new(2, 2, 2).unwrap();
+        let dims = shape.factor_lens();
+        let t = shape.dense_tensor();
+        // a11·b12 belongs to c12: a guess of w = c11 is completed to c12.
+        let guess = vec![1, 0, 0, 0, 0, 1, 0, 0, 1, 0, 0, 0];
+        for field in [Field::Z, Field::Z2] {
+            let set = crate::game::action::coefficient_set(field);
+            let c = complete_w(field, set, dims, &t, &guess).unwrap();
+            assert_eq!(c, vec![1, 0, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0], "{field}");
+            // Already right: nothing to add.
+            assert_eq!(complete_w(field, set, dims, &t, &c), None);
+        }
+        // (a11 + a12)·(b11 + b21) contracts T to 2·c11: outside {−1,0,1}.
+        let wide = vec![1, 1, 0, 0, 1, 0, 1, 0, 1, 0, 0, 0];
+        assert_eq!(complete_w(Field::Z, &[-1, 0, 1], dims, &t, &wide), None);
+        // Over Z2 the same contraction is 0 mod 2: no completion either.
+        assert_eq!(complete_w(Field::Z2, &[0, 1], dims, &t, &wide), None);
+        // The candidates share each draw's prior with its completion.
+        let enc = ActionEncoding::default_for(shape, Field::Z);
+        let rows = enc.encode(&guess).unwrap();
+        let c = candidates(&enc, Field::Z, dims, &rows, Some(&t));
+        assert_eq!(c.len(), 2);
+        assert_eq!((c[0].prior, c[1].prior), (0.5, 0.5));
+        assert_eq!(c[1].action[8..], [0, 1, 0, 0]);
+    }
+
+    #[test]
     fn duplicates_merge_and_null_or_invalid_rows_are_dropped() {
         let shape = Shape::new(2, 2, 2).unwrap();
         let enc = ActionEncoding::default_for(shape, Field::Z);
@@ -118,12 +169,12 @@ mod tests {
             .iter()
             .flat_map(|x| enc.encode(x).unwrap())
             .collect();
-        let c = candidates(&enc, Field::Z, shape.factor_lens(), &rows);
+        let c = candidates(&enc, Field::Z, shape.factor_lens(), &rows, None);
         assert_eq!(c.len(), 1);
         assert_eq!(c[0].action, a);
         assert_eq!(c[0].prior, 0.75);
         // Over Z2 the padding of the last token must be zero.
         let enc2 = ActionEncoding::default_for(shape, Field::Z2);
-        assert!(candidates(&enc2, Field::Z2, shape.factor_lens(), &[1, 1 << 4]).is_empty());
+        assert!(candidates(&enc2, Field::Z2, shape.factor_lens(), &[1, 1 << 4], None).is_empty());
     }
 }

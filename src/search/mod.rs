@@ -2,6 +2,7 @@
 //! against the network, and the rank bound charged at the step limit.
 
 pub mod actions;
+pub mod bench;
 pub mod plot;
 pub mod rank_bound;
 pub mod run;

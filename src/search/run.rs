@@ -5,7 +5,7 @@
 //! optimiser, best games, counters) every minute, at the end and at Ctrl-C;
 //! `--resume` continues from them.
 
-use super::selfplay::{FinishedGame, SelfPlay, SelfPlayConfig, SelfPlayCounters};
+use super::selfplay::{SelfPlay, SelfPlayConfig, SelfPlayCounters};
 use super::MctsConfig;
 use crate::engine::Backend;
 use crate::game::{ActionEncoding, GameConfig};
@@ -42,12 +42,31 @@ pub struct SearchSettings {
     pub max_steps: usize,
     pub history: usize,
     pub standard_basis_fraction: f64,
+    /// Propose each sampled action also with its w completed from the
+    /// residual (a search heuristic beside the network; off is pure
+    /// AlphaTensor).
+    #[serde(default)]
+    pub complete_w: bool,
+    /// Moves drawn from the improved policy at the start of each game;
+    /// the most visited action after.
+    #[serde(default)]
+    pub sampled_moves: usize,
     /// Learner batch size.
     pub batch: usize,
     pub lr: f32,
     pub mix: Mix,
     /// Actor moves per learner step.
     pub moves_per_step: usize,
+    /// Flips per polish of a found decomposition (0: no polishing): every
+    /// solved game at or below the best rank is walked in the flip graph,
+    /// and what it reaches is verified, written and learned from.
+    #[serde(default)]
+    pub polish_flips: usize,
+    /// Learner steps on demonstrations alone before the actors start: a
+    /// policy that cannot yet read a rank-one term off a residual plays
+    /// games that teach nothing.
+    #[serde(default)]
+    pub warmup_steps: u32,
     /// Played games kept for training.
     pub replay_games: usize,
     /// Best games kept for training.
@@ -74,6 +93,8 @@ impl SearchSettings {
             simulations: self.simulations,
             leaves_per_game: self.leaves_per_game,
             standard_basis_fraction: self.standard_basis_fraction,
+            complete_w: self.complete_w,
+            sampled_moves: self.sampled_moves,
             mcts: MctsConfig::default(),
         }
     }
@@ -144,6 +165,10 @@ pub struct SearchReport {
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(60);
 /// Seconds between metrics lines.
 const LOG_EVERY: Duration = Duration::from_secs(5);
+/// Least time between polishes of decompositions of the best rank.
+const POLISH_EVERY: Duration = Duration::from_secs(1);
+/// Seconds between updates of the progress line.
+const MESSAGE_EVERY: Duration = Duration::from_secs(1);
 /// Finished games the rank distribution covers.
 const RECENT: usize = 200;
 /// Non-finite learner steps in a row that stop a run.
@@ -244,6 +269,16 @@ pub fn search<B: Backend>(
         rejected: 0,
     };
 
+    eprintln!(
+        "search {shape} over {field} on {}: preset {}, {} games x {} samples, {} simulations per move, step limit {}, output in {}",
+        b.describe(),
+        settings.preset,
+        settings.games,
+        settings.samples,
+        settings.simulations,
+        settings.max_steps,
+        out.display()
+    );
     let stop_flag = crate::interrupt::stop_flag();
     let bar = if quiet {
         ProgressBar::hidden()
@@ -260,6 +295,8 @@ pub fn search<B: Backend>(
     let steps_before = net.step;
     let mut last_checkpoint = Instant::now();
     let mut last_log = Instant::now();
+    let mut last_message: Option<Instant> = None;
+    let mut last_polish: Option<Instant> = None;
     let mut last_stats = StepStats::default();
     let mut recent = Recent {
         ranks: VecDeque::new(),
@@ -275,6 +312,11 @@ pub fn search<B: Backend>(
     let total_elapsed = |started: &Instant| elapsed_before + started.elapsed().as_secs_f64();
     let mut window = (Instant::now(), 0u64, 0u64);
 
+    let warmup_mix = Mix {
+        demonstrations: 1.0,
+        played: 0.0,
+        best: 0.0,
+    };
     loop {
         let reached = stop
             .target
@@ -288,22 +330,56 @@ pub fn search<B: Backend>(
         {
             break;
         }
-        let finished = actors.round(b)?;
+        let warming_up = net.step < settings.warmup_steps;
+        let finished = if warming_up {
+            moves_pending += settings.moves_per_step as u64;
+            Vec::new()
+        } else {
+            actors.round(b)?
+        };
         for f in finished {
             let rank = f.found.as_ref().map(|d| d.rank());
             recent.push(rank);
+            let games = base.games + actors.counters.games;
+            let mut improvements = Vec::new();
             if let Some(d) = &f.found {
+                improvements.push((d.clone(), "self-play"));
+                // A lower rank is always polished; one equal to the best at
+                // most once a second, so polishing never starves the actors.
+                let worth = match state.best_rank {
+                    None => true,
+                    Some(r) => {
+                        d.rank() < r
+                            || (d.rank() == r
+                                && last_polish.is_none_or(|t: Instant| t.elapsed() >= POLISH_EVERY))
+                    }
+                };
+                if settings.polish_flips > 0 && worth {
+                    last_polish = Some(Instant::now());
+                    if let Some(p) = polish(d, settings, &encoding, games) {
+                        replay.offer_best(BestGame {
+                            rank: p.rank(),
+                            tensor: shape.dense_tensor(),
+                            actions: term_actions(&p, &game),
+                        });
+                        improvements.push((p, "flips from a self-play decomposition"));
+                    }
+                }
+            }
+            for (d, how) in improvements {
                 if state.best_rank.is_none_or(|r| d.rank() < r) {
-                    let games = base.games + actors.counters.games;
-                    let path = record_best(out, d, games)?;
+                    let path = record_best(out, &d, games)?;
                     state.best_rank = Some(d.rank());
                     time_to_best = Some(total_elapsed(&started));
-                    bar.println(format!(
-                        "[{:>7.1}s] rank {} found after {games} games: {}",
-                        total_elapsed(&started),
-                        d.rank(),
-                        path.display()
-                    ));
+                    crate::progress::say(
+                        &bar,
+                        format!(
+                            "[{:>7.1}s] rank {} found by {how} after {games} games: {}",
+                            total_elapsed(&started),
+                            d.rank(),
+                            path.display()
+                        ),
+                    );
                     best_file = Some(out.join(BEST_FILE));
                 }
             }
@@ -315,17 +391,26 @@ pub fn search<B: Backend>(
         let moves = actors.counters.moves;
         moves_pending += moves - moves_seen;
         moves_seen = moves;
-        while moves_pending >= settings.moves_per_step as u64 {
+        let steps_left = |net: &Network<B>| {
+            stop.steps
+                .is_none_or(|s| ((net.step - steps_before) as u64) < s)
+        };
+        while moves_pending >= settings.moves_per_step as u64 && steps_left(&net) {
             moves_pending -= settings.moves_per_step as u64;
             let mut rng = StdRng::seed_from_u64(
                 settings.seed ^ (net.step as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15),
             );
+            let mix = if warming_up {
+                &warmup_mix
+            } else {
+                &settings.mix
+            };
             let (batch, _) = mixed_batch(
                 &mut rng,
                 &game,
                 &encoding,
                 &replay,
-                &settings.mix,
+                mix,
                 settings.batch,
                 settings.max_steps,
             );
@@ -336,12 +421,15 @@ pub fn search<B: Backend>(
             } else {
                 failures += 1;
                 state.skipped_steps += 1;
-                bar.println(format!(
-                    "learner step {}: loss is not finite (policy {}, value {}); update skipped",
-                    net.step + 1,
-                    stats.policy_loss,
-                    stats.value_loss
-                ));
+                crate::progress::say(
+                    &bar,
+                    format!(
+                        "learner step {}: loss is not finite (policy {}, value {}); update skipped",
+                        net.step + 1,
+                        stats.policy_loss,
+                        stats.value_loss
+                    ),
+                );
                 if failures >= MAX_NONFINITE {
                     bail!(
                         "{MAX_NONFINITE} learner steps in a row had non-finite losses (lower --lr?); the last good checkpoint is kept in {}",
@@ -350,16 +438,9 @@ pub fn search<B: Backend>(
                 }
             }
         }
-        if last_log.elapsed() >= LOG_EVERY || window.1 == 0 {
+        if last_message.is_none_or(|t| t.elapsed() >= MESSAGE_EVERY) {
             let c = actors.counters;
             let dt = window.0.elapsed().as_secs_f64().max(1e-9);
-            let games_rate = (c.games - window.1) as f64 / dt;
-            let sims_rate = (c.simulations - window.2) as f64 / dt;
-            if last_log.elapsed() >= LOG_EVERY {
-                window = (Instant::now(), c.games, c.simulations);
-            } else {
-                window.1 = window.1.max(1).min(c.games.max(1)) - 1 + 1;
-            }
             let (hist, unsolved) = recent.histogram();
             let line = SearchMetrics {
                 elapsed_s: total_elapsed(&started),
@@ -369,16 +450,24 @@ pub fn search<B: Backend>(
                 policy_loss: last_stats.policy_loss,
                 value_loss: last_stats.value_loss,
                 best_rank: state.best_rank,
-                games_per_s: games_rate,
-                simulations_per_s: sims_rate,
+                games_per_s: (c.games - window.1) as f64 / dt,
+                simulations_per_s: (c.simulations - window.2) as f64 / dt,
                 recent_ranks: hist,
                 recent_unsolved: unsolved,
             };
-            bar.set_message(progress_message(&line));
+            let phase = if warming_up {
+                "warm-up on demonstrations | "
+            } else {
+                ""
+            };
+            bar.set_message(format!("{phase}{}", progress_message(&line)));
+            last_message = Some(Instant::now());
+            // Rates cover the time since the last metrics line.
             if last_log.elapsed() >= LOG_EVERY {
                 writeln!(metrics_file, "{}", serde_json::to_string(&line)?)?;
                 series.push(line);
                 last_log = Instant::now();
+                window = (Instant::now(), c.games, c.simulations);
             }
         }
         bar.tick();
@@ -445,6 +534,47 @@ fn progress_message(m: &SearchMetrics) -> String {
     )
 }
 
+/// Walks `d` in the flip graph (coefficients kept in the game's set); the
+/// scheme it reaches when its rank is lower, verified exactly.
+fn polish(
+    d: &Decomposition,
+    settings: &SearchSettings,
+    encoding: &ActionEncoding,
+    games: u64,
+) -> Option<Decomposition> {
+    let bound = encoding.coefficients().iter().map(|x| x.abs()).max();
+    let start = crate::flip::Scheme::from_decomposition(d, bound)?;
+    let mut rng = StdRng::seed_from_u64(settings.seed ^ games.wrapping_mul(0xA076_1D64_78BD_642F));
+    let cfg = crate::flip::WalkConfig {
+        flips: settings.polish_flips,
+        plateau: (settings.polish_flips / 10).max(100),
+    };
+    let best = crate::flip::walk(&start, cfg, &mut rng);
+    if best.rank() >= d.rank() {
+        return None;
+    }
+    let found = best.to_decomposition();
+    crate::problem::verify(&found, d.field).ok()?;
+    Some(found)
+}
+
+/// The terms of a standard-basis decomposition as game actions u‖v‖w, sign
+/// canonical (its coefficients are in the game's set).
+fn term_actions(d: &Decomposition, game: &GameConfig) -> Vec<Vec<i32>> {
+    (0..d.rank())
+        .map(|r| {
+            let mut a: Vec<i32> = d.u[r]
+                .iter()
+                .chain(&d.v[r])
+                .chain(&d.w[r])
+                .map(|x| x.to_integer() as i32)
+                .collect();
+            crate::game::action::canonicalise(game.field, game.dims, &mut a);
+            a
+        })
+        .collect()
+}
+
 /// Writes an improvement: `found/rank-R-game-G.json`, then `best.json`,
 /// each atomically.
 fn record_best(out: &Path, d: &Decomposition, games: u64) -> Result<PathBuf> {
@@ -490,9 +620,4 @@ fn read_metrics(path: &Path) -> Vec<SearchMetrics> {
                 .collect()
         })
         .unwrap_or_default()
-}
-
-/// A finished game's rank when solved.
-pub fn solved_rank(g: &FinishedGame) -> Option<usize> {
-    g.found.as_ref().map(|d| d.rank())
 }

@@ -33,6 +33,13 @@ pub struct SelfPlayConfig {
     pub leaves_per_game: usize,
     /// Fraction of games played in the standard basis.
     pub standard_basis_fraction: f64,
+    /// Also propose each draw with its w completed from the residual
+    /// ([`super::actions::complete_w`]).
+    pub complete_w: bool,
+    /// Moves drawn from the improved policy at the start of a game (for
+    /// diversity, as AlphaZero does); later moves take the most visited
+    /// action, so the search's work is not thrown away by a random draw.
+    pub sampled_moves: usize,
     pub mcts: MctsConfig,
 }
 
@@ -211,7 +218,9 @@ impl<B: Backend> SelfPlay<B> {
         let q = self.evaluator.net.model.quantiles;
         for (slot, (g, path)) in pending.into_iter().enumerate() {
             let rows = &out.tokens[slot * k * t..(slot + 1) * k * t];
-            let cands = candidates(encoding, self.game.field, self.game.dims, rows);
+            let residual = &self.games[g].tree.nodes[path.leaf].residual;
+            let completion = self.cfg.complete_w.then_some(residual.as_slice());
+            let cands = candidates(encoding, self.game.field, self.game.dims, rows, completion);
             let value = risk_seeking_value(&out.quantiles[slot * q..(slot + 1) * q]);
             let counted = !path.steps.is_empty();
             let game = &mut self.games[g];
@@ -224,7 +233,8 @@ impl<B: Backend> SelfPlay<B> {
         Ok(())
     }
 
-    /// Records the root's improved policy and plays an action drawn from it.
+    /// Records the root's improved policy and plays an action: drawn from
+    /// it during the first `sampled_moves` moves, the most visited after.
     fn play_move(&mut self, g: usize) {
         let game = &mut self.games[g];
         let policy = game.tree.root_policy();
@@ -240,15 +250,22 @@ impl<B: Backend> SelfPlay<B> {
                 .map(|(e, &p)| (e.action.clone(), p as f32))
                 .collect(),
         });
-        let mut u: f64 = self.rng.random();
-        let mut pick = policy.len() - 1;
-        for (i, p) in policy.iter().enumerate() {
-            if u < *p {
-                pick = i;
-                break;
+        let pick = if game.actions.len() < self.cfg.sampled_moves {
+            let mut u: f64 = self.rng.random();
+            let mut pick = policy.len() - 1;
+            for (i, p) in policy.iter().enumerate() {
+                if u < *p {
+                    pick = i;
+                    break;
+                }
+                u -= p;
             }
-            u -= p;
-        }
+            pick
+        } else {
+            game.tree
+                .most_visited()
+                .expect("an expanded root has edges")
+        };
         let action = game.tree.play(pick);
         game.actions.push(action);
         game.simulations = 0;

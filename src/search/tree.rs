@@ -100,6 +100,9 @@ pub struct Node {
     pub history: Vec<Vec<i32>>,
     pub state: NodeState,
     pub edges: Vec<Edge>,
+    /// The network's value of this node (set at expansion): the first-play
+    /// value of its unvisited edges.
+    pub value: f64,
 }
 
 impl Node {
@@ -169,6 +172,7 @@ impl Tree {
             history,
             state,
             edges: Vec::new(),
+            value: 0.0,
         });
         self.nodes.len() - 1
     }
@@ -189,7 +193,10 @@ impl Tree {
 
     /// The edge pUCT picks at `node`, ties broken by the larger prior.
     /// Edges with simulations in flight count those as visits that
-    /// returned the worst value seen (the virtual loss).
+    /// returned the worst value seen (the virtual loss). An unvisited edge
+    /// is valued at the node's own value (a first-play value): with 0 —
+    /// the worst normalised value — a node whose first child returned
+    /// anything would go back to that child instead of trying its siblings.
     pub fn choose_edge(&self, node: usize) -> usize {
         let n = &self.nodes[node];
         let parent: f64 = n
@@ -208,7 +215,7 @@ impl Tree {
             let q = if visits > 0.0 {
                 self.normalise((e.value_sum + e.in_flight as f64 * worst) / visits)
             } else {
-                0.0
+                self.normalise(n.value)
             };
             let s = self.cfg.score(q, e.prior as f64, parent, visits);
             if (s, e.prior) > (best.0, best.1) {
@@ -283,6 +290,7 @@ impl Tree {
             return;
         }
         let leaf = &mut self.nodes[path.leaf];
+        leaf.value = value;
         leaf.edges = candidates
             .into_iter()
             .map(|c| Edge {
@@ -312,6 +320,32 @@ impl Tree {
             self.min_q = self.min_q.min(q);
             self.max_q = self.max_q.max(q);
         }
+    }
+
+    /// Runs `simulations` simulations one leaf at a time, `evaluate`
+    /// giving a leaf's candidates and value (tests, scripted policies).
+    pub fn simulate(
+        &mut self,
+        simulations: usize,
+        mut evaluate: impl FnMut(&Node) -> (Vec<Candidate>, f64),
+    ) {
+        for _ in 0..simulations {
+            if let Selection::Evaluate(path) = self.select() {
+                let (candidates, value) = evaluate(&self.nodes[path.leaf]);
+                self.expand(&path, candidates, value);
+            }
+        }
+    }
+
+    /// The root edge with the most visits, ties broken by Q.
+    pub fn most_visited(&self) -> Option<usize> {
+        let edges = &self.root().edges;
+        (0..edges.len()).max_by(|&a, &b| {
+            let key = |e: &Edge| (e.visits, e.q().unwrap_or(f64::NEG_INFINITY));
+            key(&edges[a])
+                .partial_cmp(&key(&edges[b]))
+                .unwrap_or(std::cmp::Ordering::Equal)
+        })
     }
 
     /// The improved policy over the root's edges.

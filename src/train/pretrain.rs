@@ -155,12 +155,15 @@ pub fn pretrain<B: Backend>(b: &mut B, opts: &PretrainOptions) -> Result<Report>
         let stats = net.train_step(b, &data, opts.lr)?;
         if !stats.is_finite() {
             failures += 1;
-            bar.println(format!(
-                "step {}: loss is not finite (policy {}, value {}); update skipped",
-                net.step + 1,
-                stats.policy_loss,
-                stats.value_loss
-            ));
+            crate::progress::say(
+                &bar,
+                format!(
+                    "step {}: loss is not finite (policy {}, value {}); update skipped",
+                    net.step + 1,
+                    stats.policy_loss,
+                    stats.value_loss
+                ),
+            );
             if failures >= MAX_NONFINITE {
                 bail!(
                     "{MAX_NONFINITE} steps in a row had non-finite losses (lower --lr?); the last good checkpoint is kept in {}",

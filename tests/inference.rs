@@ -1,0 +1,159 @@
+//! The search's inference path: what it samples is what the trained policy
+//! says (its log-probabilities equal the teacher-forced cross-entropy of
+//! the training network), and the GPU draws the same actions as the CPU for
+//! the same uniforms.
+
+mod common;
+
+use common::gpu::{fresh_rng, gpu};
+use rand::rngs::StdRng;
+use rand::Rng;
+use tensorsearch::engine::cpu::CpuBackend;
+use tensorsearch::engine::Backend;
+use tensorsearch::game::{ActionEncoding, GameConfig};
+use tensorsearch::model::{Batch, Evaluator, ModelConfig, Network};
+use tensorsearch::problem::{Field, Shape};
+use tensorsearch::train::synthetic_batch;
+
+fn setup<B: Backend>(b: &mut B, field: Field, batch: usize) -> Network<B> {
+    let shape = Shape::new(2, 2, 2).unwrap();
+    let game = GameConfig::new(shape, field, 1, 8);
+    let enc = ActionEncoding::default_for(shape, field);
+    Network::new(b, ModelConfig::preset("tiny").unwrap(), game, enc, batch, 3).unwrap()
+}
+
+fn states_and_uniforms(
+    rng: &mut StdRng,
+    net_game: &GameConfig,
+    enc: &ActionEncoding,
+    n: usize,
+    u: usize,
+) -> (Vec<f32>, Vec<f32>) {
+    let batch = synthetic_batch(rng, net_game, enc, n, 8);
+    let uniforms = (0..u).map(|_| rng.random::<f32>()).collect();
+    (batch.states, uniforms)
+}
+
+#[test]
+fn sampled_log_probabilities_are_the_trained_policy() {
+    let mut rng = fresh_rng("sampled_log_probabilities_are_the_trained_policy");
+    for field in [Field::Z, Field::Z2] {
+        let n = 5;
+        let k = 3;
+        let mut b = CpuBackend::new();
+        let mut net = setup(&mut b, field, n * k);
+        let mut ev = Evaluator::new(&mut b, &net, n, k).unwrap();
+        let (game, enc) = (net.game.clone(), net.encoding.clone());
+        let (states, uniforms) = states_and_uniforms(&mut rng, &game, &enc, n, ev.uniforms_len());
+        let out = ev.evaluate(&mut b, &states, &uniforms).unwrap();
+        let t = enc.n_tokens();
+        assert_eq!(out.tokens.len(), n * k * t);
+        assert_eq!(out.quantiles.len(), n * net.model.quantiles);
+        // The training network on each state repeated K times, teacher
+        // forced on the sampled tokens.
+        let per_state = game.state_features() / 3;
+        let mut rep = vec![0.0f32; 3 * n * k * per_state];
+        for g in 0..3 {
+            for s in 0..n {
+                for j in 0..k {
+                    let src = (g * n + s) * per_state;
+                    let dst = (g * n * k + s * k + j) * per_state;
+                    rep[dst..dst + per_state].copy_from_slice(&states[src..src + per_state]);
+                }
+            }
+        }
+        let batch = Batch {
+            states: rep,
+            targets: out.tokens.clone(),
+            values: vec![0.0; n * k],
+        };
+        net.evaluate(&mut b, &batch).unwrap();
+        let [xent, _] = net.loss_buffers();
+        let per_token = b.read_f32(xent);
+        let rows = n * k * t;
+        for r in 0..n * k {
+            // Each row's loss is weighted by 1/rows in training.
+            let nll: f32 = per_token[r * t..(r + 1) * t]
+                .iter()
+                .map(|x| x * rows as f32)
+                .sum();
+            assert!(
+                (out.log_probs[r] + nll).abs() < 1e-3 * (1.0 + nll.abs()),
+                "{field} row {r}: sampler log p {} but the policy gives {}",
+                out.log_probs[r],
+                -nll
+            );
+        }
+        let q = b.read_f32(net.quantiles());
+        for s in 0..n {
+            for i in 0..net.model.quantiles {
+                let a = out.quantiles[s * net.model.quantiles + i];
+                let c = q[s * k * net.model.quantiles + i];
+                assert!((a - c).abs() < 1e-4, "{field} value of state {s}");
+            }
+        }
+    }
+}
+
+#[test]
+fn gpu_and_cpu_draw_the_same_actions_for_the_same_uniforms() {
+    let Some(mut g) = gpu() else { return };
+    let mut rng = fresh_rng("gpu_and_cpu_draw_the_same_actions_for_the_same_uniforms");
+    for field in [Field::Z, Field::Z2] {
+        let (n, k) = (7, 5);
+        let mut c = CpuBackend::new();
+        let cnet = setup(&mut c, field, 4);
+        let gnet = setup(&mut g, field, 4);
+        let mut cev = Evaluator::new(&mut c, &cnet, n, k).unwrap();
+        let mut gev = Evaluator::new(&mut g, &gnet, n, k).unwrap();
+        let (game, enc) = (cnet.game.clone(), cnet.encoding.clone());
+        let (states, uniforms) = states_and_uniforms(&mut rng, &game, &enc, n, cev.uniforms_len());
+        let (cpu, logits) = cev.evaluate_traced(&mut c, &states, &uniforms).unwrap();
+        let gpu = gev.evaluate(&mut g, &states, &uniforms).unwrap();
+        for (a, b) in cpu.quantiles.iter().zip(&gpu.quantiles) {
+            assert!(
+                (a - b).abs() <= 1e-4 + 1e-4 * a.abs(),
+                "{field}: value {a} vs {b}"
+            );
+        }
+        let t = enc.n_tokens();
+        let vocab = enc.vocab_size();
+        let rows = n * k;
+        let mut boundary_rows = 0;
+        for r in 0..rows {
+            for p in 0..t {
+                let (ct, gt) = (cpu.tokens[r * t + p], gpu.tokens[r * t + p]);
+                if ct == gt {
+                    continue;
+                }
+                // Acceptable only when the uniform sits on a CDF boundary of
+                // this row's softmax, to within 1e-5 (computed in f64); the
+                // rest of the row then legitimately differs.
+                let row = &logits[p][r * vocab..(r + 1) * vocab];
+                let m = row.iter().fold(f64::NEG_INFINITY, |a, &x| a.max(x as f64));
+                let e: Vec<f64> = row.iter().map(|&x| (x as f64 - m).exp()).collect();
+                let total: f64 = e.iter().sum();
+                let cdf: f64 = e[..ct.min(gt) as usize + 1].iter().sum::<f64>() / total;
+                let u = uniforms[p * rows + r] as f64;
+                assert!(
+                    (cdf - u).abs() < 1e-5,
+                    "{field} row {r} token {p}: cpu {ct}, gpu {gt}, uniform {u} is {} from the boundary",
+                    (cdf - u).abs()
+                );
+                boundary_rows += 1;
+                break;
+            }
+            if cpu.tokens[r * t..(r + 1) * t] == gpu.tokens[r * t..(r + 1) * t] {
+                let (a, b) = (cpu.log_probs[r], gpu.log_probs[r]);
+                assert!(
+                    (a - b).abs() <= 1e-3 + 1e-4 * a.abs(),
+                    "{field} row {r}: log p {a} vs {b}"
+                );
+            }
+        }
+        assert!(
+            boundary_rows <= 1,
+            "{field}: {boundary_rows} rows on a boundary"
+        );
+    }
+}

@@ -1,0 +1,266 @@
+//! `tensorsearch search` through the binary: it finds and writes verified
+//! decompositions, survives SIGKILL, resumes, and refuses bad options with
+//! one clear line.
+
+mod common;
+
+use common::{run, temp_dir};
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Options for a quick CPU search with the tiny model.
+fn quick(shape: &str, out: &str) -> Vec<String> {
+    [
+        "search",
+        shape,
+        "--device",
+        "cpu",
+        "--preset",
+        "tiny",
+        "--games",
+        "4",
+        "--samples",
+        "8",
+        "--simulations",
+        "8",
+        "--batch",
+        "16",
+        "--warmup-steps",
+        "20",
+        "--out",
+        out,
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+fn args(v: &[String]) -> Vec<&str> {
+    v.iter().map(|s| s.as_str()).collect()
+}
+
+fn state(dir: &Path) -> serde_json::Value {
+    serde_json::from_str(&fs::read_to_string(dir.join("search.json")).unwrap()).unwrap()
+}
+
+fn assert_clean_failure(a: &[&str], needle: &str) {
+    let out = run(a, &[]);
+    assert_ne!(out.code, 0, "{a:?} should fail");
+    assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+    let lines: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .collect();
+    assert_eq!(lines.len(), 1, "one line expected: {}", out.stderr);
+    assert!(
+        lines[0].contains(needle),
+        "{a:?}: '{}' lacks '{needle}'",
+        lines[0]
+    );
+}
+
+#[test]
+fn a_short_search_writes_a_verified_best_and_resumes() {
+    let dir = temp_dir("search-resume");
+    let out = dir.to_str().unwrap();
+    // 2x2 times 2x1: the standard rank 4 is optimal, so a short search
+    // finds it; it exercises the whole loop on the smallest useful game.
+    let mut first = quick("2x2x1", out);
+    first.extend(["--target", "4", "--time", "120s"].map(String::from));
+    let r = run(&args(&first), &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("best rank found: 4"), "{}", r.stdout);
+    assert!(r.stdout.contains("tensorsearch export"), "{}", r.stdout);
+    let best = dir.join("best.json");
+    let v = run(&["verify", best.to_str().unwrap()], &[]);
+    assert_eq!(v.code, 0, "{}{}", v.stdout, v.stderr);
+    assert!(v.stdout.contains("2x2x1 Z rank 4: ok"), "{}", v.stdout);
+    let found: Vec<_> = fs::read_dir(dir.join("found")).unwrap().collect();
+    assert!(!found.is_empty(), "each improvement is kept under found/");
+    for f in [
+        "model.safetensors",
+        "checkpoint.json",
+        "search.json",
+        "metrics.jsonl",
+        "progress.svg",
+    ] {
+        assert!(dir.join(f).is_file(), "{f} missing");
+    }
+    assert!(fs::read_to_string(dir.join("progress.svg"))
+        .unwrap()
+        .starts_with("<svg"));
+
+    let before = state(&dir);
+    let steps_before = tensorsearch::model::checkpoint::read_meta(&dir)
+        .unwrap()
+        .step;
+    let r = run(
+        &["search", "--resume", out, "--device", "cpu", "--steps", "3"],
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let after = state(&dir);
+    let steps_after = tensorsearch::model::checkpoint::read_meta(&dir)
+        .unwrap()
+        .step;
+    assert_eq!(
+        steps_after,
+        steps_before + 3,
+        "the learner goes on from its checkpoint"
+    );
+    assert!(after["games"].as_u64() >= before["games"].as_u64());
+    assert!(after["simulations"].as_u64() > before["simulations"].as_u64());
+    assert_eq!(after["best_rank"], 4);
+    assert_eq!(
+        after["settings"], before["settings"],
+        "a resumed run keeps its settings"
+    );
+
+    // Options given again must agree with the checkpoint.
+    assert_clean_failure(
+        &[
+            "search", "--resume", out, "--device", "cpu", "--games", "9", "--steps", "1",
+        ],
+        "--games 9 conflicts",
+    );
+    assert_clean_failure(
+        &[
+            "search", "3x3x3", "--resume", out, "--device", "cpu", "--steps", "1",
+        ],
+        "conflicts",
+    );
+    // A fresh run refuses a directory that holds one.
+    let mut again = quick("2x2x1", out);
+    again.extend(["--steps", "1"].map(String::from));
+    assert_clean_failure(&args(&again), "--resume");
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn sigkill_leaves_best_json_whole() {
+    let dir = temp_dir("search-kill");
+    let out = dir.to_str().unwrap();
+    let mut a = quick("2x2x1", out);
+    a.extend(["--time", "300s"].map(String::from));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tensorsearch"))
+        .args(&a)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let best = dir.join("best.json");
+    let started = Instant::now();
+    while !best.exists() && started.elapsed() < Duration::from_secs(240) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    assert!(best.exists(), "no decomposition within 240 s");
+    let v = run(&["verify", best.to_str().unwrap()], &[]);
+    assert_eq!(v.code, 0, "{}{}", v.stdout, v.stderr);
+    let leftovers: Vec<_> = fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains(".tmp"))
+        .collect();
+    assert!(
+        leftovers.len() <= 1,
+        "at most the one write in flight is left behind"
+    );
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn bad_search_options_get_one_clear_line() {
+    let dir = temp_dir("search-bad");
+    let out = dir.join("run");
+    let out = out.to_str().unwrap();
+    assert_clean_failure(&["search", "0x2x2", "--device", "cpu"], "");
+    assert_clean_failure(
+        &["search", "2x2x2", "--device", "cpu", "--target", "0"],
+        "--target",
+    );
+    let r = run(&["search", "2x2x2", "--time", "abc"], &[]);
+    assert_ne!(r.code, 0);
+    assert!(r.stderr.contains("not a duration"), "{}", r.stderr);
+    assert_clean_failure(
+        &["search", "2x2x2", "--device", "cpu", "--field", "q"],
+        "z or z2",
+    );
+    assert_clean_failure(&["search", "--device", "cpu"], "SHAPE");
+    assert_clean_failure(
+        &["search", "--resume", out, "--device", "cpu"],
+        "no search checkpoint",
+    );
+    // clap's own errors add a "For more information" line.
+    let r = run(
+        &[
+            "search", "2x2x2", "--device", "cpu", "--mix", "1,2", "--out", out,
+        ],
+        &[],
+    );
+    assert_ne!(r.code, 0);
+    assert!(
+        r.stderr.contains("three non-negative shares"),
+        "{}",
+        r.stderr
+    );
+    assert_clean_failure(
+        &[
+            "search", "2x2x2", "--device", "cpu", "--games", "0", "--out", out,
+        ],
+        "--games",
+    );
+    // A checkpoint of another shape cannot initialise this run.
+    let pre = dir.join("pre");
+    let p = run(
+        &[
+            "pretrain",
+            "2x2x1",
+            "--device",
+            "cpu",
+            "--preset",
+            "tiny",
+            "--steps",
+            "1",
+            "--batch",
+            "2",
+            "--eval-states",
+            "2",
+            "--samples",
+            "1",
+            "--out",
+            pre.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(p.code, 0, "{}", p.stderr);
+    assert_clean_failure(
+        &[
+            "search",
+            "2x2x2",
+            "--device",
+            "cpu",
+            "--preset",
+            "tiny",
+            "--init",
+            pre.to_str().unwrap(),
+            "--steps",
+            "1",
+            "--out",
+            out,
+        ],
+        "shape",
+    );
+    // --device is global: before the command too.
+    let r = run(&["--device", "cpu", "search", "0x1x1"], &[]);
+    assert!(
+        r.stderr.starts_with("error:") && !r.stderr.contains("--device"),
+        "{}",
+        r.stderr
+    );
+    fs::remove_dir_all(&dir).unwrap();
+}
