@@ -321,13 +321,20 @@ pub fn search<B: Backend>(
         let reached = stop
             .target
             .is_some_and(|t| state.best_rank.is_some_and(|r| r <= t));
-        if reached
+        let stopping = reached
             || stop.time.is_some_and(|t| started.elapsed() >= t)
             || stop
                 .steps
                 .is_some_and(|s| (net.step - steps_before) as u64 >= s)
-            || stop_flag.load(std::sync::atomic::Ordering::SeqCst)
-        {
+            || stop_flag.load(std::sync::atomic::Ordering::SeqCst);
+        // Every minute, and once more at the end (Ctrl-C included).
+        if stopping || last_checkpoint.elapsed() >= CHECKPOINT_EVERY {
+            let elapsed = total_elapsed(&started);
+            checkpoint(b, &net, out, &mut state, &actors, &base, &replay, elapsed)?;
+            super::plot::write(&out.join(PLOT_FILE), &series, settings)?;
+            last_checkpoint = Instant::now();
+        }
+        if stopping {
             break;
         }
         let warming_up = net.step < settings.warmup_steps;
@@ -471,32 +478,7 @@ pub fn search<B: Backend>(
             }
         }
         bar.tick();
-        if last_checkpoint.elapsed() >= CHECKPOINT_EVERY {
-            checkpoint(
-                b,
-                &net,
-                out,
-                &mut state,
-                &actors,
-                &base,
-                &replay,
-                total_elapsed(&started),
-            )?;
-            super::plot::write(&out.join(PLOT_FILE), &series, settings)?;
-            last_checkpoint = Instant::now();
-        }
     }
-    checkpoint(
-        b,
-        &net,
-        out,
-        &mut state,
-        &actors,
-        &base,
-        &replay,
-        total_elapsed(&started),
-    )?;
-    super::plot::write(&out.join(PLOT_FILE), &series, settings)?;
     bar.finish_and_clear();
     Ok(SearchReport {
         device: b.describe(),
