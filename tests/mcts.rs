@@ -7,7 +7,7 @@ use rand::{Rng, SeedableRng};
 use tensorsearch::game::{random_demonstration, Basis, GameConfig};
 use tensorsearch::problem::{Decomposition, Field, Shape};
 use tensorsearch::search::actions::{canonicalise, is_null, Candidate};
-use tensorsearch::search::selfplay::standard_basis_decomposition;
+use tensorsearch::search::selfplay::{decomposition_actions, standard_basis_decomposition};
 use tensorsearch::search::tree::{MctsConfig, Node, NodeState, Tree};
 
 fn close(a: f64, b: f64) -> bool {
@@ -38,20 +38,6 @@ fn puct_exploration_and_temperature_match_hand_computed_values() {
     let p = c.improved_policy(&[900, 100]);
     assert!((p[0] - 0.812_268_223_212_867).abs() < 1e-9, "{p:?}");
     assert!(close(p[0] + p[1], 1.0));
-}
-
-/// u‖v‖w rows of a decomposition as i32 actions.
-fn actions_of(d: &Decomposition) -> Vec<Vec<i32>> {
-    (0..d.rank())
-        .map(|r| {
-            d.u[r]
-                .iter()
-                .chain(&d.v[r])
-                .chain(&d.w[r])
-                .map(|x| x.to_integer() as i32)
-                .collect()
-        })
-        .collect()
 }
 
 fn in_field(mut d: Decomposition, field: Field) -> Decomposition {
@@ -109,8 +95,10 @@ fn scripted_strassen_in_a_changed_basis_is_found_and_verifies() {
         // The policy proposes Strassen's terms and, as distractors, the
         // standard algorithm's, all in the changed basis; its value is the
         // exact remaining rank along either plan.
-        let strassen = actions_of(&basis.forward(&in_field(Decomposition::strassen(), field)));
-        let standard = actions_of(&basis.forward(&Decomposition::standard(shape, field)));
+        let strassen =
+            decomposition_actions(&basis.forward(&in_field(Decomposition::strassen(), field)));
+        let standard =
+            decomposition_actions(&basis.forward(&Decomposition::standard(shape, field)));
         let mut proposals: Vec<Vec<i32>> = strassen.iter().chain(&standard).cloned().collect();
         for a in &mut proposals {
             canonicalise(field, game.dims, a);
@@ -228,7 +216,8 @@ fn random_complete_games_map_back_and_verify() {
                 let mut residual = basis.transform_tensor(game.dims, &shape.dense_tensor());
                 // The standard algorithm in the game's basis, in a random order,
                 // each term's signs flipped at random: a complete game.
-                let mut terms = actions_of(&basis.forward(&Decomposition::standard(shape, field)));
+                let mut terms =
+                    decomposition_actions(&basis.forward(&Decomposition::standard(shape, field)));
                 for i in (1..terms.len()).rev() {
                     terms.swap(i, rng.random_range(0..=i));
                 }

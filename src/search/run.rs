@@ -543,18 +543,11 @@ fn polish(
 /// The terms of a standard-basis decomposition as game actions u‖v‖w, sign
 /// canonical (its coefficients are in the game's set).
 fn term_actions(d: &Decomposition, game: &GameConfig) -> Vec<Vec<i32>> {
-    (0..d.rank())
-        .map(|r| {
-            let mut a: Vec<i32> = d.u[r]
-                .iter()
-                .chain(&d.v[r])
-                .chain(&d.w[r])
-                .map(|x| x.to_integer() as i32)
-                .collect();
-            crate::game::action::canonicalise(game.field, game.dims, &mut a);
-            a
-        })
-        .collect()
+    let mut actions = super::selfplay::decomposition_actions(d);
+    for a in &mut actions {
+        crate::game::action::canonicalise(game.field, game.dims, a);
+    }
+    actions
 }
 
 /// Writes an improvement: `found/rank-R-game-G.json`, then `best.json`,

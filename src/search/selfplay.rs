@@ -332,6 +332,21 @@ pub fn standard_basis_decomposition(
     Ok(d)
 }
 
+/// The terms of `d` as actions u‖v‖w (integer coefficients; the inverse
+/// of [`standard_basis_decomposition`] without a basis).
+pub fn decomposition_actions(d: &Decomposition) -> Vec<Vec<i32>> {
+    (0..d.rank())
+        .map(|r| {
+            d.u[r]
+                .iter()
+                .chain(&d.v[r])
+                .chain(&d.w[r])
+                .map(|x| x.to_integer() as i32)
+                .collect()
+        })
+        .collect()
+}
+
 fn new_game(rng: &mut StdRng, game: &GameConfig, cfg: &SelfPlayConfig) -> Game {
     let standard = game.shape.dense_tensor();
     let basis = (!rng.random_bool(cfg.standard_basis_fraction.clamp(0.0, 1.0)))

@@ -2,9 +2,9 @@
 //! pretrain`): a progress bar, metrics as JSON lines, checkpoints every
 //! minute, at the end and at Ctrl-C, and a held-out evaluation.
 
-use super::batch::{batch_of, synthetic_batch};
+use super::batch::{batch_of, demonstration_example, synthetic_batch};
 use crate::engine::Backend;
-use crate::game::{random_demonstration, ActionEncoding, Example, GameConfig};
+use crate::game::{ActionEncoding, Example, GameConfig};
 use crate::model::{Batch, Evaluator, ModelConfig, Network};
 use crate::problem::{Field, Shape};
 use anyhow::{bail, Context, Result};
@@ -224,13 +224,7 @@ fn held_out(opts: &PretrainOptions, game: &GameConfig) -> Vec<Example> {
     let mut rng = StdRng::seed_from_u64(!opts.seed ^ 0x5EED_0F4E_1D00_0017);
     let batches = opts.eval_states.div_ceil(opts.batch).max(1);
     (0..batches * opts.batch)
-        .map(|_| {
-            let rank = rng.random_range(1..=game.max_steps);
-            let demo = random_demonstration(&mut rng, game, rank, super::batch::P_ZERO);
-            let mut all = demo.examples(&mut rng, game);
-            let pick = rng.random_range(0..all.len());
-            all.swap_remove(pick)
-        })
+        .map(|_| demonstration_example(&mut rng, game, game.max_steps))
         .collect()
 }
 
