@@ -10,7 +10,7 @@ use cli::pretrain::PretrainArgs;
 use cli::search::SearchArgs;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use tensorsearch::problem::export::Lang;
+use tensorsearch::problem::export::{Arith, Lang};
 use tensorsearch::problem::Field;
 use tensorsearch::train::Mix;
 
@@ -53,6 +53,14 @@ enum LangArg {
     Python,
     Rust,
     C,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ArithArg {
+    /// Exact integers; C and Rust state and check a bound on the entries.
+    Exact,
+    /// Doubles: faster, with rounding error.
+    F64,
 }
 
 #[derive(Subcommand)]
@@ -183,9 +191,17 @@ enum Command {
         file: PathBuf,
         #[arg(long, value_enum)]
         lang: LangArg,
-        /// Write here (atomically) instead of standard output.
+        /// Write here (atomically) instead of standard output. Never the
+        /// input; an existing file is replaced only if it is code this
+        /// command wrote, or with --force.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Replace an existing --out file that is not exported code.
+        #[arg(long)]
+        force: bool,
+        /// Arithmetic of the generated code.
+        #[arg(long, value_enum, default_value = "exact")]
+        arith: ArithArg,
         /// In a file of several, the decomposition at this position (from 0).
         #[arg(long, conflicts_with = "shape")]
         index: Option<usize>,
@@ -339,6 +355,8 @@ fn run(device: DeviceArg, command: Command) -> anyhow::Result<ExitCode> {
             file,
             lang,
             out,
+            force,
+            arith,
             index,
             shape,
         } => {
@@ -347,7 +365,12 @@ fn run(device: DeviceArg, command: Command) -> anyhow::Result<ExitCode> {
                 LangArg::Rust => Lang::Rust,
                 LangArg::C => Lang::C,
             };
-            cli::export::run(file, lang, out, index, shape)
+            let arith = match arith {
+                ArithArg::Exact => Arith::Exact,
+                ArithArg::F64 => Arith::F64,
+            };
+            let target = cli::export::Target { out, force };
+            cli::export::run(file, lang, arith, target, index, shape)
         }
         Command::Info { shape } => {
             print!("{}", cli::info::info(cli::common::parse_shape(&shape)?));

@@ -125,6 +125,73 @@ fn export_writes_atomically_to_out() {
 }
 
 #[test]
+fn export_never_replaces_its_input_or_foreign_files() {
+    let dir = common::temp_dir("cli-export-out");
+    let input = dir.join("s.json");
+    let original = tensorsearch::problem::json::to_file_text(&[
+        tensorsearch::problem::Decomposition::strassen(),
+    ]);
+    fs::write(&input, &original).unwrap();
+    let input_s = input.to_str().unwrap();
+    let export_to = |out: &str, extra: &[&str]| {
+        let mut args = vec!["export", input_s, "--lang", "c", "--out", out];
+        args.extend_from_slice(extra);
+        args.into_iter().map(String::from).collect::<Vec<_>>()
+    };
+    let refuse = |args: Vec<String>, needle: &str| {
+        let args: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
+        assert_clean_failure(&args, needle);
+    };
+    // The input by its own name, through ./ and .. spellings, and through a
+    // symbolic link; --force does not change that.
+    let dotted = format!(
+        "{}/./../{}/s.json",
+        dir.display(),
+        dir.file_name().unwrap().to_str().unwrap()
+    );
+    refuse(export_to(input_s, &[]), "is the input file");
+    refuse(export_to(&dotted, &["--force"]), "is the input file");
+    #[cfg(unix)]
+    {
+        let link = dir.join("link.json");
+        std::os::unix::fs::symlink(&input, &link).unwrap();
+        refuse(
+            export_to(link.to_str().unwrap(), &["--force"]),
+            "is the input file",
+        );
+    }
+    assert_eq!(
+        fs::read_to_string(&input).unwrap(),
+        original,
+        "the input changed"
+    );
+
+    // A file that is not our code needs --force; our own code is replaced.
+    let notes = dir.join("notes.c");
+    fs::write(&notes, "int main(void) { return 0; }\n").unwrap();
+    refuse(export_to(notes.to_str().unwrap(), &[]), "--force");
+    assert_eq!(
+        fs::read_to_string(&notes).unwrap(),
+        "int main(void) { return 0; }\n"
+    );
+    let args = export_to(notes.to_str().unwrap(), &["--force"]);
+    let out = run(&args.iter().map(|s| s.as_str()).collect::<Vec<_>>(), &[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let out = run(
+        &args[..args.len() - 1]
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>(),
+        &[],
+    );
+    assert_eq!(out.code, 0, "replacing our own code: {}", out.stderr);
+    assert!(fs::read_to_string(&notes)
+        .unwrap()
+        .contains("int matmul_2x2x2("));
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn info_lists_ranks_and_encoding() {
     let out = run(&["info", "4x4x4"], &[]);
     assert_eq!(out.code, 0);

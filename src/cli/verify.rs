@@ -1,4 +1,5 @@
 //! `tensorsearch verify`: one line per decomposition, exit 0 only when all hold.
+//! Files are read one decomposition at a time.
 
 use super::common::one_line;
 use std::path::PathBuf;
@@ -8,22 +9,13 @@ use tensorsearch::problem::{json, verify, Field};
 pub fn verify_files(files: &[PathBuf], field: Option<Field>) -> ExitCode {
     let mut all_hold = true;
     for path in files {
-        let ds = match json::read_file(path) {
-            Ok(ds) => ds,
-            Err(e) => {
-                eprintln!("error: {}", one_line(&e));
-                all_hold = false;
-                continue;
-            }
-        };
-        for (i, d) in ds.iter().enumerate() {
+        let read = json::read_each(path, |index, d| {
             let over = field.unwrap_or(d.field);
-            let label = if ds.len() == 1 {
-                path.display().to_string()
-            } else {
-                format!("{}[{i}]", path.display())
+            let label = match index {
+                None => path.display().to_string(),
+                Some(i) => format!("{}[{i}]", path.display()),
             };
-            let verdict = match verify(d, over) {
+            let verdict = match verify(&d, over) {
                 Ok(()) => "ok".to_string(),
                 Err(e) => {
                     all_hold = false;
@@ -41,6 +33,18 @@ pub fn verify_files(files: &[PathBuf], field: Option<Field>) -> ExitCode {
                 d.field,
                 d.rank()
             );
+            Ok(())
+        });
+        match read {
+            Ok(warnings) => {
+                for w in warnings {
+                    eprintln!("warning: {}: {w}", path.display());
+                }
+            }
+            Err(e) => {
+                eprintln!("error: {}", one_line(&e));
+                all_hold = false;
+            }
         }
     }
     if all_hold {

@@ -6,113 +6,362 @@ use super::decomposition::{Decomposition, FACTOR_NAMES};
 use super::field::{format_coeff, parse_coeff, Coeff, Field};
 use super::shape::Shape;
 use anyhow::{anyhow, bail, Context, Result};
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
+use std::fmt;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-/// Reads every decomposition of a file.
+/// Reads every decomposition of a file (warnings about unknown keys are
+/// dropped; see [`read_each`] to see them).
 pub fn read_file(path: &Path) -> Result<Vec<Decomposition>> {
+    let mut all = vec![];
+    read_each(path, |_, d| {
+        all.push(d);
+        Ok(())
+    })?;
+    Ok(all)
+}
+
+/// Hands each decomposition of a file to `each` in order, with its position
+/// in a `{"decompositions":[…]}` list (`None` for a file of one object),
+/// holding one at a time: memory follows the largest decomposition, not
+/// the file. Returns one warning per unknown key.
+pub fn read_each(
+    path: &Path,
+    each: impl FnMut(Option<usize>, Decomposition) -> Result<()>,
+) -> Result<Vec<String>> {
     let text =
         fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    parse_str(&text).with_context(|| format!("{}", path.display()))
+    for_each_in_str(&text, each).with_context(|| format!("{}", path.display()))
 }
 
 /// Parses a file's text: one decomposition or `{"decompositions":[…]}`.
 pub fn parse_str(text: &str) -> Result<Vec<Decomposition>> {
-    let value: Value = serde_json::from_str(text).map_err(|e| anyhow!("invalid JSON: {e}"))?;
-    let obj = value
-        .as_object()
-        .ok_or_else(|| anyhow!("expected a JSON object at the top level"))?;
-    match obj.get("decompositions") {
-        Some(list) => {
-            let list = list
-                .as_array()
-                .ok_or_else(|| anyhow!("\"decompositions\" must be an array"))?;
-            if list.is_empty() {
-                bail!("\"decompositions\" is empty");
-            }
-            list.iter()
-                .enumerate()
-                .map(|(i, v)| parse_value(v).with_context(|| format!("decomposition {i}")))
-                .collect()
-        }
-        None => Ok(vec![parse_value(&value)?]),
-    }
+    let mut all = vec![];
+    for_each_in_str(text, |_, d| {
+        all.push(d);
+        Ok(())
+    })?;
+    Ok(all)
 }
 
-/// Parses one decomposition object.
-pub fn parse_value(value: &Value) -> Result<Decomposition> {
-    let obj = value
-        .as_object()
-        .ok_or_else(|| anyhow!("a decomposition must be a JSON object"))?;
-    let field_of = |key: &str| obj.get(key).ok_or_else(|| anyhow!("missing \"{key}\""));
-
-    let dims = field_of("shape")?
-        .as_array()
-        .filter(|a| a.len() == 3)
-        .ok_or_else(|| anyhow!("\"shape\" must be an array of three integers"))?;
-    let mut d = [0usize; 3];
-    for (slot, x) in d.iter_mut().zip(dims) {
-        *slot = x
-            .as_u64()
-            .ok_or_else(|| anyhow!("\"shape\" must hold positive integers, found {x}"))?
-            as usize;
-    }
-    let shape = Shape::new(d[0], d[1], d[2])?;
-
-    let field: Field = field_of("field")?
-        .as_str()
-        .ok_or_else(|| anyhow!("\"field\" must be a string: \"Z\", \"Z2\" or \"Q\""))?
-        .parse()
-        .map_err(|e: String| anyhow!(e))?;
-
-    let mut factors: Vec<Vec<Vec<Coeff>>> = Vec::with_capacity(3);
-    for name in FACTOR_NAMES {
-        factors.push(parse_rows(field_of(name)?, name)?);
-    }
-    let [u, v, w]: [Vec<Vec<Coeff>>; 3] = factors.try_into().expect("three factors");
-    let rows = u.len();
-    let decomposition = Decomposition::new(shape, field, u, v, w).map_err(|e| anyhow!(e))?;
-
-    if let Some(rank) = obj.get("rank") {
-        let rank = rank
-            .as_u64()
-            .ok_or_else(|| anyhow!("\"rank\" must be a non-negative integer"))?;
-        if rank as usize != rows {
-            bail!("\"rank\" is {rank} but u, v and w hold {rows} rows");
-        }
-    }
-    Ok(decomposition)
-}
-
-fn parse_rows(value: &Value, name: &str) -> Result<Vec<Vec<Coeff>>> {
-    let rows = value
-        .as_array()
-        .ok_or_else(|| anyhow!("\"{name}\" must be an array of rows"))?;
-    rows.iter()
-        .enumerate()
-        .map(|(r, row)| {
-            let row = row
-                .as_array()
-                .ok_or_else(|| anyhow!("{name}[{r}] must be an array of numbers"))?;
-            row.iter()
-                .enumerate()
-                .map(|(i, x)| parse_json_coeff(x).with_context(|| format!("{name}[{r}][{i}]")))
-                .collect()
-        })
-        .collect()
-}
-
-/// A coefficient is a JSON number (read exactly from its text) or a string
-/// such as "1/3".
-fn parse_json_coeff(value: &Value) -> Result<Coeff> {
-    let text = match value {
-        Value::Number(n) => n.to_string(),
-        Value::String(s) => s.clone(),
-        other => bail!("expected a number, found {other}"),
+/// Streams the decompositions of a file's text to `each`; returns warnings.
+/// Duplicate keys are refused (JSON readers disagree on which one wins).
+pub fn for_each_in_str(
+    text: &str,
+    mut each: impl FnMut(Option<usize>, Decomposition) -> Result<()>,
+) -> Result<Vec<String>> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let mut file = FileVisitor {
+        each: &mut each,
+        warnings: vec![],
+        count: 0,
     };
-    parse_coeff(&text).map_err(|e| anyhow!(e))
+    let result = de.deserialize_any(&mut file).and_then(|()| de.end());
+    match result {
+        Ok(()) => Ok(file.warnings),
+        Err(e) if e.is_syntax() || e.is_eof() => bail!("invalid JSON: {e}"),
+        Err(e) => Err(anyhow!("{e}")),
+    }
+}
+
+/// The top-level object: a decomposition's keys, or "decompositions".
+struct FileVisitor<'a> {
+    each: &'a mut dyn FnMut(Option<usize>, Decomposition) -> Result<()>,
+    warnings: Vec<String>,
+    count: usize,
+}
+
+impl<'de> Visitor<'de> for &mut FileVisitor<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON object at the top level")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut single = Builder::default();
+        let mut listed = false;
+        while let Some(key) = map.next_key::<String>()? {
+            if key != "decompositions" {
+                single.take(&key, &mut map)?;
+                continue;
+            }
+            if listed {
+                return Err(de::Error::custom("duplicate key \"decompositions\""));
+            }
+            listed = true;
+            map.next_value_seed(ListSeed(&mut *self))?;
+            if self.count == 0 {
+                return Err(de::Error::custom("\"decompositions\" is empty"));
+            }
+        }
+        if listed {
+            // Beside a list, the top level holds the file's own notes.
+            for key in single
+                .seen
+                .iter()
+                .filter(|k| !NOTE_KEYS.contains(&k.as_str()))
+            {
+                self.warnings
+                    .push(format!("key \"{key}\" beside \"decompositions\" ignored"));
+            }
+            return Ok(());
+        }
+        self.warnings.append(&mut single.warnings);
+        let d = single.build().map_err(de::Error::custom)?;
+        (self.each)(None, d).map_err(|e| de::Error::custom(format!("{e:#}")))
+    }
+}
+
+struct ListSeed<'a, 'b>(&'a mut FileVisitor<'b>);
+
+impl<'de> DeserializeSeed<'de> for ListSeed<'_, '_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ListSeed<'_, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("\"decompositions\" to be an array")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let file = self.0;
+        loop {
+            let index = file.count;
+            let Some(mut builder) = seq.next_element_seed(ObjectSeed(index))? else {
+                return Ok(());
+            };
+            let context = |e: String| de::Error::custom(format!("decomposition {index}: {e}"));
+            for w in builder.warnings.drain(..) {
+                file.warnings.push(format!("decomposition {index}: {w}"));
+            }
+            let d = builder.build().map_err(context)?;
+            (file.each)(Some(index), d).map_err(|e| context(format!("{e:#}")))?;
+            file.count += 1;
+        }
+    }
+}
+
+/// One decomposition object of the list, read into a builder.
+struct ObjectSeed(usize);
+
+impl<'de> DeserializeSeed<'de> for ObjectSeed {
+    type Value = Builder;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Builder, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ObjectSeed {
+    type Value = Builder;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "decomposition {} to be a JSON object", self.0)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Builder, A::Error> {
+        let mut builder = Builder::default();
+        while let Some(key) = map.next_key::<String>()? {
+            builder
+                .take(&key, &mut map)
+                .map_err(|e| de::Error::custom(format!("decomposition {}: {e}", self.0)))?;
+        }
+        Ok(builder)
+    }
+}
+
+/// Keys for people (where a scheme comes from, its conventions), read and
+/// ignored without a warning.
+const NOTE_KEYS: [&str; 5] = ["source", "convention", "comment", "description", "license"];
+
+/// The fields of one decomposition as they are read.
+#[derive(Default)]
+struct Builder {
+    shape: Option<Value>,
+    field: Option<Value>,
+    rank: Option<Value>,
+    factors: [Option<Vec<Vec<Coeff>>>; 3],
+    seen: Vec<String>,
+    warnings: Vec<String>,
+}
+
+impl Builder {
+    /// Reads the value of `key`: factors row by row, small fields whole,
+    /// unknown keys skipped with a warning.
+    fn take<'de, A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
+        if self.seen.iter().any(|k| k == key) {
+            return Err(de::Error::custom(format!("duplicate key \"{key}\"")));
+        }
+        self.seen.push(key.to_string());
+        match key {
+            "shape" => self.shape = Some(map.next_value()?),
+            "field" => self.field = Some(map.next_value()?),
+            "rank" => self.rank = Some(map.next_value()?),
+            "u" | "v" | "w" => {
+                let f = FACTOR_NAMES.iter().position(|n| *n == key).unwrap();
+                self.factors[f] = Some(map.next_value_seed(RowsSeed(FACTOR_NAMES[f]))?);
+            }
+            _ => {
+                map.next_value::<IgnoredAny>()?;
+                if !NOTE_KEYS.contains(&key) {
+                    self.warnings.push(format!("unknown key \"{key}\" ignored"));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn build(self) -> Result<Decomposition, String> {
+        let missing = |key: &str| format!("missing \"{key}\"");
+        let dims = self
+            .shape
+            .ok_or_else(|| missing("shape"))?
+            .as_array()
+            .filter(|a| a.len() == 3)
+            .cloned()
+            .ok_or("\"shape\" must be an array of three integers")?;
+        let mut d = [0usize; 3];
+        for (slot, x) in d.iter_mut().zip(&dims) {
+            *slot = x
+                .as_u64()
+                .ok_or_else(|| format!("\"shape\" must hold positive integers, found {x}"))?
+                as usize;
+        }
+        let shape = Shape::new(d[0], d[1], d[2]).map_err(|e| e.to_string())?;
+        let field: Field = self
+            .field
+            .ok_or_else(|| missing("field"))?
+            .as_str()
+            .ok_or("\"field\" must be a string: \"Z\", \"Z2\" or \"Q\"")?
+            .parse()?;
+        let [u, v, w] = self.factors;
+        let u = u.ok_or_else(|| missing("u"))?;
+        let v = v.ok_or_else(|| missing("v"))?;
+        let w = w.ok_or_else(|| missing("w"))?;
+        let rows = u.len();
+        let decomposition = Decomposition::new(shape, field, u, v, w)?;
+        if let Some(rank) = self.rank {
+            let rank = rank
+                .as_u64()
+                .ok_or("\"rank\" must be a non-negative integer")?;
+            if rank as usize != rows {
+                return Err(format!(
+                    "\"rank\" is {rank} but u, v and w hold {rows} rows"
+                ));
+            }
+        }
+        Ok(decomposition)
+    }
+}
+
+/// A factor's rows, converted to exact coefficients one row at a time.
+struct RowsSeed(&'static str);
+
+impl<'de> DeserializeSeed<'de> for RowsSeed {
+    type Value = Vec<Vec<Coeff>>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for RowsSeed {
+    type Value = Vec<Vec<Coeff>>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "\"{}\" to be an array of rows", self.0)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let name = self.0;
+        let mut rows = vec![];
+        while let Some(row) = seq.next_element_seed(RowSeed {
+            name,
+            row: rows.len(),
+        })? {
+            rows.push(row);
+        }
+        Ok(rows)
+    }
+}
+
+/// One row of coefficients, each parsed from its text as it is read.
+struct RowSeed {
+    name: &'static str,
+    row: usize,
+}
+
+impl<'de> DeserializeSeed<'de> for RowSeed {
+    type Value = Vec<Coeff>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for RowSeed {
+    type Value = Vec<Coeff>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "{}[{}] to be an array of numbers", self.name, self.row)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut row = vec![];
+        while let Some(text) = seq.next_element::<CoeffText>()? {
+            let x = parse_coeff(&text.0).map_err(|e| {
+                de::Error::custom(format!("{}[{}][{}]: {e}", self.name, self.row, row.len()))
+            })?;
+            row.push(x);
+        }
+        Ok(row)
+    }
+}
+
+/// The text of a coefficient: a JSON number exactly as written (serde_json's
+/// arbitrary-precision numbers arrive as a one-entry map holding it), or a
+/// string such as "1/3".
+struct CoeffText(String);
+
+impl<'de> serde::Deserialize<'de> for CoeffText {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(CoeffTextVisitor)
+    }
+}
+
+struct CoeffTextVisitor;
+
+impl<'de> Visitor<'de> for CoeffTextVisitor {
+    type Value = CoeffText;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a number")
+    }
+
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<CoeffText, E> {
+        Ok(CoeffText(s.to_string()))
+    }
+
+    fn visit_i64<E: de::Error>(self, x: i64) -> Result<CoeffText, E> {
+        Ok(CoeffText(x.to_string()))
+    }
+
+    fn visit_u64<E: de::Error>(self, x: u64) -> Result<CoeffText, E> {
+        Ok(CoeffText(x.to_string()))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<CoeffText, A::Error> {
+        match map.next_key::<IgnoredAny>()? {
+            Some(_) => Ok(CoeffText(map.next_value::<String>()?)),
+            None => Err(de::Error::custom("expected a number, found {}")),
+        }
+    }
 }
 
 /// One decomposition as one compact JSON object on one line.
@@ -260,6 +509,33 @@ mod tests {
             assert!(err.contains(needle), "{text}: '{err}' lacks '{needle}'");
             assert!(!err.contains('\n'), "multi-line error: {err}");
         }
+    }
+
+    #[test]
+    fn duplicate_keys_are_refused_and_unknown_ones_reported() {
+        let one = r#"{"shape":[1,1,1],"field":"Z","u":[[1]],"v":[[1]],"w":[[1]]"#;
+        for dup in [
+            format!("{one},\"u\":[[2]]}}"),
+            format!("{{\"decompositions\":[{one},\"field\":\"Z2\"}}]}}"),
+            format!("{{\"decompositions\":[{one}}}],\"decompositions\":[{one}}}]}}"),
+        ] {
+            let err = format!("{:#}", parse_str(&dup).unwrap_err());
+            assert!(err.contains("duplicate key"), "{dup}: {err}");
+        }
+        let warnings = for_each_in_str(&format!("{one},\"note\":\"x\"}}"), |_, _| Ok(())).unwrap();
+        assert_eq!(warnings, vec!["unknown key \"note\" ignored"]);
+        let listed = format!("{{\"decompositions\":[{one}}},{one},\"by\":1}}]}}");
+        let mut count = 0;
+        let warnings = for_each_in_str(&listed, |_, _| {
+            count += 1;
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(count, 2);
+        assert_eq!(
+            warnings,
+            vec!["decomposition 1: unknown key \"by\" ignored"]
+        );
     }
 
     #[test]
