@@ -149,7 +149,8 @@ enum Command {
         /// Model size: tiny, small (CPU default) or large (GPU).
         #[arg(long)]
         preset: Option<String>,
-        /// Stop after this long, e.g. 90s, 10m, 2h.
+        /// Train for this long, e.g. 90s, 10m, 2h; the held-out evaluation
+        /// follows, with its own progress bar.
         #[arg(long, value_parser = parse_duration)]
         time: Option<std::time::Duration>,
         /// Stop after this many optimiser steps.
@@ -373,7 +374,9 @@ fn run(device: DeviceArg, command: Command) -> anyhow::Result<ExitCode> {
             cli::export::run(file, lang, arith, target, index, shape)
         }
         Command::Info { shape } => {
-            print!("{}", cli::info::info(cli::common::parse_shape(&shape)?));
+            let shape = cli::common::parse_shape(&shape)?;
+            print!("{}", cli::info::info(shape));
+            print!("{}", cli::info::memory(shape)?);
             Ok(ExitCode::SUCCESS)
         }
         Command::Devices => cli::devices::devices(),

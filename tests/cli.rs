@@ -192,6 +192,49 @@ fn export_never_replaces_its_input_or_foreign_files() {
 }
 
 #[test]
+fn runs_that_do_not_fit_in_memory_are_refused_before_they_start() {
+    let dir = common::temp_dir("cli-memory");
+    let out = dir.join("run");
+    let out_s = out.to_str().unwrap();
+    for args in [
+        vec![
+            "pretrain", "2x2x2", "--device", "cpu", "--preset", "small", "--steps", "1", "--out",
+            out_s,
+        ],
+        vec![
+            "search", "2x2x2", "--device", "cpu", "--steps", "1", "--out", out_s,
+        ],
+    ] {
+        let run_out = run(&args, &[("TENSORSEARCH_MEMORY_LIMIT", "1M")]);
+        let all = format!("{}{}", run_out.stdout, run_out.stderr);
+        assert_ne!(run_out.code, 0, "{args:?}: {all}");
+        assert_eq!(all.trim_end().lines().count(), 1, "{all}");
+        assert!(
+            all.contains("needs about") && all.contains("1 MB is available"),
+            "{all}"
+        );
+        assert!(!out.exists(), "{args:?} wrote {out_s} before refusing");
+    }
+    let info = run(
+        &["info", "12x12x12"],
+        &[("TENSORSEARCH_MEMORY_LIMIT", "8G")],
+    );
+    assert_eq!(info.code, 0, "{}", info.stderr);
+    assert!(
+        info.stdout.contains("memory large") && info.stdout.contains("does not fit"),
+        "{}",
+        info.stdout
+    );
+    let bad = run(
+        &["info", "2x2x2"],
+        &[("TENSORSEARCH_MEMORY_LIMIT", "plenty")],
+    );
+    assert_ne!(bad.code, 0);
+    assert!(bad.stderr.contains("is not a size"), "{}", bad.stderr);
+    fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
 fn info_lists_ranks_and_encoding() {
     let out = run(&["info", "4x4x4"], &[]);
     assert_eq!(out.code, 0);
@@ -261,11 +304,110 @@ fn devices_fails_without_adapter_when_gpu_is_required() {
 #[test]
 fn readme_worked_example_is_strassen() {
     let readme = fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
-    let example = &readme[readme.find("Save Strassen's").expect("the worked example")..];
+    let example = &readme[readme
+        .find("`examples/strassen.json` holds Strassen's")
+        .expect("the worked example")..];
     let start = example.find("```json\n").unwrap() + 8;
     let block = &example[start..start + example[start..].find("```").unwrap()];
     let ds = tensorsearch::problem::json::parse_str(block).unwrap();
     assert_eq!(ds, vec![tensorsearch::problem::Decomposition::strassen()]);
+    // The README's commands run on the file shipped with the repository.
+    let shipped = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/strassen.json");
+    assert_eq!(fs::read_to_string(shipped).unwrap(), block);
+    assert!(readme.contains("$ tensorsearch verify examples/strassen.json"));
+    let out = run(&["verify", shipped], &[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+}
+
+#[test]
+fn pretrain_refuses_or_explains_odd_options() {
+    let dir = common::temp_dir("cli-pretrain-odd");
+    let out = dir.to_str().unwrap();
+    let base = [
+        "pretrain", "2x2x2", "--device", "cpu", "--preset", "tiny", "--out", out,
+    ];
+    let with = |extra: &[&'static str]| [&base[..], extra].concat();
+    assert_clean_failure(&with(&["--steps", "0"]), "--steps must be at least 1");
+    assert_clean_failure(&with(&["--steps", "1", "--samples", "0"]), "at least 1");
+    assert_clean_failure(&with(&["--steps", "1", "--field", "q"]), "over z or z2");
+    // Fewer held-out states than a batch: said, and whole batches are used.
+    let small = run(
+        &with(&["--steps", "1", "--batch", "4", "--eval-states", "3"]),
+        &[],
+    );
+    assert_eq!(small.code, 0, "{}", small.stderr);
+    assert!(
+        small
+            .stderr
+            .contains("whole batches: 4 states for --eval-states 3"),
+        "{}",
+        small.stderr
+    );
+    assert!(
+        small.stdout.contains("held-out (4 states)"),
+        "{}",
+        small.stdout
+    );
+    // A learning rate that makes every loss non-finite stops the run.
+    let fresh = dir.join("nan");
+    let nan = run(
+        &[
+            "pretrain",
+            "2x2x2",
+            "--device",
+            "cpu",
+            "--preset",
+            "tiny",
+            "--batch",
+            "4",
+            "--steps",
+            "30",
+            "--lr",
+            "1e30",
+            "--out",
+            fresh.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_ne!(nan.code, 0, "{}", nan.stdout);
+    assert!(!nan.stderr.contains("panicked"), "{}", nan.stderr);
+    assert!(nan.stderr.contains("non-finite losses"), "{}", nan.stderr);
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn bench_checks_its_json_path_before_running() {
+    // One line and nothing else: no benchmark row was printed first.
+    assert_clean_failure(
+        &[
+            "bench",
+            "kernels",
+            "--device",
+            "cpu",
+            "--json",
+            "/nonexistent-dir/k.json",
+        ],
+        "cannot write /nonexistent-dir/k.json",
+    );
+}
+
+#[test]
+fn decomposition_files_refuse_duplicate_keys_and_warn_on_unknown_ones() {
+    let dir = common::temp_dir("cli-keys");
+    let one = r#"{"shape":[1,1,1],"field":"Z","u":[[1]],"v":[[1]],"w":[[1]]"#;
+    let dup = dir.join("dup.json");
+    fs::write(&dup, format!("{one},\"w\":[[2]]}}")).unwrap();
+    assert_clean_failure(&["verify", dup.to_str().unwrap()], "duplicate key \"w\"");
+    let unknown = dir.join("unknown.json");
+    fs::write(&unknown, format!("{one},\"rnak\":1}}")).unwrap();
+    let out = run(&["verify", unknown.to_str().unwrap()], &[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("warning:") && out.stderr.contains("unknown key \"rnak\""),
+        "{}",
+        out.stderr
+    );
+    fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]

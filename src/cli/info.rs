@@ -1,6 +1,9 @@
 //! `tensorsearch info`: the tensor of a shape, its ranks and action encoding.
 
-use tensorsearch::game::ActionEncoding;
+use anyhow::Result;
+use tensorsearch::game::{ActionEncoding, GameConfig};
+use tensorsearch::model::memory::{self, format_bytes};
+use tensorsearch::model::ModelConfig;
 use tensorsearch::problem::{reference, Field, Shape};
 
 pub fn info(shape: Shape) -> String {
@@ -40,4 +43,32 @@ pub fn info(shape: Shape) -> String {
         );
     }
     s
+}
+
+/// Batch of the memory lines: `pretrain`'s default.
+const INFO_BATCH: usize = 64;
+
+/// Whether each preset's network fits this machine for `shape` (over Z,
+/// `pretrain`'s default batch and held-out evaluators).
+pub fn memory(shape: Shape) -> Result<String> {
+    let available = memory::available()?;
+    let game = GameConfig::new(shape, Field::Z, 1, shape.standard_rank());
+    let encoding = ActionEncoding::default_for(shape, Field::Z);
+    let mut s = String::new();
+    for preset in ["tiny", "small", "large"] {
+        let model = ModelConfig::preset(preset)?;
+        let evaluators = [(INFO_BATCH, 1), (INFO_BATCH, 32)];
+        let e = memory::estimate(&model, &game, &encoding, INFO_BATCH, &evaluators)?;
+        let verdict = match available {
+            Some(a) if e.needed() > a => format!("does not fit ({} available)", format_bytes(a)),
+            Some(_) => "fits".to_string(),
+            None => "available memory unknown".to_string(),
+        };
+        s += &format!(
+            "memory {:<5} {} at batch {INFO_BATCH}: {verdict}\n",
+            preset,
+            format_bytes(e.needed())
+        );
+    }
+    Ok(s)
 }

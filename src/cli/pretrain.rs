@@ -2,7 +2,7 @@
 //! its checkpoint), the training, and the report printed after it.
 
 use super::common::{
-    agree, choose_device, field_named, game_field, parse_shape, Device, DeviceArg,
+    agree, check_memory, choose_device, field_named, game_field, parse_shape, Device, DeviceArg,
 };
 use anyhow::{anyhow, bail, Result};
 use std::path::PathBuf;
@@ -11,7 +11,7 @@ use tensorsearch::engine::cpu::CpuBackend;
 use tensorsearch::model::checkpoint::read_meta;
 use tensorsearch::model::ModelConfig;
 use tensorsearch::problem::{Field, Shape};
-use tensorsearch::train::{pretrain, PretrainOptions, Report};
+use tensorsearch::train::{memory_estimate, pretrain, PretrainOptions, Report};
 
 /// The command line of `pretrain`, as parsed.
 pub struct PretrainArgs {
@@ -32,6 +32,9 @@ pub struct PretrainArgs {
 pub fn run(device: DeviceArg, args: PretrainArgs) -> Result<ExitCode> {
     if args.steps == Some(0) {
         bail!("--steps must be at least 1");
+    }
+    if args.steps.is_none() && args.time.is_none() {
+        bail!("give --steps or --time");
     }
     if args.samples == 0 || args.eval_states == 0 {
         bail!("--samples and --eval-states must be at least 1");
@@ -101,6 +104,14 @@ pub fn run(device: DeviceArg, args: PretrainArgs) -> Result<ExitCode> {
     if opts.batch == 0 {
         bail!("--batch must be at least 1");
     }
+    if opts.eval_states % opts.batch != 0 {
+        eprintln!(
+            "note: the held-out evaluation runs in whole batches: {} states for --eval-states {}",
+            opts.eval_states.div_ceil(opts.batch) * opts.batch,
+            opts.eval_states
+        );
+    }
+    check_memory(&backend, &memory_estimate(&opts)?, "--batch")?;
     let report = match backend {
         Device::Gpu(mut g) => pretrain(&mut *g, &opts)?,
         Device::Cpu => pretrain(&mut CpuBackend::new(), &opts)?,

@@ -79,28 +79,50 @@ pub fn random_demonstration<R: Rng>(
 impl Demonstration {
     /// The positions of playing the factors back in a random order.
     pub fn examples<R: Rng>(&self, rng: &mut R, cfg: &GameConfig) -> Vec<Example> {
-        let mut order: Vec<&Vec<i32>> = self.factors.iter().collect();
-        order.shuffle(rng);
-        let rank = order.len();
+        let order = self.random_order(rng);
         let mut residual = self.tensor.clone();
-        let mut out = Vec::with_capacity(rank);
-        for (step, action) in order.iter().enumerate() {
-            let history = (1..=cfg.history)
-                .map(|back| {
-                    step.checked_sub(back)
-                        .map_or_else(|| vec![0; cfg.action_len()], |s| order[s].clone())
-                })
-                .collect();
-            out.push(Example {
-                residual: residual.clone(),
-                history,
-                step,
-                action: (*action).clone(),
-                value: -((rank - step) as f32),
-            });
-            cfg.subtract(&mut residual, action);
+        let mut out = Vec::with_capacity(order.len());
+        for step in 0..order.len() {
+            out.push(position(&order, cfg, step, residual.clone()));
+            cfg.subtract(&mut residual, order[step]);
         }
         out
+    }
+
+    /// One position of a random play-back, drawn uniformly: the same draw
+    /// as picking from [`Demonstration::examples`], holding one residual
+    /// instead of R (a large shape's R residuals do not fit in memory).
+    pub fn random_example<R: Rng>(&self, rng: &mut R, cfg: &GameConfig) -> Example {
+        let order = self.random_order(rng);
+        let step = rng.random_range(0..order.len());
+        let mut residual = self.tensor.clone();
+        for action in &order[..step] {
+            cfg.subtract(&mut residual, action);
+        }
+        position(&order, cfg, step, residual)
+    }
+
+    fn random_order<R: Rng>(&self, rng: &mut R) -> Vec<&Vec<i32>> {
+        let mut order: Vec<&Vec<i32>> = self.factors.iter().collect();
+        order.shuffle(rng);
+        order
+    }
+}
+
+/// The position before playing `order[step]`, given its residual.
+fn position(order: &[&Vec<i32>], cfg: &GameConfig, step: usize, residual: Vec<i32>) -> Example {
+    let history = (1..=cfg.history)
+        .map(|back| {
+            step.checked_sub(back)
+                .map_or_else(|| vec![0; cfg.action_len()], |s| order[s].clone())
+        })
+        .collect();
+    Example {
+        residual,
+        history,
+        step,
+        action: order[step].clone(),
+        value: -((order.len() - step) as f32),
     }
 }
 
@@ -109,6 +131,22 @@ mod tests {
     use super::*;
     use crate::problem::{Field, Shape};
     use rand::SeedableRng;
+
+    #[test]
+    fn a_random_example_is_the_one_picked_from_all() {
+        let cfg = GameConfig::new(Shape::new(2, 3, 2).unwrap(), Field::Z, 2, 12);
+        for seed in 0..20 {
+            let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+            let demo = random_demonstration(&mut rng, &cfg, 7, 0.7);
+            let (mut a, mut b) = (
+                rand::rngs::StdRng::seed_from_u64(seed + 100),
+                rand::rngs::StdRng::seed_from_u64(seed + 100),
+            );
+            let mut all = demo.examples(&mut a, &cfg);
+            let picked = all.swap_remove(a.random_range(0..all.len()));
+            assert_eq!(demo.random_example(&mut b, &cfg), picked);
+        }
+    }
 
     #[test]
     fn playing_a_demonstration_back_solves_it() {

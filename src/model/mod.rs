@@ -5,6 +5,7 @@ pub mod checkpoint;
 pub mod config;
 pub mod inference;
 pub mod layers;
+pub mod memory;
 pub mod network;
 pub mod params;
 

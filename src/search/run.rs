@@ -9,6 +9,7 @@ use super::selfplay::{SelfPlay, SelfPlayConfig, SelfPlayCounters};
 use super::MctsConfig;
 use crate::engine::Backend;
 use crate::game::{ActionEncoding, GameConfig};
+use crate::model::memory::{self, MemoryEstimate};
 use crate::model::{ModelConfig, Network, StepStats};
 use crate::problem::{json, reference, Decomposition, Field, Shape};
 use crate::train::{mixed_batch, BestGame, Mix, Replay};
@@ -212,6 +213,16 @@ impl Recent {
 
 /// Runs the search in `out` (a fresh run, or the checkpointed one there when
 /// `resume`). `quiet` hides the progress bar.
+/// The memory of the run's buffers: the learner and the actors' evaluator.
+pub fn memory_estimate(settings: &SearchSettings) -> Result<MemoryEstimate> {
+    let (shape, field) = (settings.shape()?, settings.field()?);
+    let game = GameConfig::new(shape, field, settings.history, settings.max_steps);
+    let encoding = ActionEncoding::default_for(shape, field);
+    let cfg = settings.selfplay();
+    let actors = (cfg.games * cfg.leaves_per_game, cfg.samples);
+    memory::estimate(&settings.model, &game, &encoding, settings.batch, &[actors])
+}
+
 pub fn search<B: Backend>(
     b: &mut B,
     settings: &SearchSettings,

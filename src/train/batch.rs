@@ -26,10 +26,7 @@ pub fn synthetic_batch<R: Rng>(
 /// 1..=max_rank, at a random step of it.
 pub fn demonstration_example<R: Rng>(rng: &mut R, game: &GameConfig, max_rank: usize) -> Example {
     let rank = rng.random_range(1..=max_rank.max(1));
-    let demo = random_demonstration(rng, game, rank, P_ZERO);
-    let mut all = demo.examples(rng, game);
-    let pick = rng.random_range(0..all.len());
-    all.swap_remove(pick)
+    random_demonstration(rng, game, rank, P_ZERO).random_example(rng, game)
 }
 
 /// Encodes examples into a batch: states grid-major across the batch.

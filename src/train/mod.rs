@@ -5,5 +5,5 @@ pub mod pretrain;
 pub mod replay;
 
 pub use batch::synthetic_batch;
-pub use pretrain::{pretrain, PretrainOptions, Report};
+pub use pretrain::{memory_estimate, pretrain, PretrainOptions, Report};
 pub use replay::{mixed_batch, BestGame, Mix, Replay};

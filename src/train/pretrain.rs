@@ -5,6 +5,7 @@
 use super::batch::{batch_of, demonstration_example, synthetic_batch};
 use crate::engine::Backend;
 use crate::game::{ActionEncoding, Example, GameConfig};
+use crate::model::memory::{self, MemoryEstimate};
 use crate::model::{Batch, Evaluator, ModelConfig, Network};
 use crate::problem::{Field, Shape};
 use anyhow::{bail, Context, Result};
@@ -82,6 +83,20 @@ const CHECKPOINT_EVERY: Duration = Duration::from_secs(60);
 pub const MAX_NONFINITE: u32 = 5;
 /// Steps between metrics lines.
 const LOG_EVERY: u32 = 10;
+
+/// The memory of the run's buffers: the learner and the held-out
+/// evaluation's two evaluators.
+pub fn memory_estimate(opts: &PretrainOptions) -> Result<MemoryEstimate> {
+    let game = GameConfig::new(
+        opts.shape,
+        opts.field,
+        opts.history,
+        opts.shape.standard_rank(),
+    );
+    let encoding = ActionEncoding::default_for(opts.shape, opts.field);
+    let evaluators = [(opts.batch, 1), (opts.batch, opts.samples)];
+    memory::estimate(&opts.model, &game, &encoding, opts.batch, &evaluators)
+}
 
 pub fn pretrain<B: Backend>(b: &mut B, opts: &PretrainOptions) -> Result<Report> {
     if opts.steps.is_none() && opts.time.is_none() {
@@ -237,6 +252,19 @@ pub fn evaluate<B: Backend>(
 ) -> Result<Evaluation> {
     let game = net.game.clone();
     let encoding = net.encoding.clone();
+    let bar = if opts.quiet {
+        ProgressBar::hidden()
+    } else {
+        let bar = ProgressBar::new(opts.eval_states.div_ceil(opts.batch).max(1) as u64);
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] held-out evaluation: {pos}/{len} batches",
+            )
+            .expect("a valid template"),
+        );
+        bar.enable_steady_tick(Duration::from_millis(200));
+        bar
+    };
     let examples = held_out(opts, &game);
     let mut rng = StdRng::seed_from_u64(opts.seed.wrapping_add(17));
     let mut e = Evaluation {
@@ -274,7 +302,9 @@ pub fn evaluate<B: Backend>(
             found[n] |= rows.chunks(t).any(|d| d == targets[n]);
         }
         e.any_of_samples_exact += found.iter().filter(|&&x| x).count() as f64;
+        bar.inc(1);
     }
+    bar.finish_and_clear();
     let n = batches.len() as f64;
     e.states = examples.len();
     e.token_accuracy /= n;

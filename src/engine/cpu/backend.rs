@@ -17,8 +17,14 @@ impl<F: Word> Backend for CpuBackend<F> {
     }
 
     fn alloc(&mut self, words: usize) -> Result<CpuBuf<F>> {
+        self.allocated += words;
+        let storage = if self.sizing {
+            vec![]
+        } else {
+            vec![F::zero(); words]
+        };
         Ok(CpuBuf {
-            data: Rc::new(RefCell::new(vec![F::zero(); words])),
+            data: Rc::new(RefCell::new(storage)),
             offset: 0,
             len: words,
         })
@@ -42,6 +48,9 @@ impl<F: Word> Backend for CpuBackend<F> {
     }
 
     fn write_f32(&mut self, buf: &CpuBuf<F>, data: &[f32]) {
+        if self.sizing {
+            return;
+        }
         Self::run([], [buf], |[], [out]| {
             for (o, &x) in out.iter_mut().zip(data) {
                 *o = F::widen(x);
@@ -50,6 +59,9 @@ impl<F: Word> Backend for CpuBackend<F> {
     }
 
     fn write_u32(&mut self, buf: &CpuBuf<F>, data: &[u32]) {
+        if self.sizing {
+            return;
+        }
         Self::run([], [buf], |[], [out]| put_u32s(out, data));
     }
 
@@ -62,6 +74,9 @@ impl<F: Word> Backend for CpuBackend<F> {
     }
 
     fn fill(&mut self, buf: &CpuBuf<F>, value: f32) {
+        if self.sizing {
+            return;
+        }
         Self::run([], [buf], |[], [out]| out.fill(F::widen(value)));
     }
 

@@ -85,19 +85,48 @@ impl<F> std::fmt::Debug for CpuBuf<F> {
 #[derive(Default)]
 pub struct CpuBackend<F = f32> {
     word: PhantomData<F>,
+    /// Words allocated so far (views not counted).
+    allocated: usize,
+    /// Sizing only: buffers have lengths but no storage, and writes are
+    /// dropped, so that building a model measures its memory without
+    /// taking it. Running an operation in this mode is a bug.
+    sizing: bool,
 }
 
 impl CpuBackend<f32> {
     /// The f32 backend, computing as the GPU does.
     pub fn new() -> Self {
-        CpuBackend { word: PhantomData }
+        CpuBackend {
+            word: PhantomData,
+            allocated: 0,
+            sizing: false,
+        }
+    }
+
+    /// A backend that only counts what is allocated on it (see `sizing`).
+    pub fn sizing() -> Self {
+        CpuBackend {
+            sizing: true,
+            ..Self::new()
+        }
     }
 }
 
 impl CpuBackend<f64> {
     /// The f64 backend, for gradient checks.
     pub fn new_f64() -> Self {
-        CpuBackend { word: PhantomData }
+        CpuBackend {
+            word: PhantomData,
+            allocated: 0,
+            sizing: false,
+        }
+    }
+}
+
+impl<F> CpuBackend<F> {
+    /// Bytes of f32 words allocated on this backend so far.
+    pub fn allocated_bytes(&self) -> u64 {
+        self.allocated as u64 * 4
     }
 }
 
