@@ -2,7 +2,6 @@
 
 use anyhow::{anyhow, Result};
 use tensorsearch::engine::gpu;
-use tensorsearch::model::memory::{self, MemoryEstimate};
 use tensorsearch::problem::Shape;
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -99,31 +98,4 @@ pub fn field_named(name: &str) -> Result<tensorsearch::problem::Field> {
         .into_iter()
         .find(|f| f.name() == name)
         .ok_or_else(|| anyhow!("a checkpoint names an unknown field '{name}'"))
-}
-
-/// Says what the run's buffers take and refuses a run that cannot fit.
-/// Host memory bounds the CPU backend and software adapters; wgpu does not
-/// report a GPU's own memory, so there only `TENSORSEARCH_MEMORY_LIMIT`
-/// (when set) is enforced.
-pub fn check_memory(device: &Device, estimate: &MemoryEstimate, batch_flag: &str) -> Result<()> {
-    let on_host = match device {
-        Device::Cpu => true,
-        Device::Gpu(g) => g.is_software(),
-    };
-    let limit = if on_host || std::env::var_os("TENSORSEARCH_MEMORY_LIMIT").is_some() {
-        memory::available()?
-    } else {
-        None
-    };
-    memory::check(estimate, limit, batch_flag)?;
-    let available = limit
-        .map(|b| format!("; {} available", memory::format_bytes(b)))
-        .unwrap_or_default();
-    eprintln!(
-        "memory: about {} ({} of buffers, {} of them parameters){available}",
-        memory::format_bytes(estimate.needed()),
-        memory::format_bytes(estimate.buffers),
-        memory::format_bytes(estimate.parameters),
-    );
-    Ok(())
 }

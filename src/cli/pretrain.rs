@@ -2,7 +2,7 @@
 //! its checkpoint), the training, and the report printed after it.
 
 use super::common::{
-    agree, check_memory, choose_device, field_named, game_field, parse_shape, Device, DeviceArg,
+    agree, choose_device, field_named, game_field, parse_shape, Device, DeviceArg,
 };
 use anyhow::{anyhow, bail, Result};
 use std::path::PathBuf;
@@ -11,7 +11,7 @@ use tensorsearch::engine::cpu::CpuBackend;
 use tensorsearch::model::checkpoint::read_meta;
 use tensorsearch::model::ModelConfig;
 use tensorsearch::problem::{Field, Shape};
-use tensorsearch::train::{memory_estimate, pretrain, PretrainOptions, Report};
+use tensorsearch::train::{pretrain, PretrainOptions, Report};
 
 /// The command line of `pretrain`, as parsed.
 pub struct PretrainArgs {
@@ -111,7 +111,6 @@ pub fn run(device: DeviceArg, args: PretrainArgs) -> Result<ExitCode> {
             opts.eval_states
         );
     }
-    check_memory(&backend, &memory_estimate(&opts)?, "--batch")?;
     let report = match backend {
         Device::Gpu(mut g) => pretrain(&mut *g, &opts)?,
         Device::Cpu => pretrain(&mut CpuBackend::new(), &opts)?,

@@ -1,9 +1,7 @@
 //! `tensorsearch search`: settings (per-device defaults, or a resumed run's
 //! own), the run, and the closing summary.
 
-use super::common::{
-    agree, check_memory, choose_device, game_field, parse_shape, Device, DeviceArg,
-};
+use super::common::{agree, choose_device, game_field, parse_shape, Device, DeviceArg};
 use anyhow::{anyhow, bail, Result};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -106,8 +104,6 @@ pub fn run(device: DeviceArg, args: SearchArgs) -> Result<ExitCode> {
         }
     };
     check(&settings)?;
-    let estimate = tensorsearch::search::run::memory_estimate(&settings)?;
-    check_memory(&backend, &estimate, "--batch, --games or --samples")?;
     let stop = StopConditions {
         time: args.time,
         target: args.target,

@@ -32,6 +32,9 @@ pub trait Backend {
 
     /// A short description of the device ("cpu", or the adapter's name).
     fn describe(&self) -> String;
+    /// Whether buffers live in the host's memory (the CPU backend, software
+    /// adapters), which bounds what a run may allocate.
+    fn host_memory(&self) -> bool;
 
     // ---- memory -------------------------------------------------------
     /// A new zeroed buffer of `words` 32-bit words.

@@ -121,6 +121,28 @@ pub fn check(estimate: &MemoryEstimate, available: Option<u64>, batch_flag: &str
     Ok(())
 }
 
+/// Refuses a run that cannot fit, before it allocates; else returns the
+/// line that says what it takes. Host memory bounds the CPU backend and
+/// software adapters; wgpu does not report a GPU's own memory, so there
+/// only `TENSORSEARCH_MEMORY_LIMIT` (when set) is enforced.
+pub fn guard(estimate: &MemoryEstimate, on_host: bool, batch_flag: &str) -> Result<String> {
+    let limit = if on_host || std::env::var_os("TENSORSEARCH_MEMORY_LIMIT").is_some() {
+        available()?
+    } else {
+        None
+    };
+    check(estimate, limit, batch_flag)?;
+    let available = limit
+        .map(|b| format!("; {} available", format_bytes(b)))
+        .unwrap_or_default();
+    Ok(format!(
+        "memory: about {} ({} of buffers, {} of them parameters){available}",
+        format_bytes(estimate.needed()),
+        format_bytes(estimate.buffers),
+        format_bytes(estimate.parameters),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -231,6 +231,11 @@ pub fn search<B: Backend>(
     stop: StopConditions,
     quiet: bool,
 ) -> Result<SearchReport> {
+    let memory = memory::guard(
+        &memory_estimate(settings)?,
+        b.host_memory(),
+        "--batch, --games or --samples",
+    )?;
     let shape = settings.shape()?;
     let field = settings.field()?;
     let game = GameConfig::new(shape, field, settings.history, settings.max_steps);
@@ -290,6 +295,7 @@ pub fn search<B: Backend>(
         settings.max_steps,
         out.display()
     );
+    eprintln!("{memory}");
     let stop_flag = crate::interrupt::stop_flag();
     let bar = if quiet {
         ProgressBar::hidden()

@@ -102,6 +102,7 @@ pub fn pretrain<B: Backend>(b: &mut B, opts: &PretrainOptions) -> Result<Report>
     if opts.steps.is_none() && opts.time.is_none() {
         bail!("give --steps or --time");
     }
+    let memory = memory::guard(&memory_estimate(opts)?, b.host_memory(), "--batch")?;
     let max_rank = opts.shape.standard_rank();
     let game = GameConfig::new(opts.shape, opts.field, opts.history, max_rank);
     let encoding = ActionEncoding::default_for(opts.shape, opts.field);
@@ -133,6 +134,9 @@ pub fn pretrain<B: Backend>(b: &mut B, opts: &PretrainOptions) -> Result<Report>
         .open(&metrics_path)
         .with_context(|| format!("cannot open {}", metrics_path.display()))?;
 
+    if !opts.quiet {
+        eprintln!("{memory}");
+    }
     let stop = crate::interrupt::stop_flag();
     let bar = if opts.quiet {
         ProgressBar::hidden()

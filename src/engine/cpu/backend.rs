@@ -12,6 +12,10 @@ use std::rc::Rc;
 impl<F: Word> Backend for CpuBackend<F> {
     type Buf = CpuBuf<F>;
 
+    fn host_memory(&self) -> bool {
+        true
+    }
+
     fn describe(&self) -> String {
         format!("cpu ({})", std::any::type_name::<F>())
     }

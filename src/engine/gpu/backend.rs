@@ -10,6 +10,10 @@ use anyhow::Result;
 impl Backend for GpuBackend {
     type Buf = GpuBuf;
 
+    fn host_memory(&self) -> bool {
+        self.is_software()
+    }
+
     fn describe(&self) -> String {
         let kind = if self.is_software() {
             ", software adapter"
