@@ -14,7 +14,9 @@ use std::rc::Rc;
 
 /// A storage word: f32 or f64. Integer buffers (tokens, game states) keep
 /// their 32-bit patterns in words and are converted at each operation.
-pub trait Word: Float + Send + Sync + Default + std::fmt::Debug + 'static {
+pub trait Word:
+    Float + Send + Sync + Default + std::fmt::Debug + crate::engine::ops::matmul::Gemm + 'static
+{
     fn widen(x: f32) -> Self;
     fn narrow(self) -> f32;
     fn from_bits32(x: u32) -> Self;

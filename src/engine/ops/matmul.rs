@@ -92,43 +92,131 @@ impl MatmulSpec {
     }
 }
 
-/// Rows of C in parallel; each entry sums over k in increasing order.
-/// op(B) is made contiguous first, so the inner loop runs over adjacent
-/// words and vectorises.
-pub fn cpu<F: Float + Send + Sync>(s: &MatmulSpec, a: &[F], b: &[F], c: &mut [F]) {
-    let [(ars, acs), (brs, bcs)] = s.strides();
-    for bt in 0..s.batch {
-        let (ao, bo, co) = (bt * s.stride_a, bt * s.stride_b, bt * s.stride_c);
-        let op_b: Vec<F> = if bcs == 1 && brs == s.n {
-            b[bo..bo + s.k * s.n].to_vec()
-        } else {
-            (0..s.k * s.n)
-                .map(|x| b[bo + (x / s.n) * brs + (x % s.n) * bcs])
-                .collect()
-        };
-        // Blocks of rows per task keep rayon's overhead small for the
-        // model's thin products.
-        let rows_per_task = (16384 / (s.n * s.k).max(1)).clamp(1, 64);
-        c[co..co + s.m * s.n]
-            .par_chunks_mut((s.n * rows_per_task).max(1))
-            .enumerate()
-            .for_each(|(block, out)| {
-                let mut acc = vec![F::zero(); s.n];
-                for (r, out_row) in out.chunks_mut(s.n.max(1)).enumerate() {
-                    let i = block * rows_per_task + r;
-                    acc.fill(F::zero());
-                    for (kk, b_row) in op_b.chunks(s.n.max(1)).enumerate().take(s.k) {
-                        let x = a[ao + i * ars + kk * acs];
-                        for (acc, &y) in acc.iter_mut().zip(b_row) {
-                            *acc = *acc + x * y;
-                        }
-                    }
-                    for (o, &acc) in out_row.iter_mut().zip(&acc) {
-                        *o = if s.accumulate { *o + acc } else { acc };
-                    }
-                }
-            });
+/// A float type with a GEMM: C = alpha·A·B + beta·C on strided matrices
+/// (matrixmultiply's packed, register-blocked kernels, with AVX2/FMA or
+/// AVX-512 chosen at run time, so one binary uses what the CPU has).
+pub trait Gemm: Copy {
+    /// # Safety
+    /// Every element the strides reach in `a`, `b` and `c` must be in bounds.
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn gemm(
+        m: usize,
+        k: usize,
+        n: usize,
+        a: *const Self,
+        a_strides: (isize, isize),
+        b: *const Self,
+        b_strides: (isize, isize),
+        beta: Self,
+        c: *mut Self,
+        c_row_stride: isize,
+    );
+}
+
+impl Gemm for f32 {
+    unsafe fn gemm(
+        m: usize,
+        k: usize,
+        n: usize,
+        a: *const f32,
+        (ars, acs): (isize, isize),
+        b: *const f32,
+        (brs, bcs): (isize, isize),
+        beta: f32,
+        c: *mut f32,
+        crs: isize,
+    ) {
+        matrixmultiply::sgemm(m, k, n, 1.0, a, ars, acs, b, brs, bcs, beta, c, crs, 1);
     }
+}
+
+impl Gemm for f64 {
+    unsafe fn gemm(
+        m: usize,
+        k: usize,
+        n: usize,
+        a: *const f64,
+        (ars, acs): (isize, isize),
+        b: *const f64,
+        (brs, bcs): (isize, isize),
+        beta: f64,
+        c: *mut f64,
+        crs: isize,
+    ) {
+        matrixmultiply::dgemm(m, k, n, 1.0, a, ars, acs, b, brs, bcs, beta, c, crs, 1);
+    }
+}
+
+/// Products below this many multiply-adds run on the calling thread:
+/// rayon's hand-off costs more than they do.
+const PARALLEL_WORK: usize = 1 << 16;
+
+/// C = op(A)·op(B) (+ C when accumulating), batch by batch, through the
+/// GEMM; batches and blocks of rows of C run in parallel.
+pub fn cpu<F: Float + Send + Sync + Gemm>(s: &MatmulSpec, a: &[F], b: &[F], c: &mut [F]) {
+    let [(ars, acs), (brs, bcs)] = s.strides();
+    let [ea, eb, ec] = s.extents();
+    assert!(
+        a.len() >= ea && b.len() >= eb && c.len() >= ec,
+        "matmul {s:?} needs {ea}, {eb}, {ec} words, got {}, {}, {}",
+        a.len(),
+        b.len(),
+        c.len()
+    );
+    if s.m == 0 || s.n == 0 {
+        return;
+    }
+    let beta = if s.accumulate { F::one() } else { F::zero() };
+    let (m, n, k) = (s.m, s.n, s.k);
+    // One block of rows of one batch: its rows of A, and its C rows.
+    let block = |bt: usize, row: usize, rows: usize, out: &mut [F]| {
+        let ao = bt * s.stride_a + row * ars;
+        let bo = bt * s.stride_b;
+        if k == 0 {
+            // An empty sum: C = 0, or C unchanged when accumulating.
+            if !s.accumulate {
+                out.fill(F::zero());
+            }
+            return;
+        }
+        // SAFETY: the extents checked above bound every index the strides
+        // reach: row < m, column < n, kk < k within each batch.
+        unsafe {
+            F::gemm(
+                rows,
+                k,
+                n,
+                a.as_ptr().add(ao),
+                (ars as isize, acs as isize),
+                b.as_ptr().add(bo),
+                (brs as isize, bcs as isize),
+                beta,
+                out.as_mut_ptr(),
+                n as isize,
+            );
+        }
+    };
+    let work = s.batch * m * n * k;
+    let threads = rayon::current_num_threads();
+    let contiguous = s.batch == 1 || s.stride_c == m * n;
+    if work < PARALLEL_WORK || !contiguous {
+        for bt in 0..s.batch {
+            let co = bt * s.stride_c;
+            block(bt, 0, m, &mut c[co..co + m * n]);
+        }
+        return;
+    }
+    // Enough tasks for every thread, in whole rows.
+    let blocks_per_batch = (2 * threads).div_ceil(s.batch).max(1);
+    let rows_per_block = m.div_ceil(blocks_per_batch);
+    c[..s.batch * m * n]
+        .par_chunks_mut(m * n)
+        .enumerate()
+        .for_each(|(bt, out)| {
+            out.par_chunks_mut(rows_per_block * n)
+                .enumerate()
+                .for_each(|(i, rows)| block(bt, i * rows_per_block, rows.len() / n, rows));
+        });
 }
 
 /// y[r][c] += bias[c].
@@ -275,4 +363,75 @@ pub fn launch_bias_backward(
     };
     let groups = gpu.grid(cols);
     gpu.launch(kernel, &p, &[dy, dbias], groups);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+
+    /// C = op(A)·op(B) (+ C) by the definition, in f64.
+    fn naive(s: &MatmulSpec, a: &[f64], b: &[f64], c: &mut [f64]) {
+        let [(ars, acs), (brs, bcs)] = s.strides();
+        for bt in 0..s.batch {
+            for i in 0..s.m {
+                for j in 0..s.n {
+                    let mut sum = 0.0;
+                    for kk in 0..s.k {
+                        sum += a[bt * s.stride_a + i * ars + kk * acs]
+                            * b[bt * s.stride_b + kk * brs + j * bcs];
+                    }
+                    let out = &mut c[bt * s.stride_c + i * s.n + j];
+                    *out = if s.accumulate { *out + sum } else { sum };
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn gemm_agrees_with_the_definition_on_ragged_shapes_and_transposes() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        let shapes = [
+            (1, 1, 1),
+            (3, 5, 7),
+            (17, 1, 9),
+            (65, 33, 19),
+            (128, 96, 40),
+            (5, 130, 1),
+        ];
+        for &(m, n, k) in &shapes {
+            for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+                for (batch, share_b, accumulate) in
+                    [(1, false, false), (3, false, true), (4, true, false)]
+                {
+                    let mut s = MatmulSpec::new(m, n, k).batched(batch, share_b);
+                    s.trans_a = ta;
+                    s.trans_b = tb;
+                    s.accumulate = accumulate;
+                    let [ea, eb, ec] = s.extents();
+                    let mut draw = |len: usize| -> Vec<f64> {
+                        (0..len).map(|_| rng.random_range(-1.0..1.0)).collect()
+                    };
+                    let (a, b, c0) = (draw(ea), draw(eb), draw(ec));
+                    let mut want = c0.clone();
+                    naive(&s, &a, &b, &mut want);
+                    let mut got = c0.clone();
+                    cpu(&s, &a, &b, &mut got);
+                    for (g, w) in got.iter().zip(&want) {
+                        assert!(
+                            (g - w).abs() <= 1e-12 * (1.0 + w.abs()),
+                            "{s:?}: {g} vs {w}"
+                        );
+                    }
+                    let narrow = |v: &[f64]| v.iter().map(|&x| x as f32).collect::<Vec<f32>>();
+                    let mut got32 = narrow(&c0);
+                    cpu(&s, &narrow(&a), &narrow(&b), &mut got32);
+                    for (g, w) in got32.iter().zip(&want) {
+                        let tol = 1e-5 * (1.0 + k as f64).sqrt() * (1.0 + w.abs());
+                        assert!((*g as f64 - w).abs() <= tol, "f32 {s:?}: {g} vs {w}");
+                    }
+                }
+            }
+        }
+    }
 }
