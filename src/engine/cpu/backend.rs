@@ -145,12 +145,29 @@ impl<F: Word> Backend for CpuBackend<F> {
     }
 
     fn gelu_backward(&mut self, n: usize, x: &CpuBuf<F>, dy: &CpuBuf<F>, dx: &CpuBuf<F>) {
+        // The network's backward runs in place (dx is dy): no copies then.
+        if dx.same_words(dy) {
+            return Self::run([x], [dx], |[x], [dx]| {
+                elementwise::gelu_backward_in_place_cpu(&x[..n], &mut dx[..n])
+            });
+        }
         Self::run([x, dy], [dx], |[x, dy], [dx]| {
             elementwise::gelu_backward_cpu(&x[..n], &dy[..n], &mut dx[..n])
         });
     }
 
     fn add(&mut self, n: usize, a: &CpuBuf<F>, b: &CpuBuf<F>, out: &CpuBuf<F>) {
+        let in_place = |other: &CpuBuf<F>| {
+            Self::run([other], [out], |[b], [o]| {
+                elementwise::add_in_place_cpu(&b[..n], &mut o[..n])
+            })
+        };
+        if out.same_words(a) && !out.same_words(b) {
+            return in_place(b);
+        }
+        if out.same_words(b) && !out.same_words(a) {
+            return in_place(a);
+        }
         Self::run([a, b], [out], |[a, b], [o]| {
             elementwise::add_cpu(&a[..n], &b[..n], &mut o[..n])
         });
@@ -196,6 +213,17 @@ impl<F: Word> Backend for CpuBackend<F> {
         dk: &CpuBuf<F>,
         dv: &CpuBuf<F>,
     ) {
+        // Fused q, k, v gradients are column blocks of one buffer, views
+        // whose ranges overlap: write them through one view of the span.
+        if let Some((span, base)) = CpuBuf::span_of([dq, dk, dv]) {
+            return Self::run(
+                [q, k, v, out, lse, dout],
+                [&span],
+                |[q, k, v, o, l, d], [words]| {
+                    attention::backward_fused(spec, q, k, v, o, l, d, words, base)
+                },
+            );
+        }
         Self::run(
             [q, k, v, out, lse, dout],
             [dq, dk, dv],

@@ -145,40 +145,106 @@ impl<F: Word> CpuBackend<F> {
         buf.to_vec()
     }
 
-    /// Runs `f` on the input and output slices of an operation. Views of
-    /// one allocation may appear together, even interleaved (q, k and v
-    /// columns of one fused buffer): then the operation works on copies,
-    /// and only the words it changed are written back, so interleaved
-    /// outputs cannot overwrite each other with stale words.
+    /// Runs `f` on the input and output slices of an operation.
+    ///
+    /// Views of one allocation are common (layer-norm gain and bias in the
+    /// one parameter buffer, gradients written into the one gradient
+    /// buffer): when no output's range overlaps another view's, the slices
+    /// are carved out of one borrow, with no copy. Otherwise (an in-place
+    /// update, or the interleaved q, k and v columns of a fused buffer)
+    /// the operation works on copies, and only the words it changed are
+    /// written back, so interleaved outputs cannot overwrite each other
+    /// with stale words.
     fn run<const I: usize, const O: usize>(
         ins: [&CpuBuf<F>; I],
         outs: [&CpuBuf<F>; O],
         f: impl FnOnce([&[F]; I], [&mut [F]; O]),
     ) {
         let all: Vec<&CpuBuf<F>> = ins.iter().chain(outs.iter()).copied().collect();
-        let shared = all
-            .iter()
-            .enumerate()
-            .any(|(i, a)| all[..i].iter().any(|b| Rc::ptr_eq(&a.data, &b.data)));
-        if !shared {
-            let in_refs: Vec<_> = ins.iter().map(|b| b.data.borrow()).collect();
-            let mut out_refs: Vec<_> = outs.iter().map(|b| b.data.borrow_mut()).collect();
-            let in_slices: Vec<&[F]> = in_refs
-                .iter()
-                .zip(ins)
-                .map(|(r, b)| &r[b.offset..b.offset + b.len])
-                .collect();
-            let out_slices: Vec<&mut [F]> = out_refs
-                .iter_mut()
-                .zip(outs)
-                .map(|(r, b)| &mut r[b.offset..b.offset + b.len])
-                .collect();
-            f(
-                in_slices.try_into().expect("I inputs"),
-                out_slices.try_into().expect("O outputs"),
-            );
-            return;
+        // The allocation of each view, as the index of its first view.
+        let group: Vec<usize> = (0..all.len())
+            .map(|i| {
+                (0..i)
+                    .find(|&j| Rc::ptr_eq(&all[i].data, &all[j].data))
+                    .unwrap_or(i)
+            })
+            .collect();
+        let overlaps = |i: usize, j: usize| {
+            let (a, b) = (all[i], all[j]);
+            a.offset < b.offset + b.len && b.offset < a.offset + a.len
+        };
+        let conflict = (0..all.len())
+            .any(|i| (0..i).any(|j| group[i] == group[j] && (i >= I || j >= I) && overlaps(i, j)));
+        if conflict {
+            return Self::run_on_copies(ins, outs, f);
         }
+        // One borrow per allocation: shared when only inputs use it.
+        let written = |g: usize| (I..all.len()).any(|o| group[o] == g);
+        let mut shared = vec![];
+        let mut exclusive = vec![];
+        for g in (0..all.len()).filter(|&i| group[i] == i) {
+            if written(g) {
+                exclusive.push((g, all[g].data.borrow_mut()));
+            } else {
+                shared.push((g, all[g].data.borrow()));
+            }
+        }
+        let mut in_slices: [Option<&[F]>; I] = [None; I];
+        let mut out_slices: [Option<&mut [F]>; O] = std::array::from_fn(|_| None);
+        for (g, data) in &shared {
+            for i in (0..I).filter(|&i| group[i] == *g) {
+                in_slices[i] = Some(&data[all[i].offset..all[i].offset + all[i].len]);
+            }
+        }
+        for (g, data) in exclusive.iter_mut() {
+            // Inputs of a written allocation may overlap one another
+            // (read twice), never an output: share their own borrow of
+            // the parts before, between and after the outputs.
+            let mut members: Vec<usize> = (0..all.len()).filter(|&i| group[i] == *g).collect();
+            members.sort_by_key(|&i| all[i].offset);
+            let mut rest: &mut [F] = &mut data[..];
+            let mut base = 0;
+            let mut pending_inputs: Vec<usize> = vec![];
+            let mut input_spans: Vec<(usize, &[F])> = vec![];
+            for &i in &members {
+                if i < I {
+                    pending_inputs.push(i);
+                    continue;
+                }
+                if all[i].len == 0 {
+                    out_slices[i - I] = Some(&mut []);
+                    continue;
+                }
+                // Everything before this output goes to the inputs seen so far.
+                let (before, tail) = std::mem::take(&mut rest).split_at_mut(all[i].offset - base);
+                input_spans.push((base, &*before));
+                let (mine, tail) = tail.split_at_mut(all[i].len);
+                out_slices[i - I] = Some(mine);
+                rest = tail;
+                base = all[i].offset + all[i].len;
+            }
+            input_spans.push((base, &*rest));
+            for i in pending_inputs {
+                let (start, end) = (all[i].offset, all[i].offset + all[i].len);
+                let (span_base, span) = input_spans
+                    .iter()
+                    .find(|(b, s)| *b <= start && end <= b + s.len())
+                    .expect("an input overlapping no output lies between outputs");
+                in_slices[i] = Some(&span[start - span_base..end - span_base]);
+            }
+        }
+        f(
+            in_slices.map(|s| s.expect("every input is carved")),
+            out_slices.map(|s| s.expect("every output is carved")),
+        );
+    }
+
+    /// The exact path for overlapping views: copies in, changed words back.
+    fn run_on_copies<const I: usize, const O: usize>(
+        ins: [&CpuBuf<F>; I],
+        outs: [&CpuBuf<F>; O],
+        f: impl FnOnce([&[F]; I], [&mut [F]; O]),
+    ) {
         let in_copies: Vec<Vec<F>> = ins.iter().map(|b| b.to_vec()).collect();
         let before: Vec<Vec<F>> = outs.iter().map(|b| b.to_vec()).collect();
         let mut out_copies = before.clone();
@@ -204,6 +270,28 @@ impl<F: Word> CpuBackend<F> {
 }
 
 impl<F: Word> CpuBuf<F> {
+    /// Whether both views are exactly the same words.
+    fn same_words(&self, other: &CpuBuf<F>) -> bool {
+        Rc::ptr_eq(&self.data, &other.data) && self.offset == other.offset && self.len == other.len
+    }
+
+    /// When all views share one allocation: one view spanning them, and
+    /// each view's offset inside it.
+    fn span_of<const N: usize>(views: [&CpuBuf<F>; N]) -> Option<(CpuBuf<F>, [usize; N])> {
+        let first = views.first()?;
+        if views.iter().any(|v| !Rc::ptr_eq(&v.data, &first.data)) {
+            return None;
+        }
+        let start = views.iter().map(|v| v.offset).min()?;
+        let end = views.iter().map(|v| v.offset + v.len).max()?;
+        let span = CpuBuf {
+            data: first.data.clone(),
+            offset: start,
+            len: end - start,
+        };
+        Some((span, views.map(|v| v.offset - start)))
+    }
+
     fn to_vec(&self) -> Vec<F> {
         self.data.borrow()[self.offset..self.offset + self.len].to_vec()
     }

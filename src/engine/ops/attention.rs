@@ -6,6 +6,7 @@
 
 use crate::engine::gpu::{offsets, GpuBackend, GpuBuf, Kernel};
 use num_traits::Float;
+use rayon::prelude::*;
 
 pub const WGSL: &str = include_str!("../../../shaders/attention.wgsl");
 
@@ -120,8 +121,58 @@ fn score<F: Float>(
     dot(&q[qi..qi + d], &k[kj..kj + d]) * F::from(s.scale).unwrap()
 }
 
-pub fn cpu<F: Float>(s: &AttentionSpec, q: &[F], k: &[F], v: &[F], out: &mut [F], lse: &mut [F]) {
+/// One batch's spec (batch 1) and where its rows of Q-like and K-like
+/// operands start; each batch reads and writes only its own rows.
+fn one_batch(s: &AttentionSpec) -> AttentionSpec {
+    AttentionSpec { batch: 1, ..*s }
+}
+
+fn rows<'a, F>(x: &'a [F], b: usize, len: usize, stride: usize, s: &AttentionSpec) -> &'a [F] {
+    let start = b * len * stride;
+    &x[start..start + (len - 1) * stride + s.heads * s.head_dim]
+}
+
+/// Batches below this many score entries run on the calling thread.
+const PARALLEL_SCORES: usize = 1 << 12;
+
+fn parallel(s: &AttentionSpec) -> bool {
+    s.batch > 1 && s.batch * s.heads * s.q_len * s.kv_len >= PARALLEL_SCORES
+}
+
+/// Attention forward; batches in parallel.
+pub fn cpu<F: Float + Send + Sync>(
+    s: &AttentionSpec,
+    q: &[F],
+    k: &[F],
+    v: &[F],
+    out: &mut [F],
+    lse: &mut [F],
+) {
     s.check();
+    if !parallel(s) {
+        return cpu_serial(s, q, k, v, out, lse);
+    }
+    let one = one_batch(s);
+    out.par_chunks_mut(s.q_len * s.o_stride)
+        .zip(lse.par_chunks_mut(s.heads * s.q_len))
+        .take(s.batch)
+        .enumerate()
+        .for_each(|(b, (out, lse))| {
+            let q = rows(q, b, s.q_len, s.q_stride, s);
+            let k = rows(k, b, s.kv_len, s.k_stride, s);
+            let v = rows(v, b, s.kv_len, s.v_stride, s);
+            cpu_serial(&one, q, k, v, out, lse)
+        });
+}
+
+fn cpu_serial<F: Float>(
+    s: &AttentionSpec,
+    q: &[F],
+    k: &[F],
+    v: &[F],
+    out: &mut [F],
+    lse: &mut [F],
+) {
     let d = s.head_dim;
     for b in 0..s.batch {
         for h in 0..s.heads {
@@ -153,7 +204,7 @@ pub fn cpu<F: Float>(s: &AttentionSpec, q: &[F], k: &[F], v: &[F], out: &mut [F]
 }
 
 #[allow(clippy::too_many_arguments)]
-pub fn backward_cpu<F: Float>(
+pub fn backward_cpu<F: Float + Send + Sync>(
     s: &AttentionSpec,
     q: &[F],
     k: &[F],
@@ -166,14 +217,139 @@ pub fn backward_cpu<F: Float>(
     dv: &mut [F],
 ) {
     s.check();
+    if !parallel(s) {
+        return backward_into(s, q, k, v, out, lse, dout, &mut SeparateGrads([dq, dk, dv]));
+    }
+    let one = one_batch(s);
+    dq.par_chunks_mut(s.q_len * s.q_stride)
+        .zip(dk.par_chunks_mut(s.kv_len * s.k_stride))
+        .zip(dv.par_chunks_mut(s.kv_len * s.v_stride))
+        .take(s.batch)
+        .enumerate()
+        .for_each(|(b, ((dq, dk), dv))| {
+            let (q, k, v, out, lse, dout) = batch_inputs(s, b, q, k, v, out, lse, dout);
+            backward_into(
+                &one,
+                q,
+                k,
+                v,
+                out,
+                lse,
+                dout,
+                &mut SeparateGrads([dq, dk, dv]),
+            )
+        });
+}
+
+/// The backward into fused gradients (see `FusedGrads`); batches in
+/// parallel when every operand has rows of one length and stride.
+#[allow(clippy::too_many_arguments)]
+pub fn backward_fused<F: Float + Send + Sync>(
+    s: &AttentionSpec,
+    q: &[F],
+    k: &[F],
+    v: &[F],
+    out: &[F],
+    lse: &[F],
+    dout: &[F],
+    words: &mut [F],
+    base: [usize; 3],
+) {
+    s.check();
+    let uniform = s.q_len == s.kv_len && s.q_stride == s.k_stride && s.k_stride == s.v_stride;
+    if !parallel(s) || !uniform {
+        return backward_into(s, q, k, v, out, lse, dout, &mut FusedGrads { words, base });
+    }
+    let one = one_batch(s);
+    words
+        .par_chunks_mut(s.q_len * s.q_stride)
+        .take(s.batch)
+        .enumerate()
+        .for_each(|(b, words)| {
+            let (q, k, v, out, lse, dout) = batch_inputs(s, b, q, k, v, out, lse, dout);
+            backward_into(
+                &one,
+                q,
+                k,
+                v,
+                out,
+                lse,
+                dout,
+                &mut FusedGrads { words, base },
+            )
+        });
+}
+
+/// Batch b's rows of every input of the backward.
+#[allow(clippy::too_many_arguments, clippy::type_complexity)]
+fn batch_inputs<'a, F>(
+    s: &AttentionSpec,
+    b: usize,
+    q: &'a [F],
+    k: &'a [F],
+    v: &'a [F],
+    out: &'a [F],
+    lse: &'a [F],
+    dout: &'a [F],
+) -> (&'a [F], &'a [F], &'a [F], &'a [F], &'a [F], &'a [F]) {
+    let per = s.heads * s.q_len;
+    (
+        rows(q, b, s.q_len, s.q_stride, s),
+        rows(k, b, s.kv_len, s.k_stride, s),
+        rows(v, b, s.kv_len, s.v_stride, s),
+        rows(out, b, s.q_len, s.o_stride, s),
+        &lse[b * per..(b + 1) * per],
+        rows(dout, b, s.q_len, s.o_stride, s),
+    )
+}
+
+/// Where the backward writes dq (0), dk (1) and dv (2), by their own index.
+pub trait QkvGrads<F> {
+    fn at(&mut self, which: usize, index: usize) -> &mut F;
+}
+
+/// Three buffers.
+pub struct SeparateGrads<'a, F>(pub [&'a mut [F]; 3]);
+
+impl<F> QkvGrads<F> for SeparateGrads<'_, F> {
+    fn at(&mut self, which: usize, index: usize) -> &mut F {
+        &mut self.0[which][index]
+    }
+}
+
+/// Column blocks of one fused buffer: dq, dk and dv start at `base`.
+pub struct FusedGrads<'a, F> {
+    pub words: &'a mut [F],
+    pub base: [usize; 3],
+}
+
+impl<F> QkvGrads<F> for FusedGrads<'_, F> {
+    fn at(&mut self, which: usize, index: usize) -> &mut F {
+        &mut self.words[self.base[which] + index]
+    }
+}
+
+/// The backward of `cpu`, writing the gradients through `g`.
+#[allow(clippy::too_many_arguments)]
+pub fn backward_into<F: Float>(
+    s: &AttentionSpec,
+    q: &[F],
+    k: &[F],
+    v: &[F],
+    out: &[F],
+    lse: &[F],
+    dout: &[F],
+    g: &mut impl QkvGrads<F>,
+) {
+    s.check();
     let d = s.head_dim;
     let scale = F::from(s.scale).unwrap();
     for b in 0..s.batch {
         for h in 0..s.heads {
             for j in 0..s.kv_len {
                 for dd in 0..d {
-                    dk[s.k_at(b, j, h) + dd] = F::zero();
-                    dv[s.v_at(b, j, h) + dd] = F::zero();
+                    *g.at(1, s.k_at(b, j, h) + dd) = F::zero();
+                    *g.at(2, s.v_at(b, j, h) + dd) = F::zero();
                 }
             }
             for i in 0..s.q_len {
@@ -187,12 +363,16 @@ pub fn backward_cpu<F: Float>(
                     let dp = dot(&dout[oi..oi + d], &v[vj..vj + d]);
                     let ds = p * (dp - delta);
                     for dd in 0..d {
-                        dv[vj + dd] = dv[vj + dd] + p * dout[oi + dd];
-                        dk[kj + dd] = dk[kj + dd] + ds * scale * q[qi + dd];
+                        let w = g.at(2, vj + dd);
+                        *w = *w + p * dout[oi + dd];
+                        let w = g.at(1, kj + dd);
+                        *w = *w + ds * scale * q[qi + dd];
                         dqi[dd] = dqi[dd] + ds * scale * k[kj + dd];
                     }
                 }
-                dq[qi..qi + d].copy_from_slice(&dqi);
+                for (dd, &x) in dqi.iter().enumerate() {
+                    *g.at(0, qi + dd) = x;
+                }
             }
         }
     }
@@ -281,4 +461,73 @@ pub fn launch_backward(
     gpu.launch(kernel("backward_dq"), &p, &bufs, rows);
     let keys = gpu.grid(s.batch * s.heads * s.kv_len);
     gpu.launch(kernel("backward_dkv"), &p, &bufs, keys);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values(n: usize, seed: usize) -> Vec<f64> {
+        (0..n)
+            .map(|i| (((i * 7919 + seed * 104729) % 997) as f64) / 498.5 - 1.0)
+            .collect()
+    }
+
+    /// Batches in parallel give exactly the serial words, forward and
+    /// backward, into separate and fused gradients.
+    #[test]
+    fn parallel_batches_equal_the_serial_loop() {
+        for causal in [false, true] {
+            let (batch, heads, len, dim) = (8, 2, 16, 4);
+            let c = heads * dim;
+            let mut s = AttentionSpec::new(batch, heads, len, len, dim);
+            s.causal = causal;
+            (s.q_stride, s.k_stride, s.v_stride) = (3 * c, 3 * c, 3 * c);
+            assert!(parallel(&s));
+            let qkv = values(batch * len * 3 * c, 1);
+            let (q, k, v) = (&qkv[..], &qkv[c..], &qkv[2 * c..]);
+            let n = batch * len * c;
+            let (mut out, mut lse) = (vec![0.0; n], vec![0.0; s.lse_len()]);
+            let (mut out1, mut lse1) = (vec![0.0; n], vec![0.0; s.lse_len()]);
+            cpu(&s, q, k, v, &mut out, &mut lse);
+            cpu_serial(&s, q, k, v, &mut out1, &mut lse1);
+            assert_eq!((&out, &lse), (&out1, &lse1));
+            let dout = values(n, 2);
+            let fused_len = batch * len * 3 * c;
+            let mut serial = vec![0.0; fused_len];
+            let mut grads = FusedGrads {
+                words: &mut serial[..],
+                base: [0, c, 2 * c],
+            };
+            backward_into(&s, q, k, v, &out, &lse, &dout, &mut grads);
+            let mut fused = vec![0.0; fused_len];
+            backward_fused(&s, q, k, v, &out, &lse, &dout, &mut fused, [0, c, 2 * c]);
+            assert_eq!(fused, serial);
+            // Separate buffers of the same layout.
+            let mut sep = [
+                vec![0.0; fused_len],
+                vec![0.0; fused_len],
+                vec![0.0; fused_len],
+            ];
+            let [a, b2, d] = &mut sep;
+            backward_cpu(
+                &s,
+                q,
+                k,
+                v,
+                &out,
+                &lse,
+                &dout,
+                a,
+                &mut b2[c..],
+                &mut d[2 * c..],
+            );
+            for (i, g) in sep.iter().enumerate() {
+                for r in 0..batch * len {
+                    let cols = r * 3 * c + i * c..r * 3 * c + (i + 1) * c;
+                    assert_eq!(g[cols.clone()], serial[cols]);
+                }
+            }
+        }
+    }
 }

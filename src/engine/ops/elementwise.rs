@@ -51,6 +51,20 @@ pub fn gelu_backward_cpu<F: Float>(x: &[F], dy: &[F], dx: &mut [F]) {
     }
 }
 
+/// gelu_backward_cpu with dx the same words as dy: dx ← dx · gelu'(x).
+pub fn gelu_backward_in_place_cpu<F: Float>(x: &[F], dx: &mut [F]) {
+    for (dx, &x) in dx.iter_mut().zip(x) {
+        *dx = *dx * gelu_grad(x);
+    }
+}
+
+/// add_cpu with out the same words as one operand: out ← out + b.
+pub fn add_in_place_cpu<F: Float>(b: &[F], out: &mut [F]) {
+    for (o, &b) in out.iter_mut().zip(b) {
+        *o = *o + b;
+    }
+}
+
 pub fn add_cpu<F: Float>(a: &[F], b: &[F], out: &mut [F]) {
     for ((o, &a), &b) in out.iter_mut().zip(a).zip(b) {
         *o = a + b;
