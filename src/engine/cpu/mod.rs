@@ -15,7 +15,14 @@ use std::rc::Rc;
 /// A storage word: f32 or f64. Integer buffers (tokens, game states) keep
 /// their 32-bit patterns in words and are converted at each operation.
 pub trait Word:
-    Float + Send + Sync + Default + std::fmt::Debug + crate::engine::ops::matmul::Gemm + 'static
+    Float
+    + Send
+    + Sync
+    + Default
+    + std::fmt::Debug
+    + crate::engine::ops::matmul::Gemm
+    + crate::engine::ops::elementwise::ActivationExp
+    + 'static
 {
     fn widen(x: f32) -> Self;
     fn narrow(self) -> f32;
