@@ -224,3 +224,46 @@ fn checkpoint_round_trip_is_bit_identical_and_training_continues_alike() {
     assert!(err.to_string().contains("different configuration"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn key_biases_get_no_gradient_and_stay_put() {
+    let mut rng = fresh_rng("key-bias");
+    let mut cpu = CpuBackend::new();
+    let mut net = network(&mut cpu, Field::Z, rng.random());
+    let data = batch(&mut rng, Field::Z);
+    for _ in 0..20 {
+        net.train_step(&mut cpu, &data, 3e-3).unwrap();
+    }
+    let (params, grads) = (
+        cpu.read_f32(&net.weights.params),
+        cpu.read_f32(&net.weights.grads),
+    );
+    let mut checked = 0;
+    for e in &net.layout.entries {
+        // Self-attention q‖k‖v: keys in the middle third; cross k‖v: first half.
+        let keys = if e.name.ends_with(".qkv.bias") {
+            let c = e.len() / 3;
+            e.offset + c..e.offset + 2 * c
+        } else if e.name.ends_with(".kv.bias") {
+            e.offset..e.offset + e.len() / 2
+        } else {
+            continue;
+        };
+        assert!(grads[keys.clone()].iter().all(|&g| g == 0.0), "{}", e.name);
+        assert!(
+            params[keys.clone()].iter().all(|&p| p == 0.0),
+            "{} drifted",
+            e.name
+        );
+        // The rest of the bias does learn.
+        let rest = e.offset..keys.start;
+        let rest2 = keys.end..e.offset + e.len();
+        assert!(
+            params[rest].iter().chain(&params[rest2]).any(|&p| p != 0.0),
+            "{} did not train",
+            e.name
+        );
+        checked += 1;
+    }
+    assert!(checked >= 3, "only {checked} attention biases found");
+}

@@ -296,6 +296,21 @@ impl<B: Backend> Attention<B> {
         {
             kv_proj.backward(b, w, mem, dkv, Some((dmem, true)));
         }
+        // Key biases are frozen: softmax ignores a constant per query, so
+        // q·b_k has exactly zero gradient, and the rounding noise in its
+        // place would make them drift. Zero gradients keep them at their
+        // initial value (Adam's moments stay zero).
+        let key_bias = self.key_bias_grad(b, w);
+        b.fill(&key_bias, 0.0);
+    }
+
+    /// The gradient words of the key bias: the middle third of the fused
+    /// q‖k‖v bias, or the first half of the cross-attention's k‖v bias.
+    pub fn key_bias_grad(&self, b: &B, w: &Weights<B>) -> B::Buf {
+        match &self.kv_proj {
+            None => b.view(&self.q_proj.bias.grad(b, w), self.c, self.c),
+            Some(kv) => b.view(&kv.bias.grad(b, w), 0, self.c),
+        }
     }
 }
 
