@@ -1,10 +1,12 @@
 // AdamW over one flat parameter buffer: one thread per parameter.
-// Bias corrections 1 - beta^t come from the host.
+// Bias corrections 1 - beta^t come from the host. decay[i] (1 or 0) says
+// whether parameter i takes the weight decay (not norms, biases, embeddings).
 
 struct Params {
     len: u32, lr: f32, beta1: f32, beta2: f32,
     eps: f32, weight_decay: f32, correction1: f32, correction2: f32,
     off: vec4<u32>,
+    off_decay: vec4<u32>,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -12,6 +14,7 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> grads: array<f32>;
 @group(0) @binding(3) var<storage, read_write> m: array<f32>;
 @group(0) @binding(4) var<storage, read_write> v: array<f32>;
+@group(0) @binding(5) var<storage, read_write> decay: array<f32>;
 
 @compute @workgroup_size(WG)
 fn adamw(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -27,5 +30,6 @@ fn adamw(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups)
     let mhat = mi / p.correction1;
     let vhat = vi / p.correction2;
     let w = params[p.off.x + i];
-    params[p.off.x + i] = w - p.lr * (mhat / (sqrt(vhat) + p.eps) + p.weight_decay * w);
+    let wd = p.weight_decay * decay[p.off_decay.x + i];
+    params[p.off.x + i] = w - p.lr * (mhat / (sqrt(vhat) + p.eps) + wd * w);
 }

@@ -181,7 +181,9 @@ impl Case {
             Case::Adam(n) => {
                 let s = AdamSpec::new(n, 1e-3, 1);
                 let (p, g, m, v) = (filled(b, n, 1)?, filled(b, n, 2)?, b.alloc(n)?, b.alloc(n)?);
-                Box::new(move |b: &mut B| b.adam(&s, &p, &g, &m, &v))
+                let decay = b.alloc(n)?;
+                b.fill(&decay, 1.0);
+                Box::new(move |b: &mut B| b.adam(&s, &p, &g, &m, &v, &decay))
             }
             Case::Residual(batch, dims) => {
                 let s = GameSpec {

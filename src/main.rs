@@ -63,6 +63,8 @@ enum ArithArg {
     F64,
 }
 
+// Parsed once per run: the size of the largest variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Search for decompositions of SHAPE with reinforcement learning (the main job).
@@ -119,6 +121,9 @@ enum Command {
         /// Learner AdamW learning rate.
         #[arg(long)]
         lr: Option<f32>,
+        /// AdamW weight decay on the weights of linear maps (none on norms, biases, embeddings).
+        #[arg(long)]
+        weight_decay: Option<f32>,
         /// Shares of synthetic demonstrations, played games and best games in a batch, e.g. 0.5,0.25,0.25.
         #[arg(long)]
         mix: Option<Mix>,
@@ -171,6 +176,9 @@ enum Command {
         /// AdamW learning rate.
         #[arg(long, default_value_t = 1e-3)]
         lr: f32,
+        /// AdamW weight decay on the weights of linear maps (none on norms, biases, embeddings).
+        #[arg(long, default_value_t = 0.0)]
+        weight_decay: f32,
         /// Held-out states evaluated at the end.
         #[arg(long, default_value_t = 256)]
         eval_states: usize,
@@ -284,6 +292,7 @@ fn run(device: DeviceArg, command: Command) -> anyhow::Result<ExitCode> {
             standard_fraction,
             batch,
             lr,
+            weight_decay,
             mix,
             moves_per_step,
             warmup_steps,
@@ -311,6 +320,7 @@ fn run(device: DeviceArg, command: Command) -> anyhow::Result<ExitCode> {
                 standard_fraction,
                 batch,
                 lr,
+                weight_decay,
                 mix,
                 moves_per_step,
                 warmup_steps,
@@ -330,6 +340,7 @@ fn run(device: DeviceArg, command: Command) -> anyhow::Result<ExitCode> {
             seed,
             batch,
             lr,
+            weight_decay,
             eval_states,
             samples,
         } => cli::pretrain::run(
@@ -345,6 +356,7 @@ fn run(device: DeviceArg, command: Command) -> anyhow::Result<ExitCode> {
                 seed,
                 batch,
                 lr,
+                weight_decay,
                 eval_states,
                 samples,
             },

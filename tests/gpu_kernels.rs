@@ -409,16 +409,19 @@ fn adam_matches_cpu() {
         let g0 = uniform(&mut rng, len, -1.0, 1.0);
         let m0 = uniform(&mut rng, len, -0.1, 0.1);
         let v0 = uniform(&mut rng, len, 0.0, 0.1);
+        // Decay on some parameters only, as on weights but not norms.
+        let decay: Vec<f32> = (0..len).map(|i| (i % 3 != 0) as u32 as f32).collect();
         let mut s = AdamSpec::new(len, 1e-2, 3);
-        s.weight_decay = 0.01;
+        s.weight_decay = 0.1;
         let (c, g) = both!(&mut gpu, |b| {
-            let (p, gr, m, v) = (
+            let (p, gr, m, v, d) = (
                 upload(b, &p0),
                 upload(b, &g0),
                 upload(b, &m0),
                 upload(b, &v0),
+                upload(b, &decay),
             );
-            b.adam(&s, &p, &gr, &m, &v);
+            b.adam(&s, &p, &gr, &m, &v, &d);
             vec![b.read_f32(&p), b.read_f32(&m), b.read_f32(&v)]
         });
         check_all("adam", c, g);

@@ -267,3 +267,41 @@ fn key_biases_get_no_gradient_and_stay_put() {
     }
     assert!(checked >= 3, "only {checked} attention biases found");
 }
+
+#[test]
+fn weight_decay_reaches_linear_weights_only() {
+    let mut rng = fresh_rng("weight-decay");
+    let seed = rng.random();
+    let data = batch(&mut rng, Field::Z);
+    let mut cpu = CpuBackend::new();
+    let params_after = |cpu: &mut CpuBackend, wd: f32| {
+        let mut net = network(cpu, Field::Z, seed);
+        net.weight_decay = wd;
+        // One step: both runs see the same gradients, so the decay is the
+        // only difference.
+        net.train_step(cpu, &data, 1e-2).unwrap();
+        (cpu.read_f32(&net.weights.params), net.layout.clone())
+    };
+    let (plain, layout) = params_after(&mut cpu, 0.0);
+    let (decayed, _) = params_after(&mut cpu, 0.5);
+    let (mut weights, mut others) = (0, 0);
+    for e in &layout.entries {
+        let range = e.offset..e.offset + e.len();
+        if e.name.ends_with(".weight") {
+            assert_ne!(
+                plain[range.clone()],
+                decayed[range],
+                "{} not decayed",
+                e.name
+            );
+            weights += 1;
+        } else {
+            assert_eq!(plain[range.clone()], decayed[range], "{} decayed", e.name);
+            others += 1;
+        }
+    }
+    assert!(
+        weights > 5 && others > 5,
+        "{weights} weights, {others} others"
+    );
+}

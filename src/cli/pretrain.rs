@@ -25,6 +25,7 @@ pub struct PretrainArgs {
     pub seed: Option<u64>,
     pub batch: Option<usize>,
     pub lr: f32,
+    pub weight_decay: f32,
     pub eval_states: usize,
     pub samples: usize,
 }
@@ -41,6 +42,9 @@ pub fn run(device: DeviceArg, args: PretrainArgs) -> Result<ExitCode> {
     }
     if !(args.lr > 0.0 && args.lr.is_finite()) {
         bail!("--lr must be positive");
+    }
+    if !(args.weight_decay >= 0.0 && args.weight_decay.is_finite()) {
+        bail!("--weight-decay must be zero or positive");
     }
     let backend = choose_device(device)?;
     let opts = match &args.resume {
@@ -63,6 +67,7 @@ pub fn run(device: DeviceArg, args: PretrainArgs) -> Result<ExitCode> {
                 model: meta.model.clone(),
                 batch: agree("--batch", args.batch, meta.batch)?,
                 lr: args.lr,
+                weight_decay: args.weight_decay,
                 steps: args.steps,
                 time: args.time,
                 out: args.out.clone().unwrap_or_else(|| dir.clone()),
@@ -89,6 +94,7 @@ pub fn run(device: DeviceArg, args: PretrainArgs) -> Result<ExitCode> {
                 model: ModelConfig::preset(&preset)?,
                 batch: args.batch.unwrap_or(64),
                 lr: args.lr,
+                weight_decay: args.weight_decay,
                 steps: args.steps,
                 time: args.time,
                 out: args.out.clone().unwrap_or_else(|| "runs/pretrain".into()),

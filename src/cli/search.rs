@@ -34,6 +34,7 @@ pub struct SearchArgs {
     pub standard_fraction: Option<f64>,
     pub batch: Option<usize>,
     pub lr: Option<f32>,
+    pub weight_decay: Option<f32>,
     pub mix: Option<Mix>,
     pub moves_per_step: Option<usize>,
     pub warmup_steps: Option<u32>,
@@ -163,6 +164,7 @@ fn fresh(args: &SearchArgs, d: &Defaults) -> Result<SearchSettings> {
         polish_flips: if args.no_polish { 0 } else { POLISH_FLIPS },
         batch: args.batch.unwrap_or(d.batch),
         lr: args.lr.unwrap_or(lr),
+        weight_decay: args.weight_decay.unwrap_or(0.0),
         mix: args.mix.unwrap_or(Mix {
             demonstrations: 0.5,
             played: 0.25,
@@ -211,6 +213,7 @@ fn resumed(args: &SearchArgs, dir: &std::path::Path) -> Result<SearchSettings> {
     )?;
     agree("--batch", args.batch, s.batch)?;
     agree("--lr", args.lr, s.lr)?;
+    agree("--weight-decay", args.weight_decay, s.weight_decay)?;
     agree("--mix", args.mix, s.mix)?;
     agree("--moves-per-step", args.moves_per_step, s.moves_per_step)?;
     agree("--warmup-steps", args.warmup_steps, s.warmup_steps)?;
@@ -250,6 +253,9 @@ fn check(s: &SearchSettings) -> Result<()> {
     }
     if !(s.lr > 0.0 && s.lr.is_finite()) {
         bail!("--lr must be positive");
+    }
+    if !(s.weight_decay >= 0.0 && s.weight_decay.is_finite()) {
+        bail!("--weight-decay must be zero or positive");
     }
     Ok(())
 }

@@ -203,6 +203,7 @@ pub trait Backend {
         grads: &Self::Buf,
         m: &Self::Buf,
         v: &Self::Buf,
+        decay: &Self::Buf,
     );
 
     // ---- TensorGame ---------------------------------------------------

@@ -67,6 +67,11 @@ pub struct Network<B: Backend> {
     pub samples: usize,
     pub layout: ParamLayout,
     pub weights: Weights<B>,
+    /// AdamW's decoupled weight decay, on linear weights only (DESIGN §3:
+    /// none on norms, biases and embeddings). 0 by default.
+    pub weight_decay: f32,
+    /// 1 for each parameter word the decay applies to, else 0.
+    decay_mask: B::Buf,
     pub(crate) adam_m: B::Buf,
     pub(crate) adam_v: B::Buf,
     pub step: u32,
@@ -336,6 +341,12 @@ impl<B: Backend> Network<B> {
             value_targets: b.alloc(batch)?,
             value_loss: b.alloc(batch)?,
             dquantiles: b.alloc(batch * model.quantiles)?,
+            weight_decay: 0.0,
+            decay_mask: {
+                let mask = b.alloc(layout.total)?;
+                b.write_f32(&mask, &layout.decay_mask());
+                mask
+            },
             adam_m: b.alloc(layout.total)?,
             adam_v: b.alloc(layout.total)?,
             step: 0,
@@ -710,13 +721,15 @@ impl<B: Backend> Network<B> {
             return Ok(stats);
         }
         self.step += 1;
-        let spec = AdamSpec::new(self.layout.total, lr, self.step);
+        let mut spec = AdamSpec::new(self.layout.total, lr, self.step);
+        spec.weight_decay = self.weight_decay;
         b.adam(
             &spec,
             &self.weights.params,
             &self.weights.grads,
             &self.adam_m,
             &self.adam_v,
+            &self.decay_mask,
         );
         Ok(stats)
     }

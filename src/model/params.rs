@@ -41,6 +41,17 @@ pub struct ParamLayout {
 }
 
 impl ParamLayout {
+    /// Per parameter word, 1 where AdamW's weight decay applies (the
+    /// weights of linear maps, named `….weight`) and 0 elsewhere (norms,
+    /// biases, embeddings).
+    pub fn decay_mask(&self) -> Vec<f32> {
+        let mut mask = vec![0.0; self.total];
+        for e in self.entries.iter().filter(|e| e.name.ends_with(".weight")) {
+            mask[e.offset..e.offset + e.len()].fill(1.0);
+        }
+        mask
+    }
+
     /// Appends a tensor; returns its (offset, length). Offsets are kept
     /// multiples of 4 so that weights can take vec4 kernel paths.
     pub fn add(&mut self, name: impl Into<String>, shape: &[usize], init: Init) -> (usize, usize) {

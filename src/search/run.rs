@@ -55,6 +55,9 @@ pub struct SearchSettings {
     /// Learner batch size.
     pub batch: usize,
     pub lr: f32,
+    /// AdamW weight decay on linear weights (runs from before it read 0).
+    #[serde(default)]
+    pub weight_decay: f32,
     pub mix: Mix,
     /// Actor moves per learner step.
     pub moves_per_step: usize,
@@ -248,6 +251,7 @@ pub fn search<B: Backend>(
         settings.batch,
         settings.seed,
     )?;
+    net.weight_decay = settings.weight_decay;
     let mut state = SearchState::default();
     if resume {
         state = read_state(out)?;

@@ -25,6 +25,8 @@ pub struct PretrainOptions {
     pub model: ModelConfig,
     pub batch: usize,
     pub lr: f32,
+    /// AdamW weight decay on linear weights.
+    pub weight_decay: f32,
     pub steps: Option<u64>,
     pub time: Option<Duration>,
     pub out: PathBuf,
@@ -114,6 +116,7 @@ pub fn pretrain<B: Backend>(b: &mut B, opts: &PretrainOptions) -> Result<Report>
         opts.batch,
         opts.seed,
     )?;
+    net.weight_decay = opts.weight_decay;
     if let Some(dir) = &opts.resume {
         let meta = net.load_checkpoint(b, dir)?;
         if meta.seed != opts.seed {

@@ -315,9 +315,10 @@ impl<F: Word> Backend for CpuBackend<F> {
         grads: &CpuBuf<F>,
         m: &CpuBuf<F>,
         v: &CpuBuf<F>,
+        decay: &CpuBuf<F>,
     ) {
-        Self::run([grads], [params, m, v], |[g], [p, m, v]| {
-            adam::cpu(spec, p, g, m, v)
+        Self::run([grads, decay], [params, m, v], |[g, d], [p, m, v]| {
+            adam::cpu(spec, p, g, m, v, d)
         });
     }
 

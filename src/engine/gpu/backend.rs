@@ -220,8 +220,16 @@ impl Backend for GpuBackend {
         losses::launch_quantile(self, spec, quantiles, targets, loss, dquantiles);
     }
 
-    fn adam(&mut self, spec: &AdamSpec, params: &GpuBuf, grads: &GpuBuf, m: &GpuBuf, v: &GpuBuf) {
-        adam::launch(self, spec, params, grads, m, v);
+    fn adam(
+        &mut self,
+        spec: &AdamSpec,
+        params: &GpuBuf,
+        grads: &GpuBuf,
+        m: &GpuBuf,
+        v: &GpuBuf,
+        decay: &GpuBuf,
+    ) {
+        adam::launch(self, spec, params, grads, m, v, decay);
     }
 
     fn residual_update(&mut self, spec: &GameSpec, states: &GpuBuf, factors: &GpuBuf) {

@@ -41,7 +41,16 @@ impl AdamSpec {
     }
 }
 
-pub fn cpu<F: Float>(s: &AdamSpec, params: &mut [F], grads: &[F], m: &mut [F], v: &mut [F]) {
+/// One AdamW step; `decay[i]` (1 or 0) says whether parameter i takes the
+/// weight decay.
+pub fn cpu<F: Float>(
+    s: &AdamSpec,
+    params: &mut [F],
+    grads: &[F],
+    m: &mut [F],
+    v: &mut [F],
+    decay: &[F],
+) {
     let f = |x: f64| F::from(x).unwrap();
     let (c1, c2) = s.corrections();
     let (b1, b2) = (f(s.beta1 as f64), f(s.beta2 as f64));
@@ -51,7 +60,8 @@ pub fn cpu<F: Float>(s: &AdamSpec, params: &mut [F], grads: &[F], m: &mut [F], v
         v[i] = b2 * v[i] + (F::one() - b2) * g * g;
         let mhat = m[i] / f(c1);
         let vhat = v[i] / f(c2);
-        let update = mhat / (vhat.sqrt() + f(s.eps as f64)) + f(s.weight_decay as f64) * params[i];
+        let wd = f(s.weight_decay as f64) * decay[i];
+        let update = mhat / (vhat.sqrt() + f(s.eps as f64)) + wd * params[i];
         params[i] = params[i] - f(s.lr as f64) * update;
     }
 }
@@ -68,6 +78,7 @@ struct Params {
     correction1: f32,
     correction2: f32,
     off: [u32; 4],
+    off_decay: [u32; 4],
 }
 
 pub fn launch(
@@ -77,6 +88,7 @@ pub fn launch(
     grads: &GpuBuf,
     m: &GpuBuf,
     v: &GpuBuf,
+    decay: &GpuBuf,
 ) {
     let (c1, c2) = s.corrections();
     let p = Params {
@@ -89,6 +101,7 @@ pub fn launch(
         correction1: c1 as f32,
         correction2: c2 as f32,
         off: [params.off(), grads.off(), m.off(), v.off()],
+        off_decay: [decay.off(), 0, 0, 0],
     };
     let kernel = Kernel {
         family: "adam",
@@ -96,5 +109,5 @@ pub fn launch(
         entry: "adamw",
     };
     let groups = gpu.grid(s.len);
-    gpu.launch(kernel, &p, &[params, grads, m, v], groups);
+    gpu.launch(kernel, &p, &[params, grads, m, v, decay], groups);
 }
