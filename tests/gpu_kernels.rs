@@ -576,3 +576,30 @@ fn sampling_picks_the_same_tokens_for_the_same_uniforms() {
         assert!(c.iter().all(|&t| (t as usize) < vocab));
     }
 }
+
+#[test]
+fn the_backend_counts_dispatches_submissions_and_transfers() {
+    let Some(mut gpu) = gpu() else { return };
+    let x = upload(&mut gpu, &[1.0, 2.0, 3.0]);
+    let y = upload(&mut gpu, &[4.0, 5.0, 6.0]);
+    let out = gpu.alloc(3).unwrap();
+    let before = gpu.counts();
+    // Three launches recorded, one submission when read, one for the copy.
+    gpu.add(3, &x, &y, &out);
+    gpu.add(3, &out, &y, &out);
+    gpu.gelu(3, &out, &x);
+    assert_eq!(
+        gpu.counts() - before,
+        Default::default(),
+        "nothing runs before a read"
+    );
+    let _ = gpu.read_f32(&x);
+    let c = gpu.counts() - before;
+    assert_eq!(
+        (c.dispatches, c.submits, c.reads, c.writes),
+        (3, 2, 1, 0),
+        "{c:?}"
+    );
+    gpu.write_f32(&y, &[0.0; 3]);
+    assert_eq!((gpu.counts() - before).writes, 1);
+}

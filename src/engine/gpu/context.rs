@@ -73,6 +73,29 @@ struct Dispatch {
     groups: [u32; 3],
 }
 
+/// What the backend has asked of the device so far: kernel dispatches,
+/// queue submissions, and host↔device transfers (reads wait for the
+/// device: each is a round trip).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct GpuCounts {
+    pub dispatches: u64,
+    pub submits: u64,
+    pub reads: u64,
+    pub writes: u64,
+}
+
+impl std::ops::Sub for GpuCounts {
+    type Output = GpuCounts;
+    fn sub(self, o: GpuCounts) -> GpuCounts {
+        GpuCounts {
+            dispatches: self.dispatches - o.dispatches,
+            submits: self.submits - o.submits,
+            reads: self.reads - o.reads,
+            writes: self.writes - o.writes,
+        }
+    }
+}
+
 /// The GPU backend's device state.
 pub struct GpuBackend {
     pub(crate) device: wgpu::Device,
@@ -91,6 +114,7 @@ pub struct GpuBackend {
     pending_params: Vec<u8>,
     pending: Vec<Dispatch>,
     next_id: u64,
+    counts: GpuCounts,
 }
 
 impl GpuBackend {
@@ -139,6 +163,7 @@ impl GpuBackend {
             pending_params: Vec::new(),
             pending: Vec::new(),
             next_id: 0,
+            counts: GpuCounts::default(),
         })
     }
 
@@ -149,6 +174,11 @@ impl GpuBackend {
             usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         })
+    }
+
+    /// Dispatches, submissions and transfers since the backend opened.
+    pub fn counts(&self) -> GpuCounts {
+        self.counts
     }
 
     pub fn is_software(&self) -> bool {
@@ -195,6 +225,7 @@ impl GpuBackend {
     }
 
     pub(crate) fn write_words(&mut self, buf: &GpuBuf, bytes: &[u8]) {
+        self.counts.writes += 1;
         assert!(
             bytes.len() <= buf.len * 4,
             "write of {} B into a view of {} words",
@@ -215,6 +246,7 @@ impl GpuBackend {
 
     pub(crate) fn read_words(&mut self, buf: &GpuBuf) -> Vec<u8> {
         self.flush_work(None);
+        self.counts.reads += 1;
         let bytes = (buf.len * 4) as u64;
         if bytes == 0 {
             return Vec::new();
@@ -228,6 +260,7 @@ impl GpuBackend {
         let mut encoder = self.device.create_command_encoder(&Default::default());
         encoder.copy_buffer_to_buffer(&buf.buffer, (buf.offset * 4) as u64, &staging, 0, bytes);
         self.queue.submit([encoder.finish()]);
+        self.counts.submits += 1;
         let slice = staging.slice(..);
         slice.map_async(wgpu::MapMode::Read, |r| {
             r.expect("mapping a read-back buffer")
@@ -425,6 +458,7 @@ impl GpuBackend {
                 label: None,
                 timestamp_writes,
             });
+            self.counts.dispatches += bound.len() as u64;
             for (pipeline, bg, slot, [x, y, z]) in &bound {
                 pass.set_pipeline(pipeline);
                 pass.set_bind_group(0, bg, &[(*slot * self.param_align) as u32]);
@@ -432,6 +466,7 @@ impl GpuBackend {
             }
         }
         self.queue.submit([encoder.finish()]);
+        self.counts.submits += 1;
         self.wait();
     }
 

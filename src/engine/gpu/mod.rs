@@ -9,4 +9,4 @@ mod context;
 
 pub use adapters::{describe_adapters, enumerate_adapters, require_gpu, AdapterReport};
 pub(crate) use context::offsets;
-pub use context::{GpuBackend, GpuBuf, Kernel, PRELUDE};
+pub use context::{GpuBackend, GpuBuf, GpuCounts, Kernel, PRELUDE};
