@@ -69,6 +69,15 @@ impl FromStr for Field {
     }
 }
 
+/// The least common multiple of the denominators of `xs` (1 for none);
+/// `None` when it leaves i128.
+pub fn common_denominator<'a>(xs: impl IntoIterator<Item = &'a Coeff>) -> Option<i128> {
+    xs.into_iter().try_fold(1i128, |acc, x| {
+        let d = *x.denom();
+        (acc / num_integer::Integer::gcd(&acc, &d)).checked_mul(d)
+    })
+}
+
 /// Parses an exact coefficient from its text: an integer (`-2`), a decimal
 /// (`0.5`, `-1.25e-1`) or a fraction (`1/3`). Decimals are read exactly,
 /// never through floating point.

@@ -1,8 +1,7 @@
 //! Exact verification: does Σ_r u_r ⊗ v_r ⊗ w_r equal T in a given field?
 
 use super::decomposition::{Decomposition, FACTOR_NAMES};
-use super::field::{format_coeff, Coeff, Field};
-use num_integer::Integer;
+use super::field::{common_denominator, format_coeff, Coeff, Field};
 use num_traits::{CheckedAdd, CheckedMul, Zero};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -116,13 +115,8 @@ struct IntegerTerms {
 impl IntegerTerms {
     fn new(terms: &Sparse<Coeff>) -> Option<IntegerTerms> {
         let mut lcm = [1i128; 3];
-        for t in terms {
-            for f in 0..3 {
-                for (_, x) in &t[f] {
-                    let g = lcm[f].gcd(x.denom());
-                    lcm[f] = (lcm[f] / g).checked_mul(*x.denom())?;
-                }
-            }
+        for (f, slot) in lcm.iter_mut().enumerate() {
+            *slot = common_denominator(terms.iter().flat_map(|t| t[f].iter().map(|(_, x)| x)))?;
         }
         let scale = lcm[0].checked_mul(lcm[1])?.checked_mul(lcm[2])?;
         let mut int = Vec::with_capacity(terms.len());

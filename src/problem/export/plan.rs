@@ -16,9 +16,8 @@
 //! by its own common denominator instead.
 
 use super::super::decomposition::Decomposition;
-use super::super::field::{Coeff, Field};
+use super::super::field::{common_denominator, Coeff, Field};
 use anyhow::{bail, Result};
-use num_integer::Integer;
 use num_traits::Zero;
 
 /// One coefficient as it is written in the code.
@@ -250,18 +249,9 @@ pub fn input_bound(m: u128, shift: i64) -> u64 {
     b as u64
 }
 
-fn checked_lcm(a: i128, b: i128) -> Result<i128> {
-    let g = a.gcd(&b);
-    match (a / g).checked_mul(b) {
-        Some(l) => Ok(l.abs()),
-        None => bail!("the denominators' common multiple passes 2^127; export with --lang c or rust (exact by 2-adic arithmetic) or --arith f64"),
-    }
-}
-
 fn unbounded_plan(u: &[Vec<Coeff>], v: &[Vec<Coeff>], w: &[Vec<Coeff>]) -> Result<Plan> {
     let row_lcm = |row: &[Coeff]| {
-        row.iter()
-            .try_fold(1i128, |acc, x| checked_lcm(acc, *x.denom()))
+        common_denominator(row).ok_or_else(|| anyhow::anyhow!("the denominators' common multiple passes 2^127; export with --lang c or rust (exact by 2-adic arithmetic) or --arith f64"))
     };
     let overflow = || anyhow::anyhow!("a coefficient times its denominators passes 2^127");
     let scale_row = |row: &[Coeff], by: i128| -> Result<Combination> {
@@ -288,9 +278,7 @@ fn unbounded_plan(u: &[Vec<Coeff>], v: &[Vec<Coeff>], w: &[Vec<Coeff>]) -> Resul
         let weights: Vec<Coeff> = (0..w.len())
             .map(|r| w[r][k] / Coeff::from_integer(scales[r]))
             .collect();
-        let denominator = weights
-            .iter()
-            .try_fold(1i128, |acc, x| checked_lcm(acc, *x.denom()))?;
+        let denominator = row_lcm(&weights)?;
         outputs.push((
             scale_row(&weights, denominator)?,
             Finish::Divide(denominator),
