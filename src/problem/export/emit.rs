@@ -152,6 +152,44 @@ fn groups(len: usize) -> impl Iterator<Item = std::ops::Range<usize>> {
     (0..len.div_ceil(GROUP).max(1)).map(move |g| g * GROUP..((g + 1) * GROUP).min(len))
 }
 
+/// The helper functions of C and Rust: one per group of products and one
+/// per group of outputs, each opened by its `signature` and the outputs'
+/// values written by `finish`. Returns how many of each.
+fn helpers(
+    out: &mut String,
+    frame: &Frame,
+    plan: &Plan,
+    lang: Lang,
+    product_signature: impl Fn(usize) -> String,
+    output_signature: impl Fn(usize) -> String,
+    finish: impl Fn(String, &Finish) -> String,
+) -> (usize, usize) {
+    let products: Vec<_> = groups(plan.left.len()).collect();
+    for (g, range) in products.iter().enumerate() {
+        let _ = writeln!(out, "{}", product_signature(g));
+        for r in range.clone() {
+            let _ = writeln!(
+                out,
+                "    {};{}",
+                product(plan, r, lang),
+                note(frame, r, "//")
+            );
+        }
+        let _ = writeln!(out, "}}\n");
+    }
+    let outputs: Vec<_> = groups(plan.outputs.len()).collect();
+    for (g, range) in outputs.iter().enumerate() {
+        let _ = writeln!(out, "{}", output_signature(g));
+        for k in range.clone() {
+            let (terms, how) = &plan.outputs[k];
+            let (s, _) = sum(terms, "m", lang, plan.float);
+            let _ = writeln!(out, "    c[{k}] = {};", finish(s, how));
+        }
+        let _ = writeln!(out, "}}\n");
+    }
+    (products.len(), outputs.len())
+}
+
 fn c(out: &mut String, frame: &Frame, plan: &Plan) {
     let [la, lb, lc] = frame.lens;
     let name = frame.name;
@@ -168,43 +206,26 @@ fn c(out: &mut String, frame: &Frame, plan: &Plan) {
             "/* The signed value of a 64-bit word (two's complement), with no\n   implementation-defined conversion. */\nstatic int64_t {name}_signed(uint64_t x) {{\n    return x <= INT64_MAX ? (int64_t)x : -(int64_t)~x - 1;\n}}\n"
         );
     }
-    let products: Vec<_> = groups(rank).collect();
-    for (g, range) in products.iter().enumerate() {
-        let _ = writeln!(
-            out,
-            "static void {name}_products_{g}(const {word} *a, const {word} *b, {word} *m) {{"
-        );
-        for r in range.clone() {
-            let _ = writeln!(
-                out,
-                "    {};{}",
-                product(plan, r, Lang::C),
-                note(frame, r, "//")
-            );
-        }
-        let _ = writeln!(out, "}}\n");
-    }
-    let outputs: Vec<_> = groups(lc).collect();
-    for (g, range) in outputs.iter().enumerate() {
-        let _ = writeln!(
-            out,
-            "static void {name}_outputs_{g}(const {word} *m, {result} *c) {{"
-        );
-        for k in range.clone() {
-            let (terms, finish) = &plan.outputs[k];
-            let (s, _) = sum(terms, "m", Lang::C, plan.float);
-            let value = match finish {
-                Finish::Parity => format!("(int64_t)(({s}) & 1)"),
-                Finish::Signed { shift: 0 } => format!("{name}_signed({s})"),
-                Finish::Signed { shift } => {
-                    format!("{name}_signed({s}) / INT64_C({})", 1u64 << shift)
-                }
-                Finish::Float | Finish::Divide(_) => s,
-            };
-            let _ = writeln!(out, "    c[{k}] = {value};");
-        }
-        let _ = writeln!(out, "}}\n");
-    }
+    let (products, outputs) = helpers(
+        out,
+        frame,
+        plan,
+        Lang::C,
+        |g| {
+            format!(
+                "static void {name}_products_{g}(const {word} *a, const {word} *b, {word} *m) {{"
+            )
+        },
+        |g| format!("static void {name}_outputs_{g}(const {word} *m, {result} *c) {{"),
+        |s, finish| match finish {
+            Finish::Parity => format!("(int64_t)(({s}) & 1)"),
+            Finish::Signed { shift: 0 } => format!("{name}_signed({s})"),
+            Finish::Signed { shift } => {
+                format!("{name}_signed({s}) / INT64_C({})", 1u64 << shift)
+            }
+            Finish::Float | Finish::Divide(_) => s,
+        },
+    );
     let calls = |out: &mut String, args: &str, what: &str, count: usize| {
         for g in 0..count {
             let _ = writeln!(out, "    {name}_{what}_{g}({args});");
@@ -216,8 +237,8 @@ fn c(out: &mut String, frame: &Frame, plan: &Plan) {
             "/* c[{lc}] = product of a[{la}] and b[{lb}], flat row-major. */\nvoid {name}(const double *a, const double *b, double *c) {{"
         );
         let _ = writeln!(out, "    double m[{rank}];");
-        calls(out, "a, b, m", "products", products.len());
-        calls(out, "m, c", "outputs", outputs.len());
+        calls(out, "a, b, m", "products", products);
+        calls(out, "m, c", "outputs", outputs);
         let _ = writeln!(out, "}}");
         return;
     }
@@ -244,8 +265,8 @@ fn c(out: &mut String, frame: &Frame, plan: &Plan) {
         out,
         "    const uint64_t *ua = (const uint64_t *)a, *ub = (const uint64_t *)b;\n    uint64_t m[{rank}];"
     );
-    calls(out, "ua, ub, m", "products", products.len());
-    calls(out, "m, c", "outputs", outputs.len());
+    calls(out, "ua, ub, m", "products", products);
+    calls(out, "m, c", "outputs", outputs);
     let _ = writeln!(out, "    return 0;\n}}");
 }
 
@@ -259,41 +280,20 @@ fn rust(out: &mut String, frame: &Frame, plan: &Plan) {
         let _ = writeln!(out, "use std::num::Wrapping;\n");
         ("Wrapping<i64>", "i64")
     };
-    let products: Vec<_> = groups(rank).collect();
-    for (g, range) in products.iter().enumerate() {
-        let _ = writeln!(
-            out,
-            "fn {name}_products_{g}(a: &[{word}], b: &[{word}], m: &mut [{word}]) {{"
-        );
-        for r in range.clone() {
-            let _ = writeln!(
-                out,
-                "    {};{}",
-                product(plan, r, Lang::Rust),
-                note(frame, r, "//")
-            );
-        }
-        let _ = writeln!(out, "}}\n");
-    }
-    let outputs: Vec<_> = groups(lc).collect();
-    for (g, range) in outputs.iter().enumerate() {
-        let _ = writeln!(
-            out,
-            "fn {name}_outputs_{g}(m: &[{word}], c: &mut [{result}]) {{"
-        );
-        for k in range.clone() {
-            let (terms, finish) = &plan.outputs[k];
-            let (s, _) = sum(terms, "m", Lang::Rust, plan.float);
-            let value = match finish {
-                Finish::Parity => format!("({s}).0 & 1"),
-                Finish::Signed { shift: 0 } => format!("({s}).0"),
-                Finish::Signed { shift } => format!("({s}).0 / {}", 1u64 << shift),
-                Finish::Float | Finish::Divide(_) => s,
-            };
-            let _ = writeln!(out, "    c[{k}] = {value};");
-        }
-        let _ = writeln!(out, "}}\n");
-    }
+    let (products, outputs) = helpers(
+        out,
+        frame,
+        plan,
+        Lang::Rust,
+        |g| format!("fn {name}_products_{g}(a: &[{word}], b: &[{word}], m: &mut [{word}]) {{"),
+        |g| format!("fn {name}_outputs_{g}(m: &[{word}], c: &mut [{result}]) {{"),
+        |s, finish| match finish {
+            Finish::Parity => format!("({s}).0 & 1"),
+            Finish::Signed { shift: 0 } => format!("({s}).0"),
+            Finish::Signed { shift } => format!("({s}).0 / {}", 1u64 << shift),
+            Finish::Float | Finish::Divide(_) => s,
+        },
+    );
     let _ = writeln!(
         out,
         "/// c = a b, flat row-major (a: {la}, b: {lb}, c: {lc} entries).\npub fn {name}(a: &[{result}], b: &[{result}]) -> Vec<{result}> {{\n    assert!(a.len() == {la} && b.len() == {lb});"
@@ -316,10 +316,10 @@ fn rust(out: &mut String, frame: &Frame, plan: &Plan) {
         "    let mut m = vec![{zero}; {rank}];\n    let mut c = vec![{}; {lc}];",
         if plan.float { "0.0" } else { "0" }
     );
-    for g in 0..products.len() {
+    for g in 0..products {
         let _ = writeln!(out, "    {name}_products_{g}(&a, &b, &mut m);");
     }
-    for g in 0..outputs.len() {
+    for g in 0..outputs {
         let _ = writeln!(out, "    {name}_outputs_{g}(&m, &mut c);");
     }
     let _ = writeln!(out, "    c\n}}");

@@ -84,8 +84,20 @@ pub fn plan(d: &Decomposition, arith: Arith, integers: Integers) -> Result<Plan>
         (Arith::F64, Field::Z2) => {
             bail!("--arith f64 is for Z and Q schemes; a Z2 export is exact in integers")
         }
-        (Arith::F64, _) => Ok(float_plan(&u, &v, &w)),
-        (Arith::Exact, Field::Z2) => Ok(parity_plan(&u, &v, &w)),
+        (Arith::F64, _) => Ok(direct_plan(
+            &u,
+            &v,
+            &w,
+            |x| Literal::Float(nearest_f64(x)),
+            Finish::Float,
+        )),
+        (Arith::Exact, Field::Z2) => Ok(direct_plan(
+            &u,
+            &v,
+            &w,
+            |x| Literal::Int(x.to_integer()),
+            Finish::Parity,
+        )),
         (Arith::Exact, _) => match integers {
             Integers::Wrapping64 => wrapping_plan(d, &u, &v, &w),
             Integers::Unbounded => unbounded_plan(&u, &v, &w),
@@ -106,31 +118,24 @@ fn column(w: &[Vec<Coeff>], k: usize) -> Vec<Coeff> {
     w.iter().map(|row| row[k]).collect()
 }
 
-fn float_plan(u: &[Vec<Coeff>], v: &[Vec<Coeff>], w: &[Vec<Coeff>]) -> Plan {
-    let lit = |x: &Coeff| Literal::Float(nearest_f64(x));
+/// Every coefficient written as `lit` gives it, every output finished
+/// alike: doubles, or integers reduced mod 2 at the end.
+fn direct_plan(
+    u: &[Vec<Coeff>],
+    v: &[Vec<Coeff>],
+    w: &[Vec<Coeff>],
+    lit: impl Fn(&Coeff) -> Literal + Copy,
+    finish: Finish,
+) -> Plan {
     let lc = w.first().map_or(0, |r| r.len());
     Plan {
         left: u.iter().map(|r| combination(r, lit)).collect(),
         right: v.iter().map(|r| combination(r, lit)).collect(),
         outputs: (0..lc)
-            .map(|k| (combination(&column(w, k), lit), Finish::Float))
+            .map(|k| (combination(&column(w, k), lit), finish))
             .collect(),
         bound: None,
-        float: true,
-    }
-}
-
-fn parity_plan(u: &[Vec<Coeff>], v: &[Vec<Coeff>], w: &[Vec<Coeff>]) -> Plan {
-    let lit = |x: &Coeff| Literal::Int(x.to_integer());
-    let lc = w.first().map_or(0, |r| r.len());
-    Plan {
-        left: u.iter().map(|r| combination(r, lit)).collect(),
-        right: v.iter().map(|r| combination(r, lit)).collect(),
-        outputs: (0..lc)
-            .map(|k| (combination(&column(w, k), lit), Finish::Parity))
-            .collect(),
-        bound: None,
-        float: false,
+        float: finish == Finish::Float,
     }
 }
 
