@@ -220,25 +220,12 @@ pub fn backward_cpu<F: Float + Send + Sync>(
     if !parallel(s) {
         return backward_into(s, q, k, v, out, lse, dout, &mut SeparateGrads([dq, dk, dv]));
     }
-    let one = one_batch(s);
-    dq.par_chunks_mut(s.q_len * s.q_stride)
+    let grads = dq
+        .par_chunks_mut(s.q_len * s.q_stride)
         .zip(dk.par_chunks_mut(s.kv_len * s.k_stride))
         .zip(dv.par_chunks_mut(s.kv_len * s.v_stride))
-        .take(s.batch)
-        .enumerate()
-        .for_each(|(b, ((dq, dk), dv))| {
-            let (q, k, v, out, lse, dout) = batch_inputs(s, b, q, k, v, out, lse, dout);
-            backward_into(
-                &one,
-                q,
-                k,
-                v,
-                out,
-                lse,
-                dout,
-                &mut SeparateGrads([dq, dk, dv]),
-            )
-        });
+        .map(|((dq, dk), dv)| SeparateGrads([dq, dk, dv]));
+    backward_batches(s, [q, k, v, out, lse, dout], grads);
 }
 
 /// The backward into fused gradients (see `FusedGrads`); batches in
@@ -260,47 +247,33 @@ pub fn backward_fused<F: Float + Send + Sync>(
     if !parallel(s) || !uniform {
         return backward_into(s, q, k, v, out, lse, dout, &mut FusedGrads { words, base });
     }
-    let one = one_batch(s);
-    words
+    let grads = words
         .par_chunks_mut(s.q_len * s.q_stride)
-        .take(s.batch)
-        .enumerate()
-        .for_each(|(b, words)| {
-            let (q, k, v, out, lse, dout) = batch_inputs(s, b, q, k, v, out, lse, dout);
-            backward_into(
-                &one,
-                q,
-                k,
-                v,
-                out,
-                lse,
-                dout,
-                &mut FusedGrads { words, base },
-            )
-        });
+        .map(|words| FusedGrads { words, base });
+    backward_batches(s, [q, k, v, out, lse, dout], grads);
 }
 
-/// Batch b's rows of every input of the backward.
-#[allow(clippy::too_many_arguments, clippy::type_complexity)]
-fn batch_inputs<'a, F>(
+/// The backward batch by batch in parallel: batch b reads its own rows of
+/// the inputs (q, k, v, out, lse, dout) and writes the b-th gradients.
+fn backward_batches<F: Float + Send + Sync, G: QkvGrads<F> + Send>(
     s: &AttentionSpec,
-    b: usize,
-    q: &'a [F],
-    k: &'a [F],
-    v: &'a [F],
-    out: &'a [F],
-    lse: &'a [F],
-    dout: &'a [F],
-) -> (&'a [F], &'a [F], &'a [F], &'a [F], &'a [F], &'a [F]) {
+    [q, k, v, out, lse, dout]: [&[F]; 6],
+    grads: impl IndexedParallelIterator<Item = G>,
+) {
+    let one = one_batch(s);
     let per = s.heads * s.q_len;
-    (
-        rows(q, b, s.q_len, s.q_stride, s),
-        rows(k, b, s.kv_len, s.k_stride, s),
-        rows(v, b, s.kv_len, s.v_stride, s),
-        rows(out, b, s.q_len, s.o_stride, s),
-        &lse[b * per..(b + 1) * per],
-        rows(dout, b, s.q_len, s.o_stride, s),
-    )
+    grads.take(s.batch).enumerate().for_each(|(b, mut g)| {
+        backward_into(
+            &one,
+            rows(q, b, s.q_len, s.q_stride, s),
+            rows(k, b, s.kv_len, s.k_stride, s),
+            rows(v, b, s.kv_len, s.v_stride, s),
+            rows(out, b, s.q_len, s.o_stride, s),
+            &lse[b * per..(b + 1) * per],
+            rows(dout, b, s.q_len, s.o_stride, s),
+            &mut g,
+        )
+    });
 }
 
 /// Where the backward writes dq (0), dk (1) and dv (2), by their own index.
