@@ -30,11 +30,8 @@ fn seconds_or(seconds: Option<f64>, default: f64) -> Result<f64> {
 /// `path` (an existing file there is left as it is until the results come).
 fn check_writable(path: Option<&Path>) -> Result<()> {
     let Some(path) = path else { return Ok(()) };
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => std::path::PathBuf::from("."),
-    };
-    let probe = dir.join(format!(".tensorsearch-probe-{}", std::process::id()));
+    let probe =
+        json::directory_of(path).join(format!(".tensorsearch-probe-{}", std::process::id()));
     std::fs::write(&probe, b"")
         .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
     let _ = std::fs::remove_file(&probe);

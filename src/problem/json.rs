@@ -414,13 +414,18 @@ pub fn write_file(path: &Path, ds: &[Decomposition]) -> Result<()> {
     write_atomic(path, to_file_text(ds).as_bytes())
 }
 
+/// The directory a file path lies in ("." for a bare name).
+pub fn directory_of(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
 /// Writes `bytes` to `path` so that readers see the old file or the whole
 /// new one, never a part: write a sibling temporary file, sync, rename.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
+    let dir = directory_of(path);
     let name = path
         .file_name()
         .ok_or_else(|| anyhow!("{} is not a file path", path.display()))?;

@@ -105,11 +105,7 @@ pub struct CpuBackend<F = f32> {
 impl CpuBackend<f32> {
     /// The f32 backend, computing as the GPU does.
     pub fn new() -> Self {
-        CpuBackend {
-            word: PhantomData,
-            allocated: 0,
-            sizing: false,
-        }
+        Self::default()
     }
 
     /// A backend that only counts what is allocated on it (see `sizing`).
@@ -124,11 +120,7 @@ impl CpuBackend<f32> {
 impl CpuBackend<f64> {
     /// The f64 backend, for gradient checks.
     pub fn new_f64() -> Self {
-        CpuBackend {
-            word: PhantomData,
-            allocated: 0,
-            sizing: false,
-        }
+        Self::default()
     }
 }
 
