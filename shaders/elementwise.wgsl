@@ -1,5 +1,5 @@
-// Elementwise kernels: GELU (tanh form) forward and backward, addition,
-// copy and fill. One thread per element.
+// Elementwise kernels: GELU (tanh form, in the prelude) forward and
+// backward, addition, copy and fill. One thread per element.
 
 struct Params { n: u32, value: f32, _pad0: u32, _pad1: u32, off: vec4<u32> }
 
@@ -8,16 +8,6 @@ struct Params { n: u32, value: f32, _pad0: u32, _pad1: u32, off: vec4<u32> }
 @group(0) @binding(2) var<storage, read_write> b2: array<f32>;
 @group(0) @binding(3) var<storage, read_write> b3: array<f32>;
 
-const SQRT_2_OVER_PI: f32 = 0.7978845608028654;
-const GELU_C: f32 = 0.044715;
-// tanh is +-1 in f32 beyond 15; clamping keeps exp-based tanh finite.
-const TANH_CLAMP: f32 = 15.0;
-
-fn gelu_tanh(x: f32) -> f32 {
-    let u = SQRT_2_OVER_PI * (x + GELU_C * x * x * x);
-    return tanh(clamp(u, -TANH_CLAMP, TANH_CLAMP));
-}
-
 @compute @workgroup_size(WG)
 fn gelu_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = linear_index(gid, nwg);
@@ -25,7 +15,7 @@ fn gelu_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
         return;
     }
     let x = b1[p.off.x + i];
-    b2[p.off.y + i] = 0.5 * x * (1.0 + gelu_tanh(x));
+    b2[p.off.y + i] = gelu(x);
 }
 
 @compute @workgroup_size(WG)

@@ -11,7 +11,7 @@ struct Params { rows: u32, vocab: u32, _pad0: u32, _pad1: u32, off: array<vec4<u
 @group(0) @binding(3) var<storage, read_write> weights: array<f32>;
 @group(0) @binding(4) var<storage, read_write> loss: array<f32>;
 @group(0) @binding(5) var<storage, read_write> dlogits: array<f32>;
-@group(0) @binding(6) var<storage, read_write> correct: array<u32>;
+@group(0) @binding(6) var<storage, read_write> correct: array<f32>;
 
 @compute @workgroup_size(WG)
 fn softmax_xent(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -41,5 +41,5 @@ fn softmax_xent(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
         let onehot = select(0.0, 1.0, i == t);
         dlogits[d0 + i] = w * (exp(logits[x0 + i] - m) / total - onehot);
     }
-    correct[p.off[1].y + r] = select(0u, 1u, best == t);
+    correct[p.off[1].y + r] = select(0.0, 1.0, best == t);
 }

@@ -225,7 +225,7 @@ enum Command {
     },
     /// List wgpu adapters with the limits and features that matter to compute.
     Devices,
-    /// Benchmark the compute kernels or the search, GPU against CPU (--device auto: both).
+    /// Benchmark the compute kernels, training or the search, GPU against CPU (--device auto: both).
     Bench {
         #[arg(value_enum)]
         what: BenchWhat,
@@ -235,9 +235,12 @@ enum Command {
         /// Skip the largest shapes.
         #[arg(long)]
         quick: bool,
-        /// Seconds of timed calls per kernel (default 0.5) or per search configuration (default 10).
+        /// Seconds of timed calls per kernel (default 0.5), per training configuration (default 6) or per search configuration (default 10).
         #[arg(long)]
         seconds: Option<f64>,
+        /// bench train: one model preset (tiny, small or large) instead of tiny and small.
+        #[arg(long)]
+        preset: Option<String>,
     },
 }
 
@@ -247,6 +250,8 @@ enum BenchWhat {
     Kernels,
     /// The search's throughput: network evaluations, simulations and games per second, for 2x2x2 and 3x3x3.
     Search,
+    /// Training steps/s and leaf evaluations/s for 2x2x2 at batch 64, device work per step, and time per operation.
+    Train,
 }
 
 fn main() -> ExitCode {
@@ -397,6 +402,7 @@ fn run(device: DeviceArg, command: Command) -> anyhow::Result<ExitCode> {
             json,
             quick,
             seconds,
+            preset,
         } => {
             // --device auto times both, GPU against CPU.
             let on = match device {
@@ -404,9 +410,15 @@ fn run(device: DeviceArg, command: Command) -> anyhow::Result<ExitCode> {
                 DeviceArg::Cpu => BenchDevice::Cpu,
                 DeviceArg::Auto => BenchDevice::Both,
             };
+            if preset.is_some() && !matches!(what, BenchWhat::Train) {
+                anyhow::bail!("--preset applies to bench train only");
+            }
             match what {
                 BenchWhat::Kernels => cli::bench::kernels(on, json.as_deref(), quick, seconds),
                 BenchWhat::Search => cli::bench::search(on, json.as_deref(), quick, seconds),
+                BenchWhat::Train => {
+                    cli::bench::train(on, json.as_deref(), quick, seconds, preset.as_deref())
+                }
             }
         }
     }

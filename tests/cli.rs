@@ -392,6 +392,56 @@ fn bench_checks_its_json_path_before_running() {
 }
 
 #[test]
+fn bench_train_reports_rates_and_where_the_time_goes() {
+    let dir = common::temp_dir("cli-bench-train");
+    let json = dir.join("train.json");
+    let out = run(
+        &[
+            "bench",
+            "train",
+            "--device",
+            "cpu",
+            "--preset",
+            "tiny",
+            "--seconds",
+            "0.5",
+            "--json",
+            json.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("steps/s"), "{}", out.stdout);
+    let rows: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&json).unwrap()).unwrap();
+    let row = &rows[0];
+    assert!(row["steps_per_s"].as_f64().unwrap() > 0.0, "{row}");
+    assert!(row["evaluations_per_s"].as_f64().unwrap() > 0.0, "{row}");
+    // The profile covers the step's operations, and its shares sum to 1.
+    let ops = row["step_profile"].as_array().unwrap();
+    let names: Vec<&str> = ops.iter().map(|o| o["op"].as_str().unwrap()).collect();
+    for op in [
+        "matmul Aᵀ·B",
+        "attention backward",
+        "linear + gelu",
+        "adamw",
+    ] {
+        assert!(names.contains(&op), "{names:?}");
+    }
+    let total: f64 = ops.iter().map(|o| o["fraction"].as_f64().unwrap()).sum();
+    assert!((total - 1.0).abs() < 1e-9, "{total}");
+    assert_clean_failure(
+        &["bench", "kernels", "--device", "cpu", "--preset", "tiny"],
+        "--preset applies to bench train only",
+    );
+    assert_clean_failure(
+        &["bench", "train", "--device", "cpu", "--preset", "huge"],
+        "unknown preset 'huge'",
+    );
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn decomposition_files_refuse_duplicate_keys_and_warn_on_unknown_ones() {
     let dir = common::temp_dir("cli-keys");
     let one = r#"{"shape":[1,1,1],"field":"Z","u":[[1]],"v":[[1]],"w":[[1]]"#;

@@ -259,7 +259,7 @@ fn loss_gradients() {
     let weights = rand_vec(&mut rng, 4, 0.1, 1.0);
     let xent = |x: &[f64], d: &mut [f64]| {
         let mut loss = vec![0.0; 4];
-        let mut correct = vec![0u32; 4];
+        let mut correct = vec![0.0; 4];
         losses::xent_cpu(&s, x, &targets, &weights, &mut loss, d, &mut correct);
         loss.iter().sum::<f64>()
     };

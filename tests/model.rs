@@ -305,3 +305,60 @@ fn weight_decay_reaches_linear_weights_only() {
         "{weights} weights, {others} others"
     );
 }
+
+#[test]
+fn a_gpu_training_step_is_one_submission_and_one_read_back() {
+    let Some(mut g) = gpu() else { return };
+    let mut rng = fresh_rng("step-work");
+    let mut net = network(&mut g, Field::Z, 5);
+    let data = batch(&mut rng, Field::Z);
+    net.train_step(&mut g, &data, 1e-3).unwrap();
+    let before = g.counts();
+    for _ in 0..3 {
+        assert!(net.train_step(&mut g, &data, 1e-3).unwrap().is_finite());
+    }
+    // Uploads, forward, backward and the statistics go in one submission
+    // with the read-back; the optimiser step rides with the next one.
+    let c = g.counts() - before;
+    assert_eq!((c.submits, c.reads), (3, 3), "{c:?}");
+}
+
+#[test]
+fn step_statistics_are_the_loss_sums_and_the_argmax_accuracy() {
+    let mut cpu = CpuBackend::new();
+    let mut rng = fresh_rng("step-stats");
+    let mut net = network(&mut cpu, Field::Z, 9);
+    let data = batch(&mut rng, Field::Z);
+    net.load(&mut cpu, &data).unwrap();
+    net.forward(&mut cpu);
+    let stats = net.stats(&mut cpu);
+    let [policy, value] = net.loss_buffers().map(|buf| buf.clone());
+    let sum = |v: Vec<f32>| v.iter().map(|&x| x as f64).sum::<f64>();
+    let (p, v) = (sum(cpu.read_f32(&policy)), sum(cpu.read_f32(&value)));
+    assert!(
+        (stats.policy_loss as f64 - p).abs() <= 1e-5 * p.abs(),
+        "{stats:?} vs {p}"
+    );
+    assert!(
+        (stats.value_loss as f64 - v).abs() <= 1e-5 * v.abs(),
+        "{stats:?} vs {v}"
+    );
+    let logits = cpu.read_f32(&net.logits);
+    let vocab = logits.len() / data.targets.len();
+    let hits = logits
+        .chunks(vocab)
+        .zip(&data.targets)
+        .filter(|(row, &t)| {
+            let best = row
+                .iter()
+                .enumerate()
+                .fold(0, |best, (i, &x)| if x > row[best] { i } else { best });
+            best == t as usize
+        })
+        .count();
+    let accuracy = hits as f32 / data.targets.len() as f32;
+    assert!(
+        (stats.token_accuracy - accuracy).abs() < 1e-6,
+        "{stats:?} vs {accuracy}"
+    );
+}

@@ -1,4 +1,4 @@
-//! `tensorsearch bench kernels`.
+//! `tensorsearch bench kernels`, `bench search` and `bench train`.
 
 use anyhow::{bail, Result};
 use std::path::Path;
@@ -9,6 +9,7 @@ use tensorsearch::engine::gpu;
 use tensorsearch::problem::json;
 use tensorsearch::problem::{Field, Shape};
 use tensorsearch::search::bench::{measure, table, SearchBenchCase};
+use tensorsearch::train::bench::{self as train_bench, TrainBenchCase};
 
 #[derive(Clone, Copy, PartialEq)]
 pub enum BenchDevice {
@@ -117,6 +118,51 @@ pub fn search(
     }
     eprintln!();
     print!("{}", table(&rows));
+    if let Some(path) = json {
+        let text = serde_json::to_string_pretty(&rows)?;
+        json::write_atomic(path, format!("{text}\n").as_bytes())?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `bench train`: training steps/s and leaf evaluations/s, with the device
+/// work per call and the time per operation, for each preset (tiny and
+/// small by default; tiny only with --quick).
+pub fn train(
+    device: BenchDevice,
+    json: Option<&Path>,
+    quick: bool,
+    seconds: Option<f64>,
+    preset: Option<&str>,
+) -> Result<ExitCode> {
+    let seconds = std::time::Duration::from_secs_f64(seconds_or(seconds, 6.0)?);
+    check_writable(json)?;
+    let presets: Vec<&str> = match preset {
+        Some(p) => vec![p],
+        None if quick => vec!["tiny"],
+        None => vec!["tiny", "small"],
+    };
+    let cases = presets
+        .iter()
+        .map(|p| TrainBenchCase::standard(p))
+        .collect::<Result<Vec<_>>>()?;
+    let mut rows = Vec::new();
+    for case in &cases {
+        if device != BenchDevice::Gpu {
+            rows.push(train_bench::measure(CpuBackend::new(), case, seconds)?);
+            eprint!(".");
+        }
+        if device != BenchDevice::Cpu {
+            rows.push(train_bench::measure(
+                gpu::GpuBackend::new()?,
+                case,
+                seconds,
+            )?);
+            eprint!(".");
+        }
+    }
+    eprintln!();
+    print!("{}", train_bench::table(&rows));
     if let Some(path) = json {
         let text = serde_json::to_string_pretty(&rows)?;
         json::write_atomic(path, format!("{text}\n").as_bytes())?;

@@ -14,15 +14,17 @@
 pub mod cpu;
 pub mod gpu;
 pub mod ops;
+pub mod profile;
 
 use anyhow::Result;
+pub use gpu::GpuCounts;
 pub use ops::adam::AdamSpec;
 pub use ops::attention::AttentionSpec;
 pub use ops::embedding::{EmbeddingSpec, TokenIndex};
 pub use ops::game::{DecodeSpec, GameSpec, SampleSpec};
 pub use ops::layernorm::LayerNormSpec;
 pub use ops::losses::{QuantileSpec, XentSpec};
-pub use ops::matmul::MatmulSpec;
+pub use ops::matmul::{Epilogue, LinearSpec, MatmulSpec};
 pub use ops::mean::MeanSpec;
 
 /// The operations of the network and the game, on one device.
@@ -35,6 +37,10 @@ pub trait Backend {
     /// Whether buffers live in the host's memory (the CPU backend, software
     /// adapters), which bounds what a run may allocate.
     fn host_memory(&self) -> bool;
+    /// Dispatches, submissions and transfers so far, on a GPU.
+    fn gpu_counts(&self) -> Option<GpuCounts> {
+        None
+    }
 
     // ---- memory -------------------------------------------------------
     /// A new zeroed buffer of `words` 32-bit words.
@@ -53,6 +59,10 @@ pub trait Backend {
     fn read_i32(&mut self, buf: &Self::Buf) -> Vec<i32> {
         bytemuck::cast_slice(&self.read_u32(buf)).to_vec()
     }
+    /// Reads several views as u32 words; on a GPU in one round trip.
+    fn read_many_u32(&mut self, bufs: &[&Self::Buf]) -> Vec<Vec<u32>> {
+        bufs.iter().map(|b| self.read_u32(b)).collect()
+    }
     /// Sets every word of `buf` to the f32 `value`.
     fn fill(&mut self, buf: &Self::Buf, value: f32);
     /// Runs all recorded work and waits for it.
@@ -67,6 +77,19 @@ pub trait Backend {
     // ---- linear layers ------------------------------------------------
     /// C (+)= op(A) op(B), batched (see [`MatmulSpec`]).
     fn matmul(&mut self, spec: &MatmulSpec, a: &Self::Buf, b: &Self::Buf, c: &Self::Buf);
+    /// A linear layer, y = x·W + bias, with its epilogue (residual or
+    /// GELU, see [`Epilogue`]) in the same kernel. `extra` is read for
+    /// the residual and written for the GELU's pre-activation; with
+    /// [`Epilogue::Bias`] it is unused (pass `y`).
+    fn linear(
+        &mut self,
+        spec: &LinearSpec,
+        x: &Self::Buf,
+        w: &Self::Buf,
+        bias: &Self::Buf,
+        extra: &Self::Buf,
+        y: &Self::Buf,
+    );
     /// y[r][c] += bias[c] for a rows × cols matrix.
     fn bias_add(&mut self, rows: usize, cols: usize, y: &Self::Buf, bias: &Self::Buf);
     /// dbias[c] += Σ_r dy[r][c] (the bias gradient).
@@ -174,7 +197,8 @@ pub trait Backend {
 
     // ---- losses and optimiser ----------------------------------------
     /// Fused softmax cross-entropy: per row, loss = w·(lse − logit[target]),
-    /// dlogits = w·(softmax − onehot), correct = (argmax == target).
+    /// dlogits = w·(softmax − onehot), correct = 1.0 when argmax = target
+    /// (else 0.0).
     #[allow(clippy::too_many_arguments)]
     fn softmax_xent(
         &mut self,

@@ -208,9 +208,12 @@ impl<B: Backend> Evaluator<B> {
             );
         }
         let drawn_view = b.view(&self.sampled, 1, t * rows);
-        let drawn = b.read_u32(&drawn_view);
-        let nlp = b.read_f32(&self.neg_log_p);
-        let quantiles = b.read_f32(net.quantiles());
+        let [drawn, nlp, quantiles]: [Vec<u32>; 3] = b
+            .read_many_u32(&[&drawn_view, &self.neg_log_p, net.quantiles()])
+            .try_into()
+            .expect("three views read");
+        let (nlp, quantiles): (Vec<f32>, Vec<f32>) =
+            (bytemuck::cast_vec(nlp), bytemuck::cast_vec(quantiles));
         let mut tokens = vec![0u32; t * rows];
         let mut log_probs = vec![0.0f32; rows];
         for r in 0..rows {

@@ -59,9 +59,23 @@ impl Linear {
     }
 
     pub fn forward<B: Backend>(&self, b: &mut B, w: &Weights<B>, x: &B::Buf, y: &B::Buf) {
+        self.forward_with(b, w, x, Epilogue::Bias, y, y);
+    }
+
+    /// The forward with an epilogue in the same kernel: `extra` is the
+    /// residual added to y, or where the GELU's pre-activation is kept.
+    pub fn forward_with<B: Backend>(
+        &self,
+        b: &mut B,
+        w: &Weights<B>,
+        x: &B::Buf,
+        epilogue: Epilogue,
+        extra: &B::Buf,
+        y: &B::Buf,
+    ) {
         let (wv, bv) = (self.w.value(b, w), self.bias.value(b, w));
-        b.matmul(&MatmulSpec::new(self.rows, self.out, self.inp), x, &wv, y);
-        b.bias_add(self.rows, self.out, y, &bv);
+        let spec = LinearSpec::new(self.rows, self.inp, self.out, epilogue);
+        b.linear(&spec, x, &wv, &bv, extra, y);
     }
 
     /// dW += xᵀ·dy, dbias += Σ dy; dx (+)= dy·Wᵀ when asked.
@@ -152,7 +166,6 @@ pub struct Attention<B: Backend> {
     dq: B::Buf,
     dkv: Option<B::Buf>,
     dattn: B::Buf,
-    pub out: B::Buf,
 }
 
 impl<B: Backend> Attention<B> {
@@ -187,7 +200,6 @@ impl<B: Backend> Attention<B> {
             dq: b.alloc(rows * 3 * c)?,
             dkv: None,
             dattn: b.alloc(rows * c)?,
-            out: b.alloc(rows * c)?,
         })
     }
 
@@ -228,7 +240,6 @@ impl<B: Backend> Attention<B> {
             dq: b.alloc(rows * c)?,
             dkv: Some(b.alloc(mem_rows * 2 * c)?),
             dattn: b.alloc(rows * c)?,
-            out: b.alloc(rows * c)?,
         })
     }
 
@@ -251,14 +262,25 @@ impl<B: Backend> Attention<B> {
         }
     }
 
-    pub fn forward(&self, b: &mut B, w: &Weights<B>, x: &B::Buf, memory: Option<&B::Buf>) {
+    /// out = residual + attention(x, memory); the residual add is the
+    /// output projection's epilogue.
+    pub fn forward(
+        &self,
+        b: &mut B,
+        w: &Weights<B>,
+        x: &B::Buf,
+        memory: Option<&B::Buf>,
+        residual: &B::Buf,
+        out: &B::Buf,
+    ) {
         self.q_proj.forward(b, w, x, &self.q);
         if let (Some(kv_proj), Some(kv), Some(mem)) = (&self.kv_proj, &self.kv, memory) {
             kv_proj.forward(b, w, mem, kv);
         }
         let [q, k, v] = self.qkv(b, &self.q, self.kv.as_ref());
         b.attention(&self.spec, &q, &k, &v, &self.attn, &self.lse);
-        self.out_proj.forward(b, w, &self.attn, &self.out);
+        self.out_proj
+            .forward_with(b, w, &self.attn, Epilogue::BiasResidual, residual, out);
     }
 
     /// dx = gradient w.r.t. x (written); dmemory += gradient w.r.t. memory.
@@ -314,14 +336,14 @@ impl<B: Backend> Attention<B> {
     }
 }
 
-/// Linear → GELU → Linear, 4× wide.
+/// Linear → GELU → Linear, 4× wide. The GELU is the first layer's
+/// epilogue; the pre-activation is kept for the backward pass.
 pub struct Mlp<B: Backend> {
     pub up: Linear,
     pub down: Linear,
     hidden: B::Buf,
     act: B::Buf,
     dact: B::Buf,
-    pub out: B::Buf,
 }
 
 impl<B: Backend> Mlp<B> {
@@ -340,14 +362,26 @@ impl<B: Backend> Mlp<B> {
             hidden: b.alloc(rows * hidden)?,
             act: b.alloc(rows * hidden)?,
             dact: b.alloc(rows * hidden)?,
-            out: b.alloc(rows * out)?,
         })
     }
 
-    pub fn forward(&self, b: &mut B, w: &Weights<B>, x: &B::Buf) {
-        self.up.forward(b, w, x, &self.hidden);
-        b.gelu(self.up.rows * self.up.out, &self.hidden, &self.act);
-        self.down.forward(b, w, &self.act, &self.out);
+    /// out = mlp(x), plus `residual` when given (the second layer's epilogue).
+    pub fn forward(
+        &self,
+        b: &mut B,
+        w: &Weights<B>,
+        x: &B::Buf,
+        residual: Option<&B::Buf>,
+        out: &B::Buf,
+    ) {
+        self.up
+            .forward_with(b, w, x, Epilogue::BiasGelu, &self.hidden, &self.act);
+        match residual {
+            Some(r) => self
+                .down
+                .forward_with(b, w, &self.act, Epilogue::BiasResidual, r, out),
+            None => self.down.forward(b, w, &self.act, out),
+        }
     }
 
     /// dx (written, or added when `accumulate`).
@@ -378,8 +412,6 @@ pub enum Inner<B: Backend> {
 pub struct Residual<B: Backend> {
     pub norm: Norm<B>,
     pub inner: Inner<B>,
-    rows: usize,
-    c: usize,
     dnorm: B::Buf,
     pub out: B::Buf,
 }
@@ -390,66 +422,50 @@ impl<B: Backend> Residual<B> {
         Ok(Residual {
             norm,
             inner,
-            rows,
-            c,
             dnorm: b.alloc(rows * c)?,
             out: b.alloc(rows * c)?,
         })
     }
 
-    fn inner_out(&self) -> &B::Buf {
-        match &self.inner {
-            Inner::Attention(a) => &a.out,
-            Inner::Mlp(m) => &m.out,
-        }
-    }
-
     pub fn forward(&self, b: &mut B, w: &Weights<B>, x: &B::Buf, memory: Option<&B::Buf>) {
         self.norm.forward(b, w, x);
+        let y = &self.norm.y;
         match &self.inner {
-            Inner::Attention(a) => a.forward(b, w, &self.norm.y, memory),
-            Inner::Mlp(m) => m.forward(b, w, &self.norm.y),
+            Inner::Attention(a) => a.forward(b, w, y, memory, x, &self.out),
+            Inner::Mlp(m) => m.forward(b, w, y, Some(x), &self.out),
         }
-        b.add(self.rows * self.c, x, self.inner_out(), &self.out);
     }
 
-    /// dx = dout + the gradient through the branch; dmemory accumulates.
-    #[allow(clippy::too_many_arguments)]
+    /// `dstream` holds the gradient w.r.t. the output on entry and w.r.t.
+    /// x on return: the residual path passes it through unchanged, so the
+    /// branch's gradient is added in place (no copy); dmemory accumulates.
     pub fn backward(
         &self,
         b: &mut B,
         w: &Weights<B>,
         x: &B::Buf,
         memory: Option<&B::Buf>,
-        dout: &B::Buf,
-        dx: &B::Buf,
+        dstream: &B::Buf,
         dmemory: Option<&B::Buf>,
     ) {
+        let y = &self.norm.y;
         match &self.inner {
-            Inner::Attention(a) => {
-                a.backward(b, w, &self.norm.y, memory, dout, &self.dnorm, dmemory)
-            }
-            Inner::Mlp(m) => m.backward(b, w, &self.norm.y, dout, Some((&self.dnorm, false))),
+            Inner::Attention(a) => a.backward(b, w, y, memory, dstream, &self.dnorm, dmemory),
+            Inner::Mlp(m) => m.backward(b, w, y, dstream, Some((&self.dnorm, false))),
         }
-        b.copy(self.rows * self.c, dout, dx);
-        self.norm.backward_into(b, w, x, &self.dnorm, dx);
+        // Every read of dstream above precedes this update of it.
+        self.norm.backward_into(b, w, x, &self.dnorm, dstream);
     }
 }
 
-/// A stack of residual sub-layers applied in order, with the gradient
-/// buffers between them.
+/// A stack of residual sub-layers applied in order.
 pub struct Stack<B: Backend> {
     pub layers: Vec<Residual<B>>,
-    grads: Vec<B::Buf>,
 }
 
 impl<B: Backend> Stack<B> {
-    pub fn new(b: &mut B, layers: Vec<Residual<B>>) -> Result<Self> {
-        let mut grads = Vec::new();
-        for l in layers.iter().skip(1) {
-            grads.push(b.alloc(l.rows * l.c)?);
-        }
-        Ok(Stack { layers, grads })
+    pub fn new(layers: Vec<Residual<B>>) -> Self {
+        Stack { layers }
     }
 
     pub fn out(&self) -> &B::Buf {
@@ -464,25 +480,20 @@ impl<B: Backend> Stack<B> {
         }
     }
 
-    /// dx = gradient w.r.t. the stack input (written).
-    #[allow(clippy::too_many_arguments)]
+    /// `dstream`: the gradient w.r.t. the stack's output on entry, w.r.t.
+    /// its input x on return (updated in place, layer by layer).
     pub fn backward(
         &self,
         b: &mut B,
         w: &Weights<B>,
         x: &B::Buf,
         memory: Option<&B::Buf>,
-        dout: &B::Buf,
-        dx: &B::Buf,
+        dstream: &B::Buf,
         dmemory: Option<&B::Buf>,
     ) {
-        let n = self.layers.len();
-        let mut upstream = dout;
-        for i in (0..n).rev() {
+        for (i, layer) in self.layers.iter().enumerate().rev() {
             let input = if i == 0 { x } else { &self.layers[i - 1].out };
-            let target = if i == 0 { dx } else { &self.grads[i - 1] };
-            self.layers[i].backward(b, w, input, memory, upstream, target, dmemory);
-            upstream = target;
+            layer.backward(b, w, input, memory, dstream, dmemory);
         }
     }
 }

@@ -50,8 +50,8 @@ struct PairStep<B: Backend> {
     /// Grid a / grid b row → pair row (the gathers that split it back).
     from_pair: [B::Buf; 2],
     pair: B::Buf,
+    /// The pair block's output gradient, then (in place) its input's.
     dpair: B::Buf,
-    dpair_in: B::Buf,
     block: Stack<B>,
     /// The torso after this step, and its gradient.
     out: B::Buf,
@@ -102,7 +102,6 @@ pub struct Network<B: Backend> {
     emb_tok: B::Buf,
     emb_pos: B::Buf,
     x_dec: B::Buf,
-    dx_dec: B::Buf,
     decoder: Stack<B>,
     dec_norm: Norm<B>,
     ddec_norm: B::Buf,
@@ -114,10 +113,13 @@ pub struct Network<B: Backend> {
     xent_loss: B::Buf,
     dlogits: B::Buf,
     correct: B::Buf,
+    /// Mean policy loss, mean value loss and token accuracy: one read.
+    stats: B::Buf,
     // Value.
     pooled: B::Buf,
     dpooled: B::Buf,
     value_mlp: Mlp<B>,
+    quantiles: B::Buf,
     value_targets: B::Buf,
     value_loss: B::Buf,
     dquantiles: B::Buf,
@@ -193,7 +195,7 @@ impl<B: Backend> Network<B> {
                     model.heads,
                     false,
                 )?;
-                let block = Stack::new(b, layers)?;
+                let block = Stack::new(layers);
                 let (to_pair, from_a, from_b) = pair_indices(batch, s, ga, gb);
                 let upload = |b: &mut B, idx: &[u32]| -> Result<B::Buf> {
                     let buf = b.alloc(idx.len())?;
@@ -208,7 +210,6 @@ impl<B: Backend> Network<B> {
                     from_pair: [upload(b, &from_a)?, upload(b, &from_b)?],
                     pair: b.alloc(pair_rows * c)?,
                     dpair: b.alloc(pair_rows * c)?,
-                    dpair_in: b.alloc(pair_rows * c)?,
                     block,
                     out: b.alloc(torso_rows * c)?,
                     dout: b.alloc(torso_rows * c)?,
@@ -272,7 +273,7 @@ impl<B: Backend> Network<B> {
         if dec_layers.is_empty() {
             bail!("the policy needs at least one decoder layer");
         }
-        let decoder = Stack::new(b, dec_layers)?;
+        let decoder = Stack::new(dec_layers);
         let dec_norm = Norm::new(b, &mut layout, "policy.norm", dec_rows, c)?;
         let logits_proj = Linear::new(&mut layout, "policy.logits", dec_rows, c, vocab);
         let value_mlp = Mlp::new(
@@ -323,7 +324,6 @@ impl<B: Backend> Network<B> {
             emb_tok: b.alloc(dec_rows * c)?,
             emb_pos: b.alloc(dec_rows * c)?,
             x_dec: b.alloc(dec_rows * c)?,
-            dx_dec: b.alloc(dec_rows * c)?,
             decoder,
             dec_norm,
             ddec_norm: b.alloc(dec_rows * c)?,
@@ -335,9 +335,11 @@ impl<B: Backend> Network<B> {
             xent_loss: b.alloc(dec_rows)?,
             dlogits: b.alloc(dec_rows * vocab)?,
             correct: b.alloc(dec_rows)?,
+            stats: b.alloc(3)?,
             pooled: b.alloc(batch * c)?,
             dpooled: b.alloc(batch * c)?,
             value_mlp,
+            quantiles: b.alloc(batch * model.quantiles)?,
             value_targets: b.alloc(batch)?,
             value_loss: b.alloc(batch)?,
             dquantiles: b.alloc(batch * model.quantiles)?,
@@ -483,7 +485,7 @@ impl<B: Backend> Network<B> {
         let q = self.value_loss_spec();
         b.quantile_huber(
             &q,
-            &self.value_mlp.out,
+            &self.quantiles,
             &self.value_targets,
             &self.value_loss,
             &self.dquantiles,
@@ -563,7 +565,8 @@ impl<B: Backend> Network<B> {
     pub(crate) fn forward_value(&self, b: &mut B) {
         let mean = self.pool_spec();
         b.mean(&mean, &self.memory, &self.pooled);
-        self.value_mlp.forward(b, &self.weights, &self.pooled);
+        self.value_mlp
+            .forward(b, &self.weights, &self.pooled, None, &self.quantiles);
     }
 
     /// The encoded states the torso reads.
@@ -588,7 +591,7 @@ impl<B: Backend> Network<B> {
 
     /// The value quantiles of the last forward pass, [batch][quantiles].
     pub fn quantiles(&self) -> &B::Buf {
-        &self.value_mlp.out
+        &self.quantiles
     }
 
     /// Gradients of (policy loss + value loss) into the gradient buffer,
@@ -618,6 +621,7 @@ impl<B: Backend> Network<B> {
             &self.dlogits,
             Some((&self.ddec_norm, false)),
         );
+        // ddec_out carries the gradient down the decoder's residual stream.
         b.fill(&self.ddec_out, 0.0);
         self.dec_norm
             .backward_into(b, w, self.decoder.out(), &self.ddec_norm, &self.ddec_out);
@@ -627,20 +631,19 @@ impl<B: Backend> Network<B> {
             &self.x_dec,
             Some(&self.memory),
             &self.ddec_out,
-            &self.dx_dec,
             Some(&self.dmemory),
         );
         let [tok, pos] = self.embedding_specs();
         b.embedding_backward(
             &tok,
             &self.token_index,
-            &self.dx_dec,
+            &self.ddec_out,
             &self.tok_emb.grad(b, w),
         );
         b.embedding_backward(
             &pos,
             &self.pos_index,
-            &self.dx_dec,
+            &self.ddec_out,
             &self.pos_emb.grad(b, w),
         );
 
@@ -672,11 +675,10 @@ impl<B: Backend> Network<B> {
             b.copy(per_grid * c, &src, &dst);
             let pair_rows = b.len(&p.pair) / c;
             b.gather_rows(pair_rows, c, &p.to_pair, &p.dout, &p.dpair);
-            p.block
-                .backward(b, w, &p.pair, None, &p.dpair, &p.dpair_in, None);
+            p.block.backward(b, w, &p.pair, None, &p.dpair, None);
             for (k, grid) in [p.a, p.b].into_iter().enumerate() {
                 let dst = self.grid_view(b, dinput, grid);
-                b.gather_rows(per_grid, c, &p.from_pair[k], &p.dpair_in, &dst);
+                b.gather_rows(per_grid, c, &p.from_pair[k], &p.dpair, &dst);
             }
         }
         let features = self.game.cell_features();
@@ -696,15 +698,26 @@ impl<B: Backend> Network<B> {
         [&self.xent_loss, &self.value_loss]
     }
 
-    /// Reads the losses and accuracy of the last forward pass.
+    /// The losses and accuracy of the last forward pass, reduced on the
+    /// device and read back as three words.
     pub fn stats(&self, b: &mut B) -> StepStats {
-        let policy: f32 = b.read_f32(&self.xent_loss).iter().sum();
-        let value: f32 = b.read_f32(&self.value_loss).iter().sum();
-        let correct = b.read_u32(&self.correct);
+        let sources = [&self.xent_loss, &self.value_loss, &self.correct];
+        for (i, src) in sources.into_iter().enumerate() {
+            let spec = MeanSpec {
+                batch: 1,
+                positions: b.len(src),
+                channels: 1,
+                accumulate: false,
+            };
+            let dst = b.view(&self.stats, i, 1);
+            b.mean(&spec, src, &dst);
+        }
+        let means = b.read_f32(&self.stats);
+        let rows = b.len(&self.xent_loss) as f32;
         StepStats {
-            policy_loss: policy,
-            value_loss: value,
-            token_accuracy: correct.iter().sum::<u32>() as f32 / correct.len() as f32,
+            policy_loss: means[0] * rows,
+            value_loss: means[1] * self.batch as f32,
+            token_accuracy: means[2],
         }
     }
 

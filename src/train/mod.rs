@@ -1,6 +1,7 @@
 //! Training data and the training loops.
 
 pub mod batch;
+pub mod bench;
 pub mod pretrain;
 pub mod replay;
 

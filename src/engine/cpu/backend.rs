@@ -90,6 +90,30 @@ impl<F: Word> Backend for CpuBackend<F> {
         Self::run([a, b], [c], |[a, b], [c]| matmul::cpu(spec, a, b, c));
     }
 
+    fn linear(
+        &mut self,
+        spec: &LinearSpec,
+        x: &CpuBuf<F>,
+        w: &CpuBuf<F>,
+        bias: &CpuBuf<F>,
+        extra: &CpuBuf<F>,
+        y: &CpuBuf<F>,
+    ) {
+        match spec.epilogue {
+            Epilogue::Bias => Self::run([x, w, bias], [y], |[x, w, bias], [y]| {
+                matmul::linear_cpu(spec, x, w, bias, None, None, y)
+            }),
+            Epilogue::BiasResidual => {
+                Self::run([x, w, bias, extra], [y], |[x, w, bias, res], [y]| {
+                    matmul::linear_cpu(spec, x, w, bias, Some(res), None, y)
+                })
+            }
+            Epilogue::BiasGelu => Self::run([x, w, bias], [extra, y], |[x, w, bias], [pre, y]| {
+                matmul::linear_cpu(spec, x, w, bias, None, Some(pre), y)
+            }),
+        }
+    }
+
     fn bias_add(&mut self, rows: usize, cols: usize, y: &CpuBuf<F>, bias: &CpuBuf<F>) {
         Self::run([bias], [y], |[bias], [y]| {
             matmul::bias_add_cpu(rows, cols, y, bias)
@@ -285,11 +309,7 @@ impl<F: Word> Backend for CpuBackend<F> {
         Self::run(
             [logits, targets, weights],
             [loss, dlogits, correct],
-            |[x, t, w], [l, d, c]| {
-                let mut correct = vec![0u32; spec.rows];
-                losses::xent_cpu(spec, x, &u32s(t), w, l, d, &mut correct);
-                put_u32s(c, &correct);
-            },
+            |[x, t, w], [l, d, c]| losses::xent_cpu(spec, x, &u32s(t), w, l, d, c),
         );
     }
 

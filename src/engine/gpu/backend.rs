@@ -14,6 +14,10 @@ impl Backend for GpuBackend {
         self.is_software()
     }
 
+    fn gpu_counts(&self) -> Option<GpuCounts> {
+        Some(self.counts())
+    }
+
     fn describe(&self) -> String {
         let kind = if self.is_software() {
             ", software adapter"
@@ -66,6 +70,13 @@ impl Backend for GpuBackend {
         bytemuck::pod_collect_to_vec(&self.read_words(buf))
     }
 
+    fn read_many_u32(&mut self, bufs: &[&GpuBuf]) -> Vec<Vec<u32>> {
+        self.read_many(bufs)
+            .iter()
+            .map(|bytes| bytemuck::pod_collect_to_vec(bytes))
+            .collect()
+    }
+
     fn fill(&mut self, buf: &GpuBuf, value: f32) {
         elementwise::launch_fill(self, buf, value);
     }
@@ -80,6 +91,18 @@ impl Backend for GpuBackend {
 
     fn matmul(&mut self, spec: &MatmulSpec, a: &GpuBuf, b: &GpuBuf, c: &GpuBuf) {
         matmul::launch(self, spec, a, b, c);
+    }
+
+    fn linear(
+        &mut self,
+        spec: &LinearSpec,
+        x: &GpuBuf,
+        w: &GpuBuf,
+        bias: &GpuBuf,
+        extra: &GpuBuf,
+        y: &GpuBuf,
+    ) {
+        matmul::launch_linear(self, spec, x, w, bias, extra, y);
     }
 
     fn bias_add(&mut self, rows: usize, cols: usize, y: &GpuBuf, bias: &GpuBuf) {

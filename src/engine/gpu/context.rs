@@ -1,6 +1,6 @@
 //! The wgpu runtime: device and queue, buffers, a pipeline cache, and a
-//! recorder that turns a sequence of kernel launches into one command
-//! encoder submitted once.
+//! recorder that turns a sequence of kernel launches and host writes into
+//! one command buffer, submitted once when the host needs a result.
 
 use super::adapters::{enumerate_adapters, AdapterReport};
 use anyhow::{anyhow, bail, Result};
@@ -73,9 +73,38 @@ struct Dispatch {
     groups: [u32; 3],
 }
 
+/// A recorded host write: `len` bytes at `from` in the upload arena, copied
+/// into `to` in program order with the launches around it.
+struct Upload {
+    from: usize,
+    to: GpuBuf,
+    len: usize,
+}
+
+enum Step {
+    Dispatch(Dispatch),
+    Upload(Upload),
+}
+
+/// A launch with its bind group, ready to encode.
+struct Bound {
+    pipeline: wgpu::ComputePipeline,
+    bind_group: wgpu::BindGroup,
+    param_slot: usize,
+    groups: [u32; 3],
+}
+
+/// What a flush encodes: a compute pass of consecutive launches, or the
+/// copy of one host write.
+enum Segment {
+    Pass(Vec<Bound>),
+    Copy(Upload),
+}
+
 /// What the backend has asked of the device so far: kernel dispatches,
-/// queue submissions, and host↔device transfers (reads wait for the
-/// device: each is a round trip).
+/// queue submissions, host writes (recorded in order with the launches,
+/// so they cost no round trip) and read-backs (each waits for the device:
+/// a round trip; several views read together count once).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct GpuCounts {
     pub dispatches: u64,
@@ -112,7 +141,12 @@ pub struct GpuBackend {
     params_capacity: usize,
     param_align: usize,
     pending_params: Vec<u8>,
-    pending: Vec<Dispatch>,
+    /// Host writes waiting for the next flush, and the buffer they go
+    /// through.
+    pending_uploads: Vec<u8>,
+    uploads: wgpu::Buffer,
+    uploads_capacity: usize,
+    pending: Vec<Step>,
     next_id: u64,
     counts: GpuCounts,
 }
@@ -147,6 +181,8 @@ impl GpuBackend {
             (report.limits.min_uniform_buffer_offset_alignment as usize).max(PARAM_SLOT);
         let params_capacity = 64 * param_align;
         let params = Self::params_buffer(&device, params_capacity);
+        let uploads_capacity = 1 << 16;
+        let uploads = Self::uploads_buffer(&device, uploads_capacity);
         Ok(GpuBackend {
             device,
             queue,
@@ -161,6 +197,9 @@ impl GpuBackend {
             params_capacity,
             param_align,
             pending_params: Vec::new(),
+            pending_uploads: Vec::new(),
+            uploads,
+            uploads_capacity,
             pending: Vec::new(),
             next_id: 0,
             counts: GpuCounts::default(),
@@ -172,6 +211,15 @@ impl GpuBackend {
             label: Some("kernel parameters"),
             size: bytes as u64,
             usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        })
+    }
+
+    fn uploads_buffer(device: &wgpu::Device, bytes: usize) -> wgpu::Buffer {
+        device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("host writes"),
+            size: bytes as u64,
+            usage: wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         })
     }
@@ -235,30 +283,48 @@ impl GpuBackend {
         if bytes.is_empty() {
             return;
         }
-        // Host writes land before the next submission's commands, so earlier
-        // recorded work must be submitted first to keep program order.
-        if !self.pending.is_empty() {
-            self.flush_work(None);
-        }
-        self.queue
-            .write_buffer(&buf.buffer, (buf.offset * 4) as u64, bytes);
+        // The bytes go to the upload arena now and are copied into `buf`
+        // between the launches recorded before and after this call, in the
+        // same submission: no flush, no wait.
+        let from = self.pending_uploads.len();
+        self.pending_uploads.extend_from_slice(bytes);
+        self.pending.push(Step::Upload(Upload {
+            from,
+            to: buf.clone(),
+            len: bytes.len(),
+        }));
     }
 
     pub(crate) fn read_words(&mut self, buf: &GpuBuf) -> Vec<u8> {
-        self.flush_work(None);
+        self.read_many(&[buf]).pop().expect("one view read")
+    }
+
+    /// Runs the recorded work and reads back every view, in one submission
+    /// and one wait.
+    pub(crate) fn read_many(&mut self, bufs: &[&GpuBuf]) -> Vec<Vec<u8>> {
+        let mut encoder = self.encode_pending(None);
         self.counts.reads += 1;
-        let bytes = (buf.len * 4) as u64;
-        if bytes == 0 {
-            return Vec::new();
-        }
+        let total: usize = bufs.iter().map(|b| b.len * 4).sum();
         let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("read-back"),
-            size: bytes,
+            size: total.max(4) as u64,
             usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
-        let mut encoder = self.device.create_command_encoder(&Default::default());
-        encoder.copy_buffer_to_buffer(&buf.buffer, (buf.offset * 4) as u64, &staging, 0, bytes);
+        let mut at = 0u64;
+        for b in bufs {
+            let bytes = (b.len * 4) as u64;
+            if bytes > 0 {
+                encoder.copy_buffer_to_buffer(
+                    &b.buffer,
+                    (b.offset * 4) as u64,
+                    &staging,
+                    at,
+                    bytes,
+                );
+            }
+            at += bytes;
+        }
         self.queue.submit([encoder.finish()]);
         self.counts.submits += 1;
         let slice = staging.slice(..);
@@ -271,7 +337,13 @@ impl GpuBackend {
             .expect("read-back buffer is mapped")
             .to_vec();
         staging.unmap();
-        data
+        let mut out = Vec::with_capacity(bufs.len());
+        let mut at = 0;
+        for b in bufs {
+            out.push(data[at..at + b.len * 4].to_vec());
+            at += b.len * 4;
+        }
+        out
     }
 
     fn wait(&self) {
@@ -301,12 +373,12 @@ impl GpuBackend {
         self.pending_params.extend_from_slice(bytes);
         self.pending_params
             .resize((param_slot + 1) * self.param_align, 0);
-        self.pending.push(Dispatch {
+        self.pending.push(Step::Dispatch(Dispatch {
             pipeline,
             buffers: buffers.iter().map(|b| (*b).clone()).collect(),
             param_slot,
             groups,
-        });
+        }));
     }
 
     /// A grid of workgroups of `self.workgroup` threads covering `threads`.
@@ -424,11 +496,14 @@ impl GpuBackend {
         bg
     }
 
-    /// Submits all recorded work as one command buffer and waits; with a
-    /// query set, the pass writes its start and end timestamps into it.
-    fn flush_work(&mut self, timing: Option<&wgpu::QuerySet>) {
+    /// Encodes all recorded work, in order, into one command encoder: runs
+    /// of launches become compute passes, host writes become copies from
+    /// the upload arena between them. With a query set, the first pass
+    /// writes the start timestamp and the last one the end.
+    fn encode_pending(&mut self, timing: Option<&wgpu::QuerySet>) -> wgpu::CommandEncoder {
+        let mut encoder = self.device.create_command_encoder(&Default::default());
         if self.pending.is_empty() {
-            return;
+            return encoder;
         }
         if self.pending_params.len() > self.params_capacity {
             self.params_capacity = self.pending_params.len().next_power_of_two();
@@ -436,35 +511,88 @@ impl GpuBackend {
             // Bind groups name the old parameter buffer.
             self.bind_groups.clear();
         }
-        self.queue
-            .write_buffer(&self.params, 0, &self.pending_params);
+        if !self.pending_params.is_empty() {
+            self.queue
+                .write_buffer(&self.params, 0, &self.pending_params);
+        }
+        if self.pending_uploads.len() > self.uploads_capacity {
+            self.uploads_capacity = self.pending_uploads.len().next_power_of_two();
+            self.uploads = Self::uploads_buffer(&self.device, self.uploads_capacity);
+        }
+        if !self.pending_uploads.is_empty() {
+            self.queue
+                .write_buffer(&self.uploads, 0, &self.pending_uploads);
+        }
         let work = std::mem::take(&mut self.pending);
         self.pending_params.clear();
-        let bound: Vec<_> = work
-            .into_iter()
-            .map(|d| {
-                let bind_group = self.bind_group(&d.buffers);
-                (d.pipeline, bind_group, d.param_slot, d.groups)
-            })
-            .collect();
-        let mut encoder = self.device.create_command_encoder(&Default::default());
-        {
-            let timestamp_writes = timing.map(|q| wgpu::ComputePassTimestampWrites {
-                query_set: q,
-                beginning_of_pass_write_index: Some(0),
-                end_of_pass_write_index: Some(1),
-            });
-            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                label: None,
-                timestamp_writes,
-            });
-            self.counts.dispatches += bound.len() as u64;
-            for (pipeline, bg, slot, [x, y, z]) in &bound {
-                pass.set_pipeline(pipeline);
-                pass.set_bind_group(0, bg, &[(*slot * self.param_align) as u32]);
-                pass.dispatch_workgroups(*x, *y, *z);
+        self.pending_uploads.clear();
+        // Consecutive launches share a pass; an upload ends it.
+        let mut segments: Vec<Segment> = vec![];
+        for step in work {
+            match step {
+                Step::Dispatch(d) => {
+                    let launch = Bound {
+                        bind_group: self.bind_group(&d.buffers),
+                        pipeline: d.pipeline,
+                        param_slot: d.param_slot,
+                        groups: d.groups,
+                    };
+                    match segments.last_mut() {
+                        Some(Segment::Pass(run)) => run.push(launch),
+                        _ => segments.push(Segment::Pass(vec![launch])),
+                    }
+                }
+                Step::Upload(u) => segments.push(Segment::Copy(u)),
             }
         }
+        let passes = segments
+            .iter()
+            .filter(|s| matches!(s, Segment::Pass(_)))
+            .count();
+        let mut pass_index = 0;
+        for segment in &segments {
+            match segment {
+                Segment::Pass(run) => {
+                    let timestamp_writes = timing.map(|q| wgpu::ComputePassTimestampWrites {
+                        query_set: q,
+                        beginning_of_pass_write_index: (pass_index == 0).then_some(0),
+                        end_of_pass_write_index: (pass_index + 1 == passes).then_some(1),
+                    });
+                    pass_index += 1;
+                    let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                        label: None,
+                        timestamp_writes,
+                    });
+                    self.counts.dispatches += run.len() as u64;
+                    for d in run {
+                        let [x, y, z] = d.groups;
+                        pass.set_pipeline(&d.pipeline);
+                        pass.set_bind_group(
+                            0,
+                            &d.bind_group,
+                            &[(d.param_slot * self.param_align) as u32],
+                        );
+                        pass.dispatch_workgroups(x, y, z);
+                    }
+                }
+                Segment::Copy(u) => encoder.copy_buffer_to_buffer(
+                    &self.uploads,
+                    u.from as u64,
+                    &u.to.buffer,
+                    (u.to.offset * 4) as u64,
+                    u.len as u64,
+                ),
+            }
+        }
+        encoder
+    }
+
+    /// Submits all recorded work as one command buffer and waits.
+    fn flush_work(&mut self, timing: Option<&wgpu::QuerySet>) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let encoder = self.encode_pending(timing);
         self.queue.submit([encoder.finish()]);
         self.counts.submits += 1;
         self.wait();
@@ -474,10 +602,12 @@ impl GpuBackend {
         self.flush_work(None);
     }
 
-    /// Runs the recorded work in one timed pass. `None` when the adapter
-    /// has no timestamp queries (the caller then times on the host).
+    /// Runs the recorded work, timed from its first pass to its last.
+    /// `None` when the adapter has no timestamp queries or nothing was
+    /// launched (the caller then times on the host).
     pub fn flush_timed(&mut self) -> Option<Duration> {
-        if !self.timestamps {
+        let launches = self.pending.iter().any(|s| matches!(s, Step::Dispatch(_)));
+        if !self.timestamps || !launches {
             self.flush_work(None);
             return None;
         }

@@ -17,7 +17,8 @@ pub struct XentSpec {
 
 /// loss[r] = w_r·(logsumexp(logits_r) − logits_r[t_r]);
 /// dlogits[r] = w_r·(softmax(logits_r) − onehot(t_r));
-/// correct[r] = 1 when the first maximal logit is at t_r.
+/// correct[r] = 1.0 when the first maximal logit is at t_r, else 0.0 (a
+/// float, so a mean of it on the device is the accuracy).
 pub fn xent_cpu<F: Float>(
     s: &XentSpec,
     logits: &[F],
@@ -25,7 +26,7 @@ pub fn xent_cpu<F: Float>(
     weights: &[F],
     loss: &mut [F],
     dlogits: &mut [F],
-    correct: &mut [u32],
+    correct: &mut [F],
 ) {
     for r in 0..s.rows {
         let row = &logits[r * s.vocab..(r + 1) * s.vocab];
@@ -44,7 +45,7 @@ pub fn xent_cpu<F: Float>(
             let onehot = if i == t { F::one() } else { F::zero() };
             dlogits[r * s.vocab + i] = w * ((x - m).exp() / total - onehot);
         }
-        correct[r] = (best == t) as u32;
+        correct[r] = if best == t { F::one() } else { F::zero() };
     }
 }
 

@@ -1,8 +1,9 @@
 //! Batched matrix multiplication with transposes and accumulation (the
-//! linear layers' forward, input gradient and weight gradient), and the
-//! bias add and bias gradient. Kernels: `shaders/matmul.wgsl`,
-//! `shaders/bias.wgsl`.
+//! linear layers' input and weight gradients), the linear layer's forward
+//! with its bias, residual or GELU fused into the store, and the bias add
+//! and bias gradient. Kernels: `shaders/matmul.wgsl`, `shaders/bias.wgsl`.
 
+use super::elementwise::{gelu, ActivationExp};
 use crate::engine::gpu::{GpuBackend, GpuBuf, Kernel};
 use num_traits::Float;
 use rayon::prelude::*;
@@ -89,6 +90,42 @@ impl MatmulSpec {
             (self.n, 1)
         };
         [a, b]
+    }
+}
+
+/// What a linear layer's kernel does to x·W before storing it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Epilogue {
+    /// y = x·W + bias.
+    Bias,
+    /// y = x·W + bias + extra: a sub-layer's output plus its residual input.
+    BiasResidual,
+    /// extra = x·W + bias (the pre-activation, kept for the backward
+    /// pass), y = gelu(extra).
+    BiasGelu,
+}
+
+/// A linear layer's forward on `rows` rows: x is rows × inp, W inp × out,
+/// bias out, y and extra rows × out, all row-major.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LinearSpec {
+    pub rows: usize,
+    pub inp: usize,
+    pub out: usize,
+    pub epilogue: Epilogue,
+}
+
+impl LinearSpec {
+    pub fn new(rows: usize, inp: usize, out: usize, epilogue: Epilogue) -> Self {
+        LinearSpec {
+            rows,
+            inp,
+            out,
+            epilogue,
+        }
+    }
+    pub fn product(&self) -> MatmulSpec {
+        MatmulSpec::new(self.rows, self.out, self.inp)
     }
 }
 
@@ -219,6 +256,49 @@ pub fn cpu<F: Float + Send + Sync + Gemm>(s: &MatmulSpec, a: &[F], b: &[F], c: &
         });
 }
 
+/// The linear layer: the product through the GEMM, then the epilogue row
+/// by row. `residual` is read for [`Epilogue::BiasResidual`]; `pre` is
+/// written for [`Epilogue::BiasGelu`].
+pub fn linear_cpu<F: ActivationExp + Gemm>(
+    s: &LinearSpec,
+    x: &[F],
+    w: &[F],
+    bias: &[F],
+    residual: Option<&[F]>,
+    pre: Option<&mut [F]>,
+    y: &mut [F],
+) {
+    cpu(&s.product(), x, w, y);
+    let cols = s.out.max(1);
+    let y = &mut y[..s.rows * s.out];
+    let bias = &bias[..s.out];
+    match (s.epilogue, residual, pre) {
+        (Epilogue::Bias, ..) => y.par_chunks_mut(cols).for_each(|row| {
+            for (v, &b) in row.iter_mut().zip(bias) {
+                *v = *v + b;
+            }
+        }),
+        (Epilogue::BiasResidual, Some(res), _) => y
+            .par_chunks_mut(cols)
+            .zip(res.par_chunks(cols))
+            .for_each(|(row, res)| {
+                for ((v, &b), &r) in row.iter_mut().zip(bias).zip(res) {
+                    *v = *v + b + r;
+                }
+            }),
+        (Epilogue::BiasGelu, _, Some(pre)) => y
+            .par_chunks_mut(cols)
+            .zip(pre.par_chunks_mut(cols))
+            .for_each(|(row, pre)| {
+                for ((v, p), &b) in row.iter_mut().zip(pre.iter_mut()).zip(bias) {
+                    *p = *v + b;
+                    *v = gelu(*p);
+                }
+            }),
+        (e, ..) => panic!("linear epilogue {e:?} without its extra buffer"),
+    }
+}
+
 /// y[r][c] += bias[c].
 pub fn bias_add_cpu<F: Float>(rows: usize, cols: usize, y: &mut [F], bias: &[F]) {
     for r in 0..rows {
@@ -248,7 +328,8 @@ struct MatmulParams {
     m: u32,
     n: u32,
     k: u32,
-    accumulate: u32,
+    /// Bit 0: accumulate; bits 1–2: the epilogue (see `matmul.wgsl`).
+    mode: u32,
     a_off: u32,
     a_rs: u32,
     a_cs: u32,
@@ -259,11 +340,13 @@ struct MatmulParams {
     b_bs: u32,
     c_off: u32,
     c_bs: u32,
-    _pad: [u32; 2],
+    bias_off: u32,
+    extra_off: u32,
 }
 
 /// Rows and columns of C per thread (TM, TN in `matmul.wgsl`); a
-/// workgroup of `gpu.workgroup` lanes covers TM × (lanes·TN) of C.
+/// workgroup of `gpu.workgroup` lanes covers TM × (lanes·TN) of C in
+/// `matmul`, and lanes blocks of TM × TN in `matmul_flat`.
 const TILE: [usize; 2] = [4, 4];
 /// The same for `matmul_vec4`.
 const VEC4_TILE: [usize; 2] = [8, 8];
@@ -281,12 +364,35 @@ fn vec4_aligned(s: &MatmulSpec, p: &MatmulParams) -> bool {
 }
 
 pub fn launch(gpu: &mut GpuBackend, s: &MatmulSpec, a: &GpuBuf, b: &GpuBuf, c: &GpuBuf) {
+    launch_with(gpu, s, s.accumulate as u32, [a, b, c, c, c]);
+}
+
+pub fn launch_linear(
+    gpu: &mut GpuBackend,
+    s: &LinearSpec,
+    x: &GpuBuf,
+    w: &GpuBuf,
+    bias: &GpuBuf,
+    extra: &GpuBuf,
+    y: &GpuBuf,
+) {
+    let epilogue = match s.epilogue {
+        Epilogue::Bias => 1,
+        Epilogue::BiasResidual => 2,
+        Epilogue::BiasGelu => 3,
+    };
+    launch_with(gpu, &s.product(), epilogue << 1, [x, w, y, bias, extra]);
+}
+
+/// Binds A, B, C, bias and extra (the last two are C when unused).
+fn launch_with(gpu: &mut GpuBackend, s: &MatmulSpec, mode: u32, bufs: [&GpuBuf; 5]) {
+    let [a, b, c, bias, extra] = bufs;
     let [(ars, acs), (brs, bcs)] = s.strides();
     let p = MatmulParams {
         m: s.m as u32,
         n: s.n as u32,
         k: s.k as u32,
-        accumulate: s.accumulate as u32,
+        mode,
         a_off: a.off(),
         a_rs: ars as u32,
         a_cs: acs as u32,
@@ -297,25 +403,34 @@ pub fn launch(gpu: &mut GpuBackend, s: &MatmulSpec, a: &GpuBuf, b: &GpuBuf, c: &
         b_bs: s.stride_b as u32,
         c_off: c.off(),
         c_bs: s.stride_c as u32,
-        _pad: [0; 2],
+        bias_off: bias.off(),
+        extra_off: extra.off(),
     };
     let lanes = gpu.workgroup as usize;
-    let (entry, [rows, cols]) = if vec4_aligned(s, &p) {
-        ("matmul_vec4", VEC4_TILE)
+    let [tile_rows, tile_cols] = TILE;
+    let (entry, groups) = if vec4_aligned(s, &p) {
+        let [rows, cols] = VEC4_TILE;
+        let groups = [s.n.div_ceil(cols * lanes), s.m.div_ceil(rows), s.batch];
+        ("matmul_vec4", groups.map(|g| g as u32))
+    } else if s.n < tile_cols * lanes {
+        // Narrow: one lane per 4×4 block of C, over a flat grid.
+        let blocks = s.m.div_ceil(tile_rows) * s.n.div_ceil(tile_cols);
+        let [x, y, _] = gpu.grid(blocks);
+        ("matmul_flat", [x, y, s.batch as u32])
     } else {
-        ("matmul", TILE)
+        let groups = [
+            s.n.div_ceil(tile_cols * lanes),
+            s.m.div_ceil(tile_rows),
+            s.batch,
+        ];
+        ("matmul", groups.map(|g| g as u32))
     };
-    let groups = [
-        s.n.div_ceil(cols * lanes) as u32,
-        s.m.div_ceil(rows) as u32,
-        s.batch as u32,
-    ];
     let kernel = Kernel {
         family: "matmul",
         source: MATMUL_WGSL,
         entry,
     };
-    gpu.launch(kernel, &p, &[a, b, c], groups);
+    gpu.launch(kernel, &p, &bufs, groups);
 }
 
 #[repr(C)]
