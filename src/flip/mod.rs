@@ -6,9 +6,11 @@
 //! two terms that share two factors (rank − 1). Every step keeps the sum of
 //! the terms, so a scheme stays a decomposition.
 //!
-//! This is the engine `search --polish` runs on each decomposition the
-//! network finds. It is a plain CPU walk over small integer vectors; the
-//! bit-packed, many-walk and GPU versions are the flip issue's next steps.
+//! This module's `Scheme` and `walk` are the engine `search --polish` runs
+//! on each decomposition the network finds: a plain CPU walk over small
+//! integer vectors. [`z2`] is the bit-packed walker over Z2.
+
+pub mod z2;
 
 use crate::problem::{Decomposition, Field, Shape};
 use rand::Rng;

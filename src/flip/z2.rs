@@ -1,0 +1,448 @@
+//! Flip walks over Z2 on bit-packed factors: a term u⊗v⊗w is three u64
+//! masks (bit i of u is u's i-th coefficient), so a flip is two XORs and a
+//! comparison of factors is one. Supports every shape whose factors fit in
+//! 64 bits (n·m, m·p and n·p ≤ 64: up to 8x8x8).
+//!
+//! Flips are drawn through an index from each role's factor value to the
+//! terms that carry it, kept up to date as factors change, so drawing a
+//! flip never scans the scheme.
+
+use crate::problem::{Coeff, Decomposition, Field, Shape};
+use anyhow::{bail, Result};
+use std::collections::HashMap;
+
+/// A scheme over Z2: its terms as bit masks.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Z2Scheme {
+    pub shape: Shape,
+    pub terms: Vec<[u64; 3]>,
+}
+
+impl Z2Scheme {
+    /// Whether every factor of `shape` fits in one u64.
+    pub fn supports(shape: Shape) -> bool {
+        shape.factor_lens().iter().all(|&l| l <= 64)
+    }
+
+    /// The decomposition's coefficients mod 2. Over Q, a coefficient with
+    /// an even denominator has no value mod 2 and is refused.
+    pub fn from_decomposition(d: &Decomposition) -> Result<Self> {
+        if !Self::supports(d.shape) {
+            bail!(
+                "{} has a factor longer than 64 coefficients; the Z2 flip engine supports n·m, m·p and n·p up to 64",
+                d.shape
+            );
+        }
+        let mask = |row: &[Coeff]| -> Result<u64> {
+            let mut bits = 0u64;
+            for (i, x) in row.iter().enumerate() {
+                if x.denom() % 2 == 0 {
+                    bail!("the coefficient {x} has no value mod 2");
+                }
+                if x.numer() % 2 != 0 {
+                    bits |= 1 << i;
+                }
+            }
+            Ok(bits)
+        };
+        let [u, v, w] = d.factors();
+        let terms = (0..d.rank())
+            .map(|r| Ok([mask(&u[r])?, mask(&v[r])?, mask(&w[r])?]))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Z2Scheme {
+            shape: d.shape,
+            terms,
+        })
+    }
+
+    pub fn standard(shape: Shape) -> Result<Self> {
+        Self::from_decomposition(&Decomposition::standard(shape, Field::Z2))
+    }
+
+    pub fn rank(&self) -> usize {
+        self.terms.len()
+    }
+
+    pub fn to_decomposition(&self) -> Decomposition {
+        let lens = self.shape.factor_lens();
+        let rows = |role: usize| -> Vec<Vec<i64>> {
+            self.terms
+                .iter()
+                .map(|t| (0..lens[role]).map(|i| (t[role] >> i & 1) as i64).collect())
+                .collect()
+        };
+        Decomposition::from_integers(self.shape, Field::Z2, &rows(0), &rows(1), &rows(2))
+            .expect("a scheme's masks have the shape's lengths")
+    }
+}
+
+/// xorshift64*: eight bytes of state and a few instructions per number,
+/// simple enough to run the same stream in a kernel.
+#[derive(Clone, Debug)]
+pub struct XorShift(u64);
+
+impl XorShift {
+    pub fn new(seed: u64) -> Self {
+        // Any nonzero state; splitmix the seed so nearby seeds diverge.
+        let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        XorShift((z ^ (z >> 31)) | 1)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// Uniform in 0..n (n ≥ 1), by the high half of a 64×64 product.
+    pub fn below(&mut self, n: usize) -> usize {
+        ((self.next_u64() as u128 * n as u128) >> 64) as usize
+    }
+}
+
+/// One random walk on a scheme: flips, the reductions they enable, and
+/// plus transitions.
+pub struct Walker {
+    shape: Shape,
+    terms: Vec<[u64; 3]>,
+    /// Per role: factor value → the terms that have it in that role.
+    index: [HashMap<u64, Vec<u32>>; 3],
+    rng: XorShift,
+    pub flips: u64,
+}
+
+/// The two roles other than `r`.
+fn others(r: usize) -> (usize, usize) {
+    ((r + 1) % 3, (r + 2) % 3)
+}
+
+impl Walker {
+    pub fn new(scheme: &Z2Scheme, seed: u64) -> Self {
+        let mut w = Walker {
+            shape: scheme.shape,
+            terms: Vec::with_capacity(scheme.rank() + 8),
+            index: Default::default(),
+            rng: XorShift::new(seed),
+            flips: 0,
+        };
+        for &t in &scheme.terms {
+            if t.iter().all(|&f| f != 0) {
+                w.push(t);
+            }
+        }
+        // The start may hold terms that merge.
+        let mut i = 0;
+        while i < w.terms.len() {
+            if !w.settle(i) {
+                i += 1;
+            }
+        }
+        w
+    }
+
+    pub fn rank(&self) -> usize {
+        self.terms.len()
+    }
+
+    pub fn scheme(&self) -> Z2Scheme {
+        Z2Scheme {
+            shape: self.shape,
+            terms: self.terms.clone(),
+        }
+    }
+
+    fn link(&mut self, t: usize, role: usize) {
+        let f = self.terms[t][role];
+        self.index[role].entry(f).or_default().push(t as u32);
+    }
+
+    fn unlink(&mut self, t: usize, role: usize) {
+        let f = self.terms[t][role];
+        let bucket = self.index[role].get_mut(&f).expect("a linked factor");
+        let at = bucket
+            .iter()
+            .position(|&x| x as usize == t)
+            .expect("the term is in its factor's bucket");
+        bucket.swap_remove(at);
+        if bucket.is_empty() {
+            self.index[role].remove(&f);
+        }
+    }
+
+    fn push(&mut self, t: [u64; 3]) {
+        self.terms.push(t);
+        let i = self.terms.len() - 1;
+        for role in 0..3 {
+            self.link(i, role);
+        }
+    }
+
+    /// Removes term i; the last term takes its place.
+    fn remove(&mut self, i: usize) {
+        for role in 0..3 {
+            self.unlink(i, role);
+        }
+        let last = self.terms.len() - 1;
+        if i != last {
+            for role in 0..3 {
+                self.unlink(last, role);
+            }
+            self.terms.swap_remove(i);
+            for role in 0..3 {
+                self.link(i, role);
+            }
+        } else {
+            self.terms.pop();
+        }
+    }
+
+    /// Sets factor `role` of term i.
+    fn set(&mut self, i: usize, role: usize, value: u64) {
+        self.unlink(i, role);
+        self.terms[i][role] = value;
+        self.link(i, role);
+    }
+
+    /// Reduces around term i after a change: drops it when a factor is
+    /// zero, or merges it into a term sharing two of its factors (and so
+    /// on while merges enable more). Returns whether term i went away
+    /// (its slot now holds another term, or none).
+    fn settle(&mut self, i: usize) -> bool {
+        let t = self.terms[i];
+        if t.contains(&0) {
+            self.remove(i);
+            return true;
+        }
+        for role in 0..3 {
+            let (s, u) = others(role);
+            // A partner equal in s and u: the terms differ only in `role`.
+            let partner = self.index[s].get(&t[s]).and_then(|bucket| {
+                bucket
+                    .iter()
+                    .map(|&k| k as usize)
+                    .find(|&k| k != i && self.terms[k][u] == t[u])
+            });
+            if let Some(k) = partner {
+                // x⊗y⊗z₁ + x⊗y⊗z₂ = x⊗y⊗(z₁+z₂), kept in k.
+                let merged = self.terms[k][role] ^ t[role];
+                self.remove(i);
+                // k moved if it was the last term.
+                let k = if k == self.terms.len() { i } else { k };
+                self.set(k, role, merged);
+                self.settle(k);
+                return true;
+            }
+        }
+        false
+    }
+
+    /// One random flip with the reductions it enables. False when no two
+    /// terms share a factor at the drawn place (nothing changes).
+    pub fn flip(&mut self) -> bool {
+        let n = self.terms.len();
+        if n < 2 {
+            return false;
+        }
+        let i = self.rng.below(n);
+        let role = self.rng.below(3);
+        let bucket = &self.index[role][&self.terms[i][role]];
+        if bucket.len() < 2 {
+            return false;
+        }
+        let mut j = bucket[self.rng.below(bucket.len() - 1)] as usize;
+        if j == i {
+            j = *bucket.last().expect("two terms") as usize;
+        }
+        let (mut s, mut u) = others(role);
+        if self.rng.next_u64() & 1 == 1 {
+            std::mem::swap(&mut s, &mut u);
+        }
+        // a⊗b₁⊗c₁ + a⊗b₂⊗c₂ = a⊗(b₁+b₂)⊗c₁ + a⊗b₂⊗(c₂+c₁), b in role s.
+        let bi = self.terms[i][s] ^ self.terms[j][s];
+        let cj = self.terms[j][u] ^ self.terms[i][u];
+        self.set(i, s, bi);
+        self.set(j, u, cj);
+        self.flips += 1;
+        // Settle the higher index first so the other keeps its slot.
+        let (hi, lo) = (i.max(j), i.min(j));
+        self.settle(hi);
+        if lo < self.terms.len() {
+            self.settle(lo);
+        }
+        true
+    }
+
+    /// The plus transition (rank + 1): x⊗y⊗z = (x+x')⊗y⊗z + x'⊗y⊗z for
+    /// the factor x' of another term, which then shares a factor with the
+    /// new term, opening flips that were not there.
+    pub fn plus(&mut self) -> bool {
+        let n = self.terms.len();
+        if n < 2 {
+            return false;
+        }
+        let i = self.rng.below(n);
+        let mut j = self.rng.below(n - 1);
+        if j >= i {
+            j += 1;
+        }
+        let role = self.rng.below(3);
+        let (x, x2) = (self.terms[i][role], self.terms[j][role]);
+        if x == x2 {
+            return false;
+        }
+        let mut added = self.terms[i];
+        added[role] = x2;
+        self.set(i, role, x ^ x2);
+        self.push(added);
+        // Keep the rule that no two terms share two factors.
+        let new = self.terms.len() - 1;
+        self.settle(new);
+        if i < self.terms.len() {
+            self.settle(i);
+        }
+        true
+    }
+}
+
+/// Limits of [`walk`].
+#[derive(Clone, Copy, Debug)]
+pub struct WalkLimits {
+    /// Stop at this rank.
+    pub target: usize,
+    /// Flip attempts in all.
+    pub attempts: u64,
+    /// Attempts without a new lowest rank before a plus transition.
+    pub plateau: u64,
+    /// No plus transition above this rank.
+    pub max_rank: usize,
+}
+
+/// Walks from `start` until the target rank or the attempts run out;
+/// returns the lowest-rank scheme seen and the flips made.
+pub fn walk(start: &Z2Scheme, limits: WalkLimits, seed: u64) -> (Z2Scheme, u64) {
+    let mut w = Walker::new(start, seed);
+    let mut best = w.scheme();
+    let mut since = 0u64;
+    for _ in 0..limits.attempts {
+        if best.rank() <= limits.target {
+            break;
+        }
+        w.flip();
+        since += 1;
+        if w.rank() < best.rank() {
+            best = w.scheme();
+            since = 0;
+        } else if since >= limits.plateau && w.rank() < limits.max_rank {
+            w.plus();
+            since = 0;
+        }
+    }
+    (best, w.flips)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::problem::verify;
+
+    fn holds(s: &Z2Scheme) -> bool {
+        verify(&s.to_decomposition(), Field::Z2).is_ok()
+    }
+
+    #[test]
+    fn thousands_of_flips_reductions_and_plus_transitions_keep_the_tensor() {
+        for (n, m, p) in [(2, 2, 2), (3, 3, 3), (2, 3, 4), (4, 4, 4)] {
+            let shape = Shape::new(n, m, p).unwrap();
+            let mut w = Walker::new(&Z2Scheme::standard(shape).unwrap(), 11);
+            let mut moves = 0;
+            for step in 0..20_000 {
+                if step % 50 == 49 {
+                    w.plus();
+                } else if w.flip() {
+                    moves += 1;
+                }
+                if step % 1000 == 0 {
+                    assert!(holds(&w.scheme()), "{shape} after {step} steps");
+                }
+            }
+            assert!(moves > 1000, "{shape}: only {moves} flips happened");
+            assert!(holds(&w.scheme()), "{shape} at the end");
+        }
+    }
+
+    #[test]
+    fn the_index_matches_the_terms_after_a_long_walk() {
+        let shape = Shape::new(3, 3, 3).unwrap();
+        let mut w = Walker::new(&Z2Scheme::standard(shape).unwrap(), 5);
+        for step in 0..30_000 {
+            if step % 97 == 0 {
+                w.plus();
+            }
+            w.flip();
+        }
+        for role in 0..3 {
+            let mut from_index: Vec<(u64, u32)> = w.index[role]
+                .iter()
+                .flat_map(|(&f, ts)| ts.iter().map(move |&t| (f, t)))
+                .collect();
+            from_index.sort();
+            let mut direct: Vec<(u64, u32)> = w
+                .terms
+                .iter()
+                .enumerate()
+                .map(|(t, f)| (f[role], t as u32))
+                .collect();
+            direct.sort();
+            assert_eq!(from_index, direct, "role {role}");
+        }
+    }
+
+    #[test]
+    fn terms_sharing_two_factors_merge_and_zero_terms_drop() {
+        let shape = Shape::new(2, 2, 2).unwrap();
+        let s = Z2Scheme {
+            shape,
+            terms: vec![[1, 2, 4], [1, 2, 8], [3, 5, 0], [7, 7, 7], [7, 7, 7]],
+        };
+        let w = Walker::new(&s, 1);
+        // The first two merge into [1, 2, 12]; the zero term drops; the
+        // equal pair merges into a zero factor and both vanish.
+        assert_eq!(w.scheme().terms, vec![[1, 2, 12]]);
+    }
+
+    #[test]
+    fn the_standard_algorithm_walks_down_to_strassen_rank() {
+        let shape = Shape::new(2, 2, 2).unwrap();
+        let start = Z2Scheme::standard(shape).unwrap();
+        let limits = WalkLimits {
+            target: 7,
+            attempts: 1_000_000,
+            plateau: 20_000,
+            max_rank: 9,
+        };
+        for seed in 0..5 {
+            let (best, _) = walk(&start, limits, seed);
+            assert_eq!(best.rank(), 7, "seed {seed}");
+            assert!(holds(&best));
+        }
+    }
+
+    #[test]
+    fn the_same_seed_walks_the_same_way() {
+        let shape = Shape::new(3, 3, 3).unwrap();
+        let start = Z2Scheme::standard(shape).unwrap();
+        let limits = WalkLimits {
+            target: 1,
+            attempts: 50_000,
+            plateau: 5_000,
+            max_rank: 30,
+        };
+        assert_eq!(walk(&start, limits, 3), walk(&start, limits, 3));
+        assert_ne!(walk(&start, limits, 3).0, walk(&start, limits, 4).0);
+    }
+}
