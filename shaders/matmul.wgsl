@@ -54,9 +54,12 @@ fn epilogue(col: u32, e: u32, x_in: f32) -> f32 {
 // accumulator stays in a register.
 @compute @workgroup_size(WG)
 fn matmul(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
-    let row0 = wid.y * 4u;
-    let col0 = wid.x * WG * 4u + lid.x;
-    let batch = wid.z;
+    block(wid.z, wid.y * 4u, wid.x * WG * 4u + lid.x, WG);
+}
+
+// Rows row0..row0+3 by columns col0 + j*step (j < 4) of C in one lane:
+// 4 loads of A and 4 of B feed 16 multiply-adds per step of k.
+fn block(batch: u32, row0: u32, col0: u32, step: u32) {
     let a_base = p.a_off + batch * p.a_bs;
     let b_base = p.b_off + batch * p.b_bs;
     // Rows and columns past the edge read a valid neighbour; their results
@@ -68,9 +71,9 @@ fn matmul(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) w
     let ra2 = a_base + min(row0 + 2u, last_row) * p.a_rs;
     let ra3 = a_base + min(row0 + 3u, last_row) * p.a_rs;
     let cb0 = b_base + min(col0, last_col) * p.b_cs;
-    let cb1 = b_base + min(col0 + WG, last_col) * p.b_cs;
-    let cb2 = b_base + min(col0 + 2u * WG, last_col) * p.b_cs;
-    let cb3 = b_base + min(col0 + 3u * WG, last_col) * p.b_cs;
+    let cb1 = b_base + min(col0 + step, last_col) * p.b_cs;
+    let cb2 = b_base + min(col0 + 2u * step, last_col) * p.b_cs;
+    let cb3 = b_base + min(col0 + 3u * step, last_col) * p.b_cs;
     var acc0 = vec4<f32>(0.0);
     var acc1 = vec4<f32>(0.0);
     var acc2 = vec4<f32>(0.0);
@@ -84,19 +87,19 @@ fn matmul(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) w
         acc2 = fma(vec4<f32>(a[ra2 + ak]), bv, acc2);
         acc3 = fma(vec4<f32>(a[ra3 + ak]), bv, acc3);
     }
-    store_row(batch, row0, col0, acc0);
-    store_row(batch, row0 + 1u, col0, acc1);
-    store_row(batch, row0 + 2u, col0, acc2);
-    store_row(batch, row0 + 3u, col0, acc3);
+    store_row(batch, row0, col0, step, acc0);
+    store_row(batch, row0 + 1u, col0, step, acc1);
+    store_row(batch, row0 + 2u, col0, step, acc2);
+    store_row(batch, row0 + 3u, col0, step, acc3);
 }
 
-fn store_row(batch: u32, row: u32, col0: u32, v: vec4<f32>) {
+fn store_row(batch: u32, row: u32, col0: u32, step: u32, v: vec4<f32>) {
     if (row >= p.m) {
         return;
     }
     let base = p.c_off + batch * p.c_bs + row * p.n;
     for (var j = 0u; j < 4u; j++) {
-        let col = col0 + j * WG;
+        let col = col0 + j * step;
         if (col < p.n) {
             let at = base + col;
             var x = v[j];
@@ -120,57 +123,7 @@ fn matmul_flat(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
     if (t >= col_blocks * ((p.m + 3u) / 4u)) {
         return;
     }
-    let row0 = (t / col_blocks) * 4u;
-    let col0 = (t % col_blocks) * 4u;
-    let batch = gid.z;
-    let a_base = p.a_off + batch * p.a_bs;
-    let b_base = p.b_off + batch * p.b_bs;
-    let last_row = p.m - 1u;
-    let last_col = p.n - 1u;
-    let ra0 = a_base + min(row0, last_row) * p.a_rs;
-    let ra1 = a_base + min(row0 + 1u, last_row) * p.a_rs;
-    let ra2 = a_base + min(row0 + 2u, last_row) * p.a_rs;
-    let ra3 = a_base + min(row0 + 3u, last_row) * p.a_rs;
-    let cb0 = b_base + min(col0, last_col) * p.b_cs;
-    let cb1 = b_base + min(col0 + 1u, last_col) * p.b_cs;
-    let cb2 = b_base + min(col0 + 2u, last_col) * p.b_cs;
-    let cb3 = b_base + min(col0 + 3u, last_col) * p.b_cs;
-    var acc0 = vec4<f32>(0.0);
-    var acc1 = vec4<f32>(0.0);
-    var acc2 = vec4<f32>(0.0);
-    var acc3 = vec4<f32>(0.0);
-    for (var kk = 0u; kk < p.k; kk++) {
-        let ak = kk * p.a_cs;
-        let bk = kk * p.b_rs;
-        let bv = vec4<f32>(b[cb0 + bk], b[cb1 + bk], b[cb2 + bk], b[cb3 + bk]);
-        acc0 = fma(vec4<f32>(a[ra0 + ak]), bv, acc0);
-        acc1 = fma(vec4<f32>(a[ra1 + ak]), bv, acc1);
-        acc2 = fma(vec4<f32>(a[ra2 + ak]), bv, acc2);
-        acc3 = fma(vec4<f32>(a[ra3 + ak]), bv, acc3);
-    }
-    store_block_row(batch, row0, col0, acc0);
-    store_block_row(batch, row0 + 1u, col0, acc1);
-    store_block_row(batch, row0 + 2u, col0, acc2);
-    store_block_row(batch, row0 + 3u, col0, acc3);
-}
-
-// Columns col0..col0+3 of one row of C.
-fn store_block_row(batch: u32, row: u32, col0: u32, v: vec4<f32>) {
-    if (row >= p.m) {
-        return;
-    }
-    let base = p.c_off + batch * p.c_bs + row * p.n;
-    for (var j = 0u; j < 4u; j++) {
-        let col = col0 + j;
-        if (col < p.n) {
-            let at = base + col;
-            var x = v[j];
-            if ((p.mode & 1u) != 0u) {
-                x += c[at];
-            }
-            c[at] = epilogue(col, p.extra_off + at - p.c_off, x);
-        }
-    }
+    block(gid.z, (t / col_blocks) * 4u, (t % col_blocks) * 4u, 1u);
 }
 
 // The aligned fast path: A and B untransposed, k a multiple of 4, n a
