@@ -3,6 +3,7 @@
 
 use crate::engine::gpu::{offsets, GpuBackend, GpuBuf, Kernel};
 use num_traits::Float;
+use rayon::prelude::*;
 
 pub const WGSL: &str = include_str!("../../../shaders/layernorm.wgsl");
 
@@ -27,8 +28,13 @@ impl LayerNormSpec {
     }
 }
 
+/// Rows per parallel task; the parameter gradients are summed per block of
+/// this many rows, then block by block in order, so the result does not
+/// depend on the thread count.
+const ROWS_PER_TASK: usize = 64;
+
 /// y = (x − mean)·rstd·gain + bias, rstd = 1/sqrt(var + eps) (biased var).
-pub fn cpu<F: Float>(
+pub fn cpu<F: Float + Send + Sync>(
     s: &LayerNormSpec,
     x: &[F],
     gain: &[F],
@@ -37,24 +43,30 @@ pub fn cpu<F: Float>(
     mean: &mut [F],
     rstd: &mut [F],
 ) {
+    let cols = s.cols.max(1);
     let n = F::from(s.cols).unwrap();
-    for r in 0..s.rows {
-        let row = &x[r * s.cols..(r + 1) * s.cols];
-        let mu = row.iter().fold(F::zero(), |a, &v| a + v) / n;
-        let var = row.iter().fold(F::zero(), |a, &v| a + (v - mu) * (v - mu)) / n;
-        let rs = F::one() / (var + F::from(s.eps).unwrap()).sqrt();
-        for c in 0..s.cols {
-            y[r * s.cols + c] = (row[c] - mu) * rs * gain[c] + bias[c];
-        }
-        mean[r] = mu;
-        rstd[r] = rs;
-    }
+    let words = s.rows * s.cols;
+    y[..words]
+        .par_chunks_mut(cols)
+        .zip(x[..words].par_chunks(cols))
+        .zip(mean[..s.rows].par_iter_mut().zip(&mut rstd[..s.rows]))
+        .with_min_len(ROWS_PER_TASK)
+        .for_each(|((y, row), (mean, rstd))| {
+            let mu = row.iter().fold(F::zero(), |a, &v| a + v) / n;
+            let var = row.iter().fold(F::zero(), |a, &v| a + (v - mu) * (v - mu)) / n;
+            let rs = F::one() / (var + F::from(s.eps).unwrap()).sqrt();
+            for c in 0..s.cols {
+                y[c] = (row[c] - mu) * rs * gain[c] + bias[c];
+            }
+            *mean = mu;
+            *rstd = rs;
+        });
 }
 
 /// dx = rstd·(g − mean(g) − x̂·mean(g·x̂)) with g = dy·gain;
 /// dgain += Σ_r dy·x̂, dbias += Σ_r dy.
 #[allow(clippy::too_many_arguments)]
-pub fn backward_cpu<F: Float>(
+pub fn backward_cpu<F: Float + Send + Sync>(
     s: &LayerNormSpec,
     x: &[F],
     gain: &[F],
@@ -65,38 +77,45 @@ pub fn backward_cpu<F: Float>(
     dgain: &mut [F],
     dbias: &mut [F],
 ) {
+    let cols = s.cols.max(1);
     let n = F::from(s.cols).unwrap();
-    for r in 0..s.rows {
-        let at = |c: usize| r * s.cols + c;
-        let xhat = |c: usize| (x[at(c)] - mean[r]) * rstd[r];
-        let (mut mg, mut mgx) = (F::zero(), F::zero());
+    let words = s.rows * s.cols;
+    let block = ROWS_PER_TASK * cols;
+    // Each task: its rows of dx, and its rows' sums for dgain and dbias.
+    let partials: Vec<(Vec<F>, Vec<F>)> = dx[..words]
+        .par_chunks_mut(block)
+        .enumerate()
+        .map(|(b, dx)| {
+            let mut dg = vec![F::zero(); s.cols];
+            let mut db = vec![F::zero(); s.cols];
+            for (i, dx) in dx.chunks_mut(cols).enumerate() {
+                let r = b * ROWS_PER_TASK + i;
+                let row = r * s.cols..(r + 1) * s.cols;
+                let (x, dy) = (&x[row.clone()], &dy[row]);
+                let xhat = |c: usize| (x[c] - mean[r]) * rstd[r];
+                let (mut mg, mut mgx) = (F::zero(), F::zero());
+                for c in 0..s.cols {
+                    let g = dy[c] * gain[c];
+                    mg = mg + g;
+                    mgx = mgx + g * xhat(c);
+                }
+                mg = mg / n;
+                mgx = mgx / n;
+                for c in 0..s.cols {
+                    let v = rstd[r] * (dy[c] * gain[c] - mg - xhat(c) * mgx);
+                    dx[c] = if s.accumulate_dx { dx[c] + v } else { v };
+                    dg[c] = dg[c] + dy[c] * xhat(c);
+                    db[c] = db[c] + dy[c];
+                }
+            }
+            (dg, db)
+        })
+        .collect();
+    for (dg, db) in partials {
         for c in 0..s.cols {
-            let g = dy[at(c)] * gain[c];
-            mg = mg + g;
-            mgx = mgx + g * xhat(c);
+            dgain[c] = dgain[c] + dg[c];
+            dbias[c] = dbias[c] + db[c];
         }
-        mg = mg / n;
-        mgx = mgx / n;
-        for c in 0..s.cols {
-            let g = dy[at(c)] * gain[c];
-            let v = rstd[r] * (g - mg - xhat(c) * mgx);
-            dx[at(c)] = if s.accumulate_dx { dx[at(c)] + v } else { v };
-        }
-    }
-    // Row by row, so the reads are contiguous; each column still sums in
-    // increasing r, as the kernel does.
-    let mut dg = vec![F::zero(); s.cols];
-    let mut db = vec![F::zero(); s.cols];
-    for r in 0..s.rows {
-        for c in 0..s.cols {
-            let xh = (x[r * s.cols + c] - mean[r]) * rstd[r];
-            dg[c] = dg[c] + dy[r * s.cols + c] * xh;
-            db[c] = db[c] + dy[r * s.cols + c];
-        }
-    }
-    for c in 0..s.cols {
-        dgain[c] = dgain[c] + dg[c];
-        dbias[c] = dbias[c] + db[c];
     }
 }
 
