@@ -4,6 +4,7 @@ pub mod bench;
 pub mod common;
 pub mod devices;
 pub mod export;
+pub mod flip;
 pub mod info;
 pub mod pretrain;
 pub mod search;

@@ -10,6 +10,9 @@
 //! on each decomposition the network finds: a plain CPU walk over small
 //! integer vectors. [`z2`] is the bit-packed walker over Z2.
 
+pub mod index;
+pub mod pool;
+pub mod run;
 pub mod z2;
 
 use crate::problem::{Decomposition, Field, Shape};

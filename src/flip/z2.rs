@@ -3,13 +3,13 @@
 //! comparison of factors is one. Supports every shape whose factors fit in
 //! 64 bits (n·m, m·p and n·p ≤ 64: up to 8x8x8).
 //!
-//! Flips are drawn through an index from each role's factor value to the
-//! terms that carry it, kept up to date as factors change, so drawing a
-//! flip never scans the scheme.
+//! Flips are drawn through [`FactorIndex`]: per role, the terms carrying
+//! each factor value and the values two or more terms share, kept up to
+//! date as factors change, so a draw never fails and never scans.
 
+use super::index::FactorIndex;
 use crate::problem::{Coeff, Decomposition, Field, Shape};
 use anyhow::{bail, Result};
-use std::collections::HashMap;
 
 /// A scheme over Z2: its terms as bit masks.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -90,6 +90,15 @@ impl XorShift {
         XorShift((z ^ (z >> 31)) | 1)
     }
 
+    /// The generator's state, to save and continue a stream.
+    pub fn state(&self) -> u64 {
+        self.0
+    }
+
+    pub fn from_state(state: u64) -> Self {
+        XorShift(state.max(1))
+    }
+
     pub fn next_u64(&mut self) -> u64 {
         let mut x = self.0;
         x ^= x >> 12;
@@ -111,7 +120,7 @@ pub struct Walker {
     shape: Shape,
     terms: Vec<[u64; 3]>,
     /// Per role: factor value → the terms that have it in that role.
-    index: [HashMap<u64, Vec<u32>>; 3],
+    index: [FactorIndex; 3],
     rng: XorShift,
     pub flips: u64,
 }
@@ -157,21 +166,11 @@ impl Walker {
     }
 
     fn link(&mut self, t: usize, role: usize) {
-        let f = self.terms[t][role];
-        self.index[role].entry(f).or_default().push(t as u32);
+        self.index[role].insert(self.terms[t][role], t as u32);
     }
 
     fn unlink(&mut self, t: usize, role: usize) {
-        let f = self.terms[t][role];
-        let bucket = self.index[role].get_mut(&f).expect("a linked factor");
-        let at = bucket
-            .iter()
-            .position(|&x| x as usize == t)
-            .expect("the term is in its factor's bucket");
-        bucket.swap_remove(at);
-        if bucket.is_empty() {
-            self.index[role].remove(&f);
-        }
+        self.index[role].remove(self.terms[t][role], t as u32);
     }
 
     fn push(&mut self, t: [u64; 3]) {
@@ -190,15 +189,10 @@ impl Walker {
         let last = self.terms.len() - 1;
         if i != last {
             for role in 0..3 {
-                self.unlink(last, role);
+                self.index[role].rename(self.terms[last][role], last as u32, i as u32);
             }
-            self.terms.swap_remove(i);
-            for role in 0..3 {
-                self.link(i, role);
-            }
-        } else {
-            self.terms.pop();
         }
+        self.terms.swap_remove(i);
     }
 
     /// Sets factor `role` of term i.
@@ -221,12 +215,11 @@ impl Walker {
         for role in 0..3 {
             let (s, u) = others(role);
             // A partner equal in s and u: the terms differ only in `role`.
-            let partner = self.index[s].get(&t[s]).and_then(|bucket| {
-                bucket
-                    .iter()
-                    .map(|&k| k as usize)
-                    .find(|&k| k != i && self.terms[k][u] == t[u])
-            });
+            let partner = self.index[s]
+                .terms(t[s])
+                .iter()
+                .map(|&k| k as usize)
+                .find(|&k| k != i && self.terms[k][u] == t[u]);
             if let Some(k) = partner {
                 // x⊗y⊗z₁ + x⊗y⊗z₂ = x⊗y⊗(z₁+z₂), kept in k.
                 let merged = self.terms[k][role] ^ t[role];
@@ -241,23 +234,28 @@ impl Walker {
         false
     }
 
-    /// One random flip with the reductions it enables. False when no two
-    /// terms share a factor at the drawn place (nothing changes).
+    /// One random flip with the reductions it enables: a value two terms
+    /// share, drawn uniformly over the three roles' shared values, then two
+    /// of its terms. False when no two terms share a factor.
     pub fn flip(&mut self) -> bool {
-        let n = self.terms.len();
-        if n < 2 {
+        let counts = [0, 1, 2].map(|r| self.index[r].flippable());
+        let total: usize = counts.iter().sum();
+        if total == 0 {
             return false;
         }
-        let i = self.rng.below(n);
-        let role = self.rng.below(3);
-        let bucket = &self.index[role][&self.terms[i][role]];
-        if bucket.len() < 2 {
-            return false;
+        let mut k = self.rng.below(total);
+        let mut role = 0;
+        while k >= counts[role] {
+            k -= counts[role];
+            role += 1;
         }
-        let mut j = bucket[self.rng.below(bucket.len() - 1)] as usize;
-        if j == i {
-            j = *bucket.last().expect("two terms") as usize;
+        let terms = self.index[role].flippable_terms(k);
+        let a = self.rng.below(terms.len());
+        let mut b = self.rng.below(terms.len() - 1);
+        if b >= a {
+            b += 1;
         }
+        let (i, j) = (terms[a] as usize, terms[b] as usize);
         let (mut s, mut u) = others(role);
         if self.rng.next_u64() & 1 == 1 {
             std::mem::swap(&mut s, &mut u);
@@ -277,9 +275,11 @@ impl Walker {
         true
     }
 
-    /// The plus transition (rank + 1): x⊗y⊗z = (x+x')⊗y⊗z + x'⊗y⊗z for
-    /// the factor x' of another term, which then shares a factor with the
-    /// new term, opening flips that were not there.
+    /// The plus transition (rank + 1), for leaving a plateau: two terms
+    /// x, y become three, with a the role drawn and b, c the others,
+    /// (x_a+y_a)⊗x_b⊗x_c + y_a⊗y_b⊗(y_c+x_c) + y_a⊗(y_b+x_b)⊗x_c,
+    /// whose sum is x + y and no two of which share two factors in
+    /// general (the two-term split would merge straight back).
     pub fn plus(&mut self) -> bool {
         let n = self.terms.len();
         if n < 2 {
@@ -290,59 +290,24 @@ impl Walker {
         if j >= i {
             j += 1;
         }
-        let role = self.rng.below(3);
-        let (x, x2) = (self.terms[i][role], self.terms[j][role]);
-        if x == x2 {
-            return false;
-        }
-        let mut added = self.terms[i];
-        added[role] = x2;
-        self.set(i, role, x ^ x2);
-        self.push(added);
-        // Keep the rule that no two terms share two factors.
+        let a = self.rng.below(3);
+        let (b, c) = others(a);
+        let (x, y) = (self.terms[i], self.terms[j]);
+        let mut t3 = y;
+        t3[b] ^= x[b];
+        t3[c] = x[c];
+        self.set(i, a, x[a] ^ y[a]);
+        self.set(j, c, y[c] ^ x[c]);
+        self.push(t3);
+        // Settle from the highest slot down, so lower ones keep theirs.
         let new = self.terms.len() - 1;
-        self.settle(new);
-        if i < self.terms.len() {
-            self.settle(i);
+        for t in [new, i.max(j), i.min(j)] {
+            if t < self.terms.len() {
+                self.settle(t);
+            }
         }
         true
     }
-}
-
-/// Limits of [`walk`].
-#[derive(Clone, Copy, Debug)]
-pub struct WalkLimits {
-    /// Stop at this rank.
-    pub target: usize,
-    /// Flip attempts in all.
-    pub attempts: u64,
-    /// Attempts without a new lowest rank before a plus transition.
-    pub plateau: u64,
-    /// No plus transition above this rank.
-    pub max_rank: usize,
-}
-
-/// Walks from `start` until the target rank or the attempts run out;
-/// returns the lowest-rank scheme seen and the flips made.
-pub fn walk(start: &Z2Scheme, limits: WalkLimits, seed: u64) -> (Z2Scheme, u64) {
-    let mut w = Walker::new(start, seed);
-    let mut best = w.scheme();
-    let mut since = 0u64;
-    for _ in 0..limits.attempts {
-        if best.rank() <= limits.target {
-            break;
-        }
-        w.flip();
-        since += 1;
-        if w.rank() < best.rank() {
-            best = w.scheme();
-            since = 0;
-        } else if since >= limits.plateau && w.rank() < limits.max_rank {
-            w.plus();
-            since = 0;
-        }
-    }
-    (best, w.flips)
 }
 
 #[cfg(test)]
@@ -386,10 +351,8 @@ mod tests {
             w.flip();
         }
         for role in 0..3 {
-            let mut from_index: Vec<(u64, u32)> = w.index[role]
-                .iter()
-                .flat_map(|(&f, ts)| ts.iter().map(move |&t| (f, t)))
-                .collect();
+            assert!(w.index[role].consistent(), "role {role}");
+            let mut from_index = w.index[role].entries();
             from_index.sort();
             let mut direct: Vec<(u64, u32)> = w
                 .terms
@@ -415,34 +378,38 @@ mod tests {
         assert_eq!(w.scheme().terms, vec![[1, 2, 12]]);
     }
 
-    #[test]
-    fn the_standard_algorithm_walks_down_to_strassen_rank() {
-        let shape = Shape::new(2, 2, 2).unwrap();
-        let start = Z2Scheme::standard(shape).unwrap();
-        let limits = WalkLimits {
-            target: 7,
-            attempts: 1_000_000,
-            plateau: 20_000,
-            max_rank: 9,
-        };
-        for seed in 0..5 {
-            let (best, _) = walk(&start, limits, seed);
-            assert_eq!(best.rank(), 7, "seed {seed}");
-            assert!(holds(&best));
+    /// `steps` moves, a plus transition every 500th.
+    fn walked(shape: Shape, seed: u64, steps: usize) -> Z2Scheme {
+        let mut w = Walker::new(&Z2Scheme::standard(shape).unwrap(), seed);
+        for step in 0..steps {
+            if step % 500 == 499 {
+                w.plus();
+            } else {
+                w.flip();
+            }
         }
+        w.scheme()
     }
 
     #[test]
     fn the_same_seed_walks_the_same_way() {
         let shape = Shape::new(3, 3, 3).unwrap();
-        let start = Z2Scheme::standard(shape).unwrap();
-        let limits = WalkLimits {
-            target: 1,
-            attempts: 50_000,
-            plateau: 5_000,
-            max_rank: 30,
-        };
-        assert_eq!(walk(&start, limits, 3), walk(&start, limits, 3));
-        assert_ne!(walk(&start, limits, 3).0, walk(&start, limits, 4).0);
+        assert_eq!(walked(shape, 3, 50_000), walked(shape, 3, 50_000));
+        assert_ne!(walked(shape, 3, 50_000), walked(shape, 4, 50_000));
+    }
+
+    #[test]
+    fn flips_alone_take_the_standard_2x2x2_to_rank_seven() {
+        let shape = Shape::new(2, 2, 2).unwrap();
+        for seed in 0..5 {
+            let mut w = Walker::new(&Z2Scheme::standard(shape).unwrap(), seed);
+            let mut steps = 0;
+            while w.rank() > 7 && steps < 1_000_000 {
+                w.flip();
+                steps += 1;
+            }
+            assert_eq!(w.rank(), 7, "seed {seed}");
+            assert!(holds(&w.scheme()));
+        }
     }
 }

@@ -1,0 +1,132 @@
+//! `tensorsearch flip`: settings (fresh, or a resumed run's own), the run,
+//! and the closing summary.
+
+use super::common::{agree, parse_shape, DeviceArg};
+use anyhow::{anyhow, bail, Result};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+use tensorsearch::flip::pool::PoolSettings;
+use tensorsearch::flip::run::{read_saved, run as run_flips, FlipSettings, Stop, STATE_FILE};
+use tensorsearch::flip::z2::Z2Scheme;
+use tensorsearch::problem::reference;
+
+/// The command line of `flip`, as parsed.
+#[derive(Clone, Debug, Default)]
+pub struct FlipArgs {
+    pub shape: Option<String>,
+    pub from: Option<String>,
+    pub target: Option<usize>,
+    pub time: Option<Duration>,
+    pub threads: Option<usize>,
+    pub out: Option<PathBuf>,
+    pub seed: Option<u64>,
+    pub resume: Option<PathBuf>,
+    pub pool: Option<usize>,
+    pub path_limit: Option<u64>,
+    pub plateau: Option<u64>,
+}
+
+pub fn run(device: DeviceArg, args: FlipArgs) -> Result<ExitCode> {
+    if device == DeviceArg::Gpu {
+        bail!("flip walks run on CPU threads; there is no GPU walk yet (use --device cpu or auto)");
+    }
+    if args.threads == Some(0) {
+        bail!("--threads must be at least 1");
+    }
+    if args.target == Some(0) {
+        bail!("--target must be at least 1");
+    }
+    let (settings, saved, out) = match &args.resume {
+        Some(dir) => {
+            let saved = read_saved(dir)?;
+            (resumed(&args, &saved.settings)?, Some(saved), dir.clone())
+        }
+        None => {
+            let s = fresh(&args)?;
+            let [n, m, p] = s.shape;
+            let out = args
+                .out
+                .clone()
+                .unwrap_or_else(|| PathBuf::from(format!("runs/flip-{n}x{m}x{p}-z2")));
+            if out.join(STATE_FILE).exists() {
+                bail!(
+                    "{} already holds a flip run: continue it with --resume {0}, or choose another --out",
+                    out.display()
+                );
+            }
+            (s, None, out)
+        }
+    };
+    let stop = Stop {
+        time: args.time,
+        target: args.target,
+    };
+    let report = run_flips(&settings, saved, &out, stop, args.threads)?;
+    let shape = settings.shape()?;
+    let published = reference::best_ranks(shape)
+        .map(|b| {
+            format!(
+                " (best published over Z2: {})",
+                b.get(tensorsearch::problem::Field::Z2)
+            )
+        })
+        .unwrap_or_default();
+    println!(
+        "best rank {}{published}, verified over Z2, in {}",
+        report.best_rank,
+        report.best_file.display()
+    );
+    println!(
+        "{} flips in {:.1} s on {} threads ({:.2} M flips/s, {:.2} M per thread); stopped by {}",
+        report.flips,
+        report.seconds,
+        report.threads,
+        report.flips_per_s / 1e6,
+        report.flips_per_s / 1e6 / report.threads as f64,
+        report.stopped_by
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn fresh(args: &FlipArgs) -> Result<FlipSettings> {
+    let text = args
+        .shape
+        .as_ref()
+        .ok_or_else(|| anyhow!("give a SHAPE such as 3x3x3 (or --resume DIR)"))?;
+    let shape = parse_shape(text)?;
+    if !Z2Scheme::supports(shape) {
+        bail!("{shape} is not supported: the Z2 flip engine needs n·m, m·p and n·p up to 64");
+    }
+    let defaults = PoolSettings::default();
+    let pool = PoolSettings {
+        pool_size: args.pool.unwrap_or(defaults.pool_size),
+        path_limit: args.path_limit.unwrap_or(defaults.path_limit),
+        plateau: args.plateau.unwrap_or(defaults.plateau),
+        ..defaults
+    };
+    pool.check()?;
+    Ok(FlipSettings {
+        shape: [shape.n, shape.m, shape.p],
+        field: "Z2".into(),
+        from: args.from.clone().unwrap_or_else(|| "standard".into()),
+        seed: args.seed.unwrap_or(1),
+        pool,
+    })
+}
+
+fn resumed(args: &FlipArgs, s: &FlipSettings) -> Result<FlipSettings> {
+    if let Some(text) = &args.shape {
+        let shape = parse_shape(text)?;
+        agree("SHAPE", Some([shape.n, shape.m, shape.p]), s.shape)?;
+    }
+    agree("--from", args.from.clone(), s.from.clone())?;
+    agree("--seed", args.seed, s.seed)?;
+    agree("--pool", args.pool, s.pool.pool_size)?;
+    agree("--path-limit", args.path_limit, s.pool.path_limit)?;
+    agree("--plateau", args.plateau, s.pool.plateau)?;
+    if args.out.is_some() {
+        bail!("--out starts a new run; a resumed run writes to its own directory");
+    }
+    Ok(s.clone())
+}

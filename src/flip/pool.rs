@@ -1,0 +1,284 @@
+//! The pool strategy over Z2 (after flip-cpd and Kauers–Moosbauer): a pool
+//! of schemes at the current rank; each round starts a fixed number of
+//! walks from random members, in parallel; a walk ends as soon as its rank
+//! drops below the pool's, or after a path limit. Schemes found at the
+//! lowest rank fill the next pool, which replaces the current one when it
+//! is full, or when the level has had its share of walks.
+//!
+//! Walk seeds are drawn from one generator in a fixed order and results
+//! are taken in walk order, so a run is the same for a given seed whatever
+//! the number of threads.
+
+use super::z2::{Walker, XorShift, Z2Scheme};
+use crate::problem::Shape;
+use anyhow::{bail, Result};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// The strategy's knobs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PoolSettings {
+    /// Schemes kept at one rank.
+    pub pool_size: usize,
+    /// Walks per round (fixed, so results do not depend on threads).
+    pub walks_per_round: usize,
+    /// Flips before a walk gives up.
+    pub path_limit: u64,
+    /// Flips without a new low in a walk before a plus transition.
+    pub plateau: u64,
+    /// Walks at one rank after which the next pool is taken even when
+    /// not full.
+    pub level_walks: u64,
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        PoolSettings {
+            pool_size: 64,
+            walks_per_round: 32,
+            path_limit: 2_000_000,
+            plateau: 50_000,
+            level_walks: 256,
+        }
+    }
+}
+
+impl PoolSettings {
+    pub fn check(&self) -> Result<()> {
+        if self.pool_size == 0 || self.walks_per_round == 0 || self.path_limit == 0 {
+            bail!("--pool, the walks per round and --path-limit must be at least 1");
+        }
+        if self.plateau == 0 {
+            bail!("--plateau must be at least 1");
+        }
+        Ok(())
+    }
+}
+
+/// Everything a pool search needs to continue: saved by `flip` at its
+/// checkpoints.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PoolState {
+    /// The pool's rank and its schemes (terms as bit masks).
+    pub rank: usize,
+    pub pool: Vec<Vec<[u64; 3]>>,
+    /// Schemes found below `rank`, all at `next_rank`.
+    pub next_rank: usize,
+    pub next: Vec<Vec<[u64; 3]>>,
+    /// The walk-seed generator's state.
+    pub rng: u64,
+    pub rounds: u64,
+    pub walks: u64,
+    pub flips: u64,
+    /// Walks started at the current rank.
+    pub level_walks: u64,
+}
+
+/// What one round did.
+#[derive(Clone, Debug, Default)]
+pub struct Round {
+    pub flips: u64,
+    /// Schemes this round found at the lowest rank known after it
+    /// ([`PoolSearch::best_rank`]).
+    pub best: Vec<Z2Scheme>,
+    /// Whether that rank is lower than before the round.
+    pub improved: bool,
+}
+
+pub struct PoolSearch {
+    pub shape: Shape,
+    pub settings: PoolSettings,
+    pub state: PoolState,
+}
+
+impl PoolSearch {
+    pub fn new(start: &Z2Scheme, settings: PoolSettings, seed: u64) -> Self {
+        // Reductions the start allows happen before the pool is made.
+        let start = Walker::new(start, seed).scheme();
+        let rank = start.rank();
+        PoolSearch {
+            shape: start.shape,
+            settings,
+            state: PoolState {
+                rank,
+                pool: vec![start.terms],
+                next_rank: rank,
+                next: vec![],
+                rng: XorShift::new(seed).state(),
+                rounds: 0,
+                walks: 0,
+                flips: 0,
+                level_walks: 0,
+            },
+        }
+    }
+
+    pub fn resume(shape: Shape, settings: PoolSettings, state: PoolState) -> Result<Self> {
+        if state.pool.is_empty() || state.pool.iter().any(|t| t.len() != state.rank) {
+            bail!("the saved pool is empty or not all of rank {}", state.rank);
+        }
+        Ok(PoolSearch {
+            shape,
+            settings,
+            state,
+        })
+    }
+
+    /// The lowest rank found so far.
+    pub fn best_rank(&self) -> usize {
+        self.state.rank.min(self.state.next_rank)
+    }
+
+    /// A scheme of the lowest rank found so far.
+    pub fn best(&self) -> Z2Scheme {
+        let terms = match self.state.next.first() {
+            Some(t) if self.state.next_rank < self.state.rank => t,
+            _ => &self.state.pool[0],
+        };
+        Z2Scheme {
+            shape: self.shape,
+            terms: terms.clone(),
+        }
+    }
+
+    /// Runs one round of walks on the current rayon pool; walks end early
+    /// when `halt` says so (checked every few tens of thousands of steps).
+    pub fn round(&mut self, halt: &(dyn Fn() -> bool + Sync)) -> Round {
+        let st = &mut self.state;
+        let mut rng = XorShift::from_state(st.rng);
+        let starts: Vec<(usize, u64)> = (0..self.settings.walks_per_round)
+            .map(|_| (rng.below(st.pool.len()), rng.next_u64()))
+            .collect();
+        st.rng = rng.state();
+        let (shape, settings, rank) = (self.shape, self.settings, st.rank);
+        let pool = &st.pool;
+        let results: Vec<(Option<Vec<[u64; 3]>>, u64)> = starts
+            .par_iter()
+            .map(|&(k, seed)| descend(shape, &pool[k], rank, &settings, seed, halt))
+            .collect();
+        let before = st.rank.min(st.next_rank);
+        let mut round = Round::default();
+        for (found, flips) in results {
+            round.flips += flips;
+            st.walks += 1;
+            st.level_walks += 1;
+            let Some(terms) = found else { continue };
+            let r = terms.len();
+            if r < st.next_rank {
+                st.next_rank = r;
+                st.next.clear();
+            }
+            if r == st.next_rank && st.next.len() < self.settings.pool_size {
+                round.best.push(Z2Scheme {
+                    shape,
+                    terms: terms.clone(),
+                });
+                st.next.push(terms);
+            }
+        }
+        let best = st.rank.min(st.next_rank);
+        round.best.retain(|s| s.rank() == best);
+        round.improved = best < before;
+        st.flips += round.flips;
+        st.rounds += 1;
+        let full = st.next.len() >= self.settings.pool_size;
+        if !st.next.is_empty() && (full || st.level_walks >= self.settings.level_walks) {
+            st.pool = std::mem::take(&mut st.next);
+            st.rank = st.next_rank;
+            st.level_walks = 0;
+        }
+        round
+    }
+}
+
+/// Steps between looks at `halt`.
+const HALT_EVERY: u64 = 1 << 16;
+
+/// One walk from `start` (of rank `rank`): the scheme as soon as its rank
+/// drops below `rank`, or None after the path limit (or a halt); and the
+/// flips made.
+fn descend(
+    shape: Shape,
+    start: &[[u64; 3]],
+    rank: usize,
+    s: &PoolSettings,
+    seed: u64,
+    halt: &(dyn Fn() -> bool + Sync),
+) -> (Option<Vec<[u64; 3]>>, u64) {
+    let start = Z2Scheme {
+        shape,
+        terms: start.to_vec(),
+    };
+    let mut w = Walker::new(&start, seed);
+    let (mut low, mut since) = (w.rank(), 0u64);
+    // Steps, not flips, bound the walk: a scheme with no shared factor
+    // only takes plus transitions.
+    for step in 0..s.path_limit {
+        if w.rank() < rank || (step % HALT_EVERY == HALT_EVERY - 1 && halt()) {
+            break;
+        }
+        if !w.flip() && !w.plus() {
+            break;
+        }
+        if w.rank() < low {
+            low = w.rank();
+            since = 0;
+        } else {
+            since += 1;
+            if since >= s.plateau {
+                w.plus();
+                since = 0;
+            }
+        }
+    }
+    let found = (w.rank() < rank).then(|| w.scheme().terms);
+    (found, w.flips)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::problem::{verify, Field};
+
+    fn search(n: usize, threads: usize, rounds: usize) -> PoolSearch {
+        let shape = Shape::new(n, n, n).unwrap();
+        let settings = PoolSettings {
+            pool_size: 8,
+            walks_per_round: 8,
+            path_limit: 100_000,
+            plateau: 10_000,
+            level_walks: 32,
+        };
+        let mut s = PoolSearch::new(&Z2Scheme::standard(shape).unwrap(), settings, 17);
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            for _ in 0..rounds {
+                s.round(&|| false);
+            }
+        });
+        s
+    }
+
+    #[test]
+    fn the_pool_reaches_strassen_rank_and_every_member_holds() {
+        let s = search(2, 2, 4);
+        assert_eq!(s.best_rank(), 7);
+        for terms in s.state.pool.iter().chain(&s.state.next) {
+            let scheme = Z2Scheme {
+                shape: s.shape,
+                terms: terms.clone(),
+            };
+            assert!(verify(&scheme.to_decomposition(), Field::Z2).is_ok());
+        }
+    }
+
+    #[test]
+    fn a_run_is_the_same_whatever_the_thread_count() {
+        let (one, two) = (search(3, 1, 6), search(3, 2, 6));
+        assert_eq!(one.state, two.state);
+        assert!(one.best_rank() < 27, "no progress in 6 rounds");
+    }
+}

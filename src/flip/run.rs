@@ -1,0 +1,318 @@
+//! The `flip` run: the pool search over Z2 on all CPU threads, with what
+//! a long run needs. Every improvement is verified exactly and written at
+//! once (`best.json`, and each distinct scheme of the best rank under
+//! `found/`, up to a limit); the pool is checkpointed (`state.json`) every
+//! few seconds, at the end and at Ctrl-C, and `--resume` continues it; a
+//! line of `metrics.jsonl` every few seconds.
+
+use super::pool::{PoolSearch, PoolSettings, PoolState};
+use super::z2::Z2Scheme;
+use crate::interrupt;
+use crate::problem::{json, verify, Field, Shape};
+use crate::progress::say;
+use anyhow::{anyhow, bail, Context, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::{Deserialize, Serialize};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+pub const STATE_FILE: &str = "state.json";
+pub const BEST_FILE: &str = "best.json";
+pub const METRICS_FILE: &str = "metrics.jsonl";
+/// Distinct schemes of one rank kept under `found/`.
+pub const FOUND_PER_RANK: usize = 16;
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(10);
+const LOG_EVERY: Duration = Duration::from_secs(5);
+
+/// What defines a run; saved with its state, so that `--resume` continues
+/// with the same settings.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FlipSettings {
+    pub shape: [usize; 3],
+    pub field: String,
+    /// `standard`, or the file the start scheme came from.
+    pub from: String,
+    pub seed: u64,
+    pub pool: PoolSettings,
+}
+
+impl FlipSettings {
+    pub fn shape(&self) -> Result<Shape> {
+        let [n, m, p] = self.shape;
+        Shape::new(n, m, p).map_err(|e| anyhow!(e))
+    }
+}
+
+/// The checkpoint.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Saved {
+    pub settings: FlipSettings,
+    pub state: PoolState,
+    /// Seconds run in earlier sessions.
+    pub elapsed_s: f64,
+}
+
+/// When a run stops (any that is met; else at Ctrl-C).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Stop {
+    pub time: Option<Duration>,
+    pub target: Option<usize>,
+}
+
+/// One line of `metrics.jsonl`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct FlipMetrics {
+    pub elapsed_s: f64,
+    pub pool_rank: usize,
+    pub best_rank: usize,
+    pub flips: u64,
+    pub flips_per_s: f64,
+    pub walks: u64,
+    pub pool: usize,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct FlipReport {
+    pub best_rank: usize,
+    pub best_file: PathBuf,
+    pub flips: u64,
+    pub seconds: f64,
+    pub flips_per_s: f64,
+    pub threads: usize,
+    pub stopped_by: &'static str,
+}
+
+/// The start scheme: the standard algorithm, or the first decomposition
+/// of a file, which must have this shape and hold over Z2.
+pub fn start_scheme(from: &str, shape: Shape) -> Result<Z2Scheme> {
+    if from == "standard" {
+        return Z2Scheme::standard(shape);
+    }
+    let ds = json::read_file(Path::new(from))?;
+    let d = ds
+        .first()
+        .ok_or_else(|| anyhow!("{from} holds no decomposition"))?;
+    if d.shape != shape {
+        bail!("{from} is a {} scheme, not {shape}", d.shape);
+    }
+    verify(d, Field::Z2).map_err(|e| anyhow!("{from} does not hold over Z2: {e}"))?;
+    Z2Scheme::from_decomposition(d)
+}
+
+pub fn read_saved(dir: &Path) -> Result<Saved> {
+    let path = dir.join(STATE_FILE);
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a flip checkpoint", path.display()))
+}
+
+fn checkpoint(
+    out: &Path,
+    settings: &FlipSettings,
+    search: &PoolSearch,
+    elapsed_s: f64,
+) -> Result<()> {
+    let saved = Saved {
+        settings: settings.clone(),
+        state: search.state.clone(),
+        elapsed_s,
+    };
+    let text = serde_json::to_string(&saved)?;
+    json::write_atomic(&out.join(STATE_FILE), format!("{text}\n").as_bytes())
+}
+
+/// A name for a scheme that does not depend on its terms' order (FNV-1a
+/// over the sorted masks), so a resumed run writes a scheme it wrote
+/// before to the same file.
+fn fingerprint(s: &Z2Scheme) -> u64 {
+    let mut terms = s.terms.clone();
+    terms.sort_unstable();
+    terms.iter().flatten().fold(0xCBF2_9CE4_8422_2325, |h, &x| {
+        (h ^ x).wrapping_mul(0x100_0000_01B3)
+    })
+}
+
+/// Verifies `s` exactly over Z2 in the standard basis, then writes it
+/// under `found/` (unless it is there, or FOUND_PER_RANK of its rank are).
+fn keep(out: &Path, s: &Z2Scheme) -> Result<()> {
+    let d = s.to_decomposition();
+    verify(&d, Field::Z2).map_err(|e| anyhow!("internal error: a walk left the tensor: {e}"))?;
+    let prefix = format!("rank-{}-", s.rank());
+    let found = out.join("found");
+    let path = found.join(format!("{prefix}{:016x}.json", fingerprint(s)));
+    let of_rank = std::fs::read_dir(&found)
+        .with_context(|| format!("cannot read {}", found.display()))?
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+        .count();
+    if of_rank < FOUND_PER_RANK && !path.exists() {
+        json::write_file(&path, std::slice::from_ref(&d))?;
+    }
+    Ok(())
+}
+
+/// Verifies `s` exactly, then writes it as `best.json`.
+fn record_best(out: &Path, s: &Z2Scheme) -> Result<()> {
+    let d = s.to_decomposition();
+    verify(&d, Field::Z2).map_err(|e| anyhow!("internal error: a walk left the tensor: {e}"))?;
+    json::write_file(&out.join(BEST_FILE), std::slice::from_ref(&d))
+}
+
+/// Runs (or continues, with `saved`) the search until a stop condition or
+/// Ctrl-C, on `threads` threads (all when None).
+pub fn run(
+    settings: &FlipSettings,
+    saved: Option<Saved>,
+    out: &Path,
+    stop: Stop,
+    threads: Option<usize>,
+) -> Result<FlipReport> {
+    let shape = settings.shape()?;
+    settings.pool.check()?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.unwrap_or(0))
+        .build()
+        .context("cannot start the walk threads")?;
+    let threads = pool.current_num_threads();
+    let (mut search, before_s) = match saved {
+        Some(s) => (
+            PoolSearch::resume(shape, settings.pool, s.state)?,
+            s.elapsed_s,
+        ),
+        None => {
+            let start = start_scheme(&settings.from, shape)?;
+            (PoolSearch::new(&start, settings.pool, settings.seed), 0.0)
+        }
+    };
+    if let Some(t) = stop.target {
+        if t >= search.best_rank() {
+            bail!(
+                "--target {t} is not below the start rank {}",
+                search.best_rank()
+            );
+        }
+    }
+    std::fs::create_dir_all(out.join("found"))
+        .with_context(|| format!("cannot create {}", out.display()))?;
+    let mut metrics = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(out.join(METRICS_FILE))
+        .with_context(|| format!("cannot open {}", out.join(METRICS_FILE).display()))?;
+    if !out.join(BEST_FILE).exists() {
+        record_best(out, &search.best())?;
+    }
+    // A run killed before its first periodic checkpoint can still resume.
+    checkpoint(out, settings, &search, before_s)?;
+    let flag = interrupt::stop_flag();
+    eprintln!(
+        "flip {shape} over Z2 on {threads} threads: pool {}, {} walks per round, path limit {}, plateau {}, output in {}",
+        settings.pool.pool_size,
+        settings.pool.walks_per_round,
+        settings.pool.path_limit,
+        settings.pool.plateau,
+        out.display()
+    );
+    let bar = ProgressBar::new_spinner();
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {msg}")
+            .expect("a valid template"),
+    );
+    let start = Instant::now();
+    let (mut last_log, mut last_save) = (start, start);
+    let (mut logged_flips, flips_at_start) = (search.state.flips, search.state.flips);
+    let deadline = stop.time.map(|t| start + t);
+    let stopped_by = loop {
+        if flag.load(std::sync::atomic::Ordering::SeqCst) {
+            break "interrupt";
+        }
+        if stop.target.is_some_and(|t| search.best_rank() <= t) {
+            break "target";
+        }
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            break "time";
+        }
+        let halt = || interrupt::stop_requested() || deadline.is_some_and(|d| Instant::now() >= d);
+        let round = pool.install(|| search.round(&halt));
+        for s in &round.best {
+            keep(out, s)?;
+        }
+        if let Some(s) = round.best.first().filter(|_| round.improved) {
+            record_best(out, s)?;
+            say(
+                &bar,
+                format!(
+                    "[{:>7.1}s] rank {} (verified), {} flips",
+                    before_s + start.elapsed().as_secs_f64(),
+                    s.rank(),
+                    search.state.flips
+                ),
+            );
+        }
+        let now = Instant::now();
+        let rate =
+            (search.state.flips - flips_at_start) as f64 / start.elapsed().as_secs_f64().max(1e-9);
+        bar.set_message(format!(
+            "rank {} (pool {}), best {}, {:.2} M flips/s, {} walks",
+            search.state.rank,
+            search.state.pool.len(),
+            search.best_rank(),
+            rate / 1e6,
+            search.state.walks
+        ));
+        bar.tick();
+        if now - last_log >= LOG_EVERY {
+            let line = metrics_line(
+                &search,
+                before_s + start.elapsed().as_secs_f64(),
+                search.state.flips - logged_flips,
+                now - last_log,
+            );
+            writeln!(metrics, "{}", serde_json::to_string(&line)?)?;
+            (last_log, logged_flips) = (now, search.state.flips);
+        }
+        if now - last_save >= CHECKPOINT_EVERY {
+            checkpoint(
+                out,
+                settings,
+                &search,
+                before_s + start.elapsed().as_secs_f64(),
+            )?;
+            last_save = now;
+        }
+    };
+    bar.finish_and_clear();
+    let seconds = start.elapsed().as_secs_f64();
+    let line = metrics_line(
+        &search,
+        before_s + seconds,
+        search.state.flips - logged_flips,
+        Instant::now() - last_log,
+    );
+    writeln!(metrics, "{}", serde_json::to_string(&line)?)?;
+    checkpoint(out, settings, &search, before_s + seconds)?;
+    let flips = search.state.flips - flips_at_start;
+    Ok(FlipReport {
+        best_rank: search.best_rank(),
+        best_file: out.join(BEST_FILE),
+        flips,
+        seconds,
+        flips_per_s: flips as f64 / seconds.max(1e-9),
+        threads,
+        stopped_by,
+    })
+}
+
+fn metrics_line(search: &PoolSearch, elapsed_s: f64, flips: u64, over: Duration) -> FlipMetrics {
+    FlipMetrics {
+        elapsed_s,
+        pool_rank: search.state.rank,
+        best_rank: search.best_rank(),
+        flips: search.state.flips,
+        flips_per_s: flips as f64 / over.as_secs_f64().max(1e-9),
+        walks: search.state.walks,
+        pool: search.state.pool.len(),
+    }
+}

@@ -1,0 +1,179 @@
+//! `tensorsearch flip` through the binary: it walks down to Strassen's
+//! rank and writes verified schemes, survives SIGKILL, resumes, and
+//! refuses bad input with one clear line.
+
+mod common;
+
+use common::{run, temp_dir};
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn assert_clean_failure(args: &[&str], needle: &str) {
+    let out = run(args, &[]);
+    let all = format!("{}{}", out.stdout, out.stderr);
+    assert_ne!(out.code, 0, "{args:?} succeeded: {all}");
+    assert!(!all.contains("panicked"), "{args:?} panicked: {all}");
+    assert_eq!(all.trim_end().lines().count(), 1, "{args:?}: {all}");
+    assert!(all.contains(needle), "{args:?}: '{all}' lacks '{needle}'");
+}
+
+fn verifies(path: &Path) -> String {
+    let v = run(&["verify", "--field", "z2", path.to_str().unwrap()], &[]);
+    assert_eq!(v.code, 0, "{}{}", v.stdout, v.stderr);
+    v.stdout
+}
+
+#[test]
+fn the_standard_2x2x2_walks_to_rank_seven_and_every_file_verifies() {
+    let dir = temp_dir("flip-222");
+    let out = dir.join("run");
+    let o = out.to_str().unwrap();
+    let r = run(
+        &[
+            "flip", "2x2x2", "--device", "cpu", "--target", "7", "--out", o,
+        ],
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("best rank 7"), "{}", r.stdout);
+    assert!(verifies(&out.join("best.json")).contains("rank 7: ok"));
+    let found: Vec<_> = fs::read_dir(out.join("found"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert!(found
+        .iter()
+        .any(|p| p.to_string_lossy().contains("rank-7-")));
+    for p in &found {
+        verifies(p);
+    }
+    let metrics = fs::read_to_string(out.join("metrics.jsonl")).unwrap();
+    let last: serde_json::Value = serde_json::from_str(metrics.lines().last().unwrap()).unwrap();
+    assert_eq!(last["best_rank"], 7, "{last}");
+    // A finished run at rank 7 has nothing below it to aim at.
+    assert_clean_failure(
+        &["flip", "--resume", o, "--target", "7"],
+        "--target 7 is not below the start rank 7",
+    );
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_killed_run_leaves_whole_files_and_resumes() {
+    let dir = temp_dir("flip-kill");
+    let out = dir.join("run");
+    let o = out.to_str().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tensorsearch"))
+        .args([
+            "flip", "4x4x4", "--device", "cpu", "--time", "120s", "--out", o,
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let state = out.join("state.json");
+    let started = Instant::now();
+    while !state.exists() && started.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(1500));
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let first = verifies(&out.join("best.json"));
+    let leftovers = fs::read_dir(&out)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .contains(".tmp")
+        })
+        .count();
+    assert!(leftovers <= 1, "at most the one write in flight is left");
+
+    let walks = |o: &Path| -> u64 {
+        let text = fs::read_to_string(o.join("state.json")).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        v["state"]["walks"].as_u64().unwrap()
+    };
+    let before = walks(&out);
+    let r = run(
+        &["flip", "--resume", o, "--time", "1s", "--device", "cpu"],
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(walks(&out) > before, "the resumed run walked on");
+    let rank = |text: &str| -> usize {
+        let at = text.find("rank ").unwrap() + 5;
+        text[at..]
+            .split(':')
+            .next()
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    assert!(rank(&verifies(&out.join("best.json"))) <= rank(&first));
+    assert_clean_failure(
+        &["flip", "--resume", o, "--seed", "99"],
+        "--seed 99 conflicts with the checkpoint's 1",
+    );
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn bad_flip_input_gets_one_clear_line() {
+    let dir = temp_dir("flip-bad");
+    let o = dir.join("run");
+    let o = o.to_str().unwrap();
+    let strassen = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/strassen.json");
+    assert_clean_failure(
+        &["flip", "3x3x3", "--from", strassen, "--out", o],
+        "is a 2x2x2 scheme, not 3x3x3",
+    );
+    let broken = dir.join("broken.json");
+    let mut text = fs::read_to_string(strassen).unwrap();
+    // Strassen's first product with one coefficient changed.
+    text = text.replacen("[1,0,0,1]", "[1,1,0,1]", 1);
+    assert!(text.contains("[1,1,0,1]"), "the example's layout changed");
+    fs::write(&broken, text).unwrap();
+    assert_clean_failure(
+        &[
+            "flip",
+            "2x2x2",
+            "--from",
+            broken.to_str().unwrap(),
+            "--out",
+            o,
+        ],
+        "does not hold over Z2",
+    );
+    assert_clean_failure(
+        &["flip", "2x2x2", "--target", "8", "--out", o],
+        "--target 8 is not below the start rank 8",
+    );
+    assert_clean_failure(&["flip", "9x9x9", "--out", o], "9x9x9 is not supported");
+    assert_clean_failure(
+        &["flip", "2x2x2", "--device", "gpu", "--out", o],
+        "no GPU walk yet",
+    );
+    assert_clean_failure(
+        &["flip", "2x2x2", "--threads", "0", "--out", o],
+        "--threads",
+    );
+    assert_clean_failure(&["flip", "--out", o], "give a SHAPE");
+    assert!(!Path::new(o).exists(), "a refused run writes nothing");
+    // A run from Strassen's scheme starts at rank 7.
+    let r = run(
+        &[
+            "flip", "2x2x2", "--from", strassen, "--time", "1s", "--out", o,
+        ],
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("best rank 7"), "{}", r.stdout);
+    fs::remove_dir_all(&dir).unwrap();
+}
