@@ -251,6 +251,9 @@ enum Command {
         /// Flips without a new low before a plus transition (default 50000).
         #[arg(long)]
         plateau: Option<u64>,
+        /// At the end, Hensel-lift the best-rank schemes to Z or Q; those that lift go to OUT/lifted/, verified.
+        #[arg(long)]
+        lift: bool,
     },
     /// Show the tensor of SHAPE, its standard and best published ranks, and its action encoding.
     Info {
@@ -436,6 +439,7 @@ fn run(device: DeviceArg, command: Command) -> anyhow::Result<ExitCode> {
             pool,
             path_limit,
             plateau,
+            lift,
         } => cli::flip::run(
             device,
             cli::flip::FlipArgs {
@@ -450,6 +454,7 @@ fn run(device: DeviceArg, command: Command) -> anyhow::Result<ExitCode> {
                 pool,
                 path_limit,
                 plateau,
+                lift,
             },
         ),
         Command::Info { shape } => {

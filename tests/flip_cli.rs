@@ -177,3 +177,70 @@ fn bad_flip_input_gets_one_clear_line() {
     assert!(r.stdout.contains("best rank 7"), "{}", r.stdout);
     fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn lift_writes_verified_lifts_and_reports_the_schemes_that_have_none() {
+    let dir = temp_dir("flip-lift");
+    let out = dir.join("run");
+    let o = out.to_str().unwrap();
+    let r = run(
+        &[
+            "flip", "2x2x2", "--device", "cpu", "--target", "7", "--lift", "--out", o,
+        ],
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let lifted: Vec<_> = fs::read_dir(out.join("lifted"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert!(!lifted.is_empty(), "{}", r.stdout);
+    for p in &lifted {
+        let v = run(&["verify", p.to_str().unwrap()], &[]);
+        assert_eq!(v.code, 0, "{}{}", v.stdout, v.stderr);
+        assert!(
+            v.stdout.contains("rank 7: ok") && !v.stdout.contains("Z2"),
+            "{}",
+            v.stdout
+        );
+    }
+    assert!(
+        r.stdout.contains(&format!(
+            "{} of {} rank-7 schemes lift",
+            lifted.len(),
+            lifted.len()
+        )),
+        "{}",
+        r.stdout
+    );
+
+    // A scheme with no lift is reported as such and nothing is written.
+    let no_lift = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/z2-3x3x3-rank23-no-lift.json"
+    );
+    let out2 = dir.join("run2");
+    let r = run(
+        &[
+            "flip",
+            "3x3x3",
+            "--from",
+            no_lift,
+            "--time",
+            "0.5s",
+            "--lift",
+            "--out",
+            out2.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("does not lift"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("0 of 1 rank-23 schemes lift"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(fs::read_dir(out2.join("lifted")).unwrap().count(), 0);
+    fs::remove_dir_all(&dir).unwrap();
+}

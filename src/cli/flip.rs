@@ -7,7 +7,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 use tensorsearch::flip::pool::PoolSettings;
-use tensorsearch::flip::run::{read_saved, run as run_flips, FlipSettings, Stop, STATE_FILE};
+use tensorsearch::flip::run::{
+    lift_found, read_saved, run as run_flips, FlipSettings, Stop, LIFT_STEPS, STATE_FILE,
+};
 use tensorsearch::flip::z2::Z2Scheme;
 use tensorsearch::problem::reference;
 
@@ -25,6 +27,7 @@ pub struct FlipArgs {
     pub pool: Option<usize>,
     pub path_limit: Option<u64>,
     pub plateau: Option<u64>,
+    pub lift: bool,
 }
 
 pub fn run(device: DeviceArg, args: FlipArgs) -> Result<ExitCode> {
@@ -86,6 +89,26 @@ pub fn run(device: DeviceArg, args: FlipArgs) -> Result<ExitCode> {
         report.flips_per_s / 1e6 / report.threads as f64,
         report.stopped_by
     );
+    if args.lift {
+        let outcomes = lift_found(&out, report.best_rank)?;
+        let lifted = outcomes.iter().filter(|o| o.result.is_ok()).count();
+        for o in &outcomes {
+            match &o.result {
+                Ok((to, field)) => println!(
+                    "{}: lifted to {} ({}), verified",
+                    o.scheme.display(),
+                    field.name(),
+                    to.display()
+                ),
+                Err(why) => println!("{}: does not lift: {why}", o.scheme.display()),
+            }
+        }
+        println!(
+            "{lifted} of {} rank-{} schemes lift ({LIFT_STEPS} Hensel steps)",
+            outcomes.len(),
+            report.best_rank
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -11,6 +11,7 @@
 //! integer vectors. [`z2`] is the bit-packed walker over Z2.
 
 pub mod index;
+pub mod lift;
 pub mod pool;
 pub mod run;
 pub mod z2;

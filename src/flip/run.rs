@@ -3,8 +3,11 @@
 //! once (`best.json`, and each distinct scheme of the best rank under
 //! `found/`, up to a limit); the pool is checkpointed (`state.json`) every
 //! few seconds, at the end and at Ctrl-C, and `--resume` continues it; a
-//! line of `metrics.jsonl` every few seconds.
+//! line of `metrics.jsonl` every few seconds. With `--lift`, the schemes
+//! of the best rank are Hensel-lifted at the end, and those that lift are
+//! written, verified over Z or Q, under `lifted/`.
 
+use super::lift::{lift, Lift};
 use super::pool::{PoolSearch, PoolSettings, PoolState};
 use super::z2::Z2Scheme;
 use crate::interrupt;
@@ -203,6 +206,7 @@ pub fn run(
         .with_context(|| format!("cannot open {}", out.join(METRICS_FILE).display()))?;
     if !out.join(BEST_FILE).exists() {
         record_best(out, &search.best())?;
+        keep(out, &search.best())?;
     }
     // A run killed before its first periodic checkpoint can still resume.
     checkpoint(out, settings, &search, before_s)?;
@@ -303,6 +307,53 @@ pub fn run(
         threads,
         stopped_by,
     })
+}
+
+/// Hensel steps of `--lift`: coefficients mod 2^21, fractions with
+/// numerator and denominator up to 1024.
+pub const LIFT_STEPS: u32 = 20;
+
+/// What lifting one kept scheme gave: the file written, or why not.
+pub struct LiftOutcome {
+    pub scheme: PathBuf,
+    pub result: std::result::Result<(PathBuf, Field), String>,
+}
+
+/// Lifts every scheme of `rank` under `found/`; those that lift (verified
+/// inside [`lift`]) are written under `lifted/` with the same name.
+pub fn lift_found(out: &Path, rank: usize) -> Result<Vec<LiftOutcome>> {
+    let found = out.join("found");
+    let prefix = format!("rank-{rank}-");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&found)
+        .with_context(|| format!("cannot read {}", found.display()))?
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+        .map(|e| e.path())
+        .collect();
+    files.sort();
+    std::fs::create_dir_all(out.join("lifted"))
+        .with_context(|| format!("cannot create {}", out.join("lifted").display()))?;
+    let mut outcomes = vec![];
+    for file in files {
+        let ds = json::read_file(&file)?;
+        let d = ds
+            .first()
+            .ok_or_else(|| anyhow!("{} holds no decomposition", file.display()))?;
+        let result = match lift(&Z2Scheme::from_decomposition(d)?, LIFT_STEPS) {
+            Lift::Lifted(lifted) => {
+                let name = file.file_name().expect("a file name");
+                let to = out.join("lifted").join(name);
+                json::write_file(&to, std::slice::from_ref(&lifted))?;
+                Ok((to, lifted.field))
+            }
+            Lift::NoLift(why) => Err(why),
+        };
+        outcomes.push(LiftOutcome {
+            scheme: file,
+            result,
+        });
+    }
+    Ok(outcomes)
 }
 
 fn metrics_line(search: &PoolSearch, elapsed_s: f64, flips: u64, over: Duration) -> FlipMetrics {
