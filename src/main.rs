@@ -272,7 +272,7 @@ enum Command {
         /// Skip the largest shapes.
         #[arg(long)]
         quick: bool,
-        /// Seconds of timed calls per kernel (default 0.5), per training configuration (default 6) or per search configuration (default 10).
+        /// Seconds of timed calls per kernel (default 0.5), per training configuration (default 6), per search configuration (default 10) or per flip shape (default 4).
         #[arg(long)]
         seconds: Option<f64>,
         /// bench train: one model preset (tiny, small or large) instead of tiny and small.
@@ -289,6 +289,8 @@ enum BenchWhat {
     Search,
     /// Training steps/s and leaf evaluations/s for 2x2x2 at batch 64, device work per step, and time per operation.
     Train,
+    /// Z2 flip-graph walks: flips per second on one thread and on all, for 3x3x3, 4x4x4 and 5x5x5.
+    Flips,
 }
 
 fn main() -> ExitCode {
@@ -483,6 +485,7 @@ fn run(device: DeviceArg, command: Command) -> anyhow::Result<ExitCode> {
             match what {
                 BenchWhat::Kernels => cli::bench::kernels(on, json.as_deref(), quick, seconds),
                 BenchWhat::Search => cli::bench::search(on, json.as_deref(), quick, seconds),
+                BenchWhat::Flips => cli::bench::flips(on, json.as_deref(), quick, seconds),
                 BenchWhat::Train => {
                     cli::bench::train(on, json.as_deref(), quick, seconds, preset.as_deref())
                 }

@@ -244,3 +244,41 @@ fn lift_writes_verified_lifts_and_reports_the_schemes_that_have_none() {
     assert_eq!(fs::read_dir(out2.join("lifted")).unwrap().count(), 0);
     fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn bench_flips_reports_rates_on_one_thread_and_on_all() {
+    let dir = temp_dir("flip-bench");
+    let json = dir.join("flips.json");
+    let r = run(
+        &[
+            "bench",
+            "flips",
+            "--device",
+            "cpu",
+            "--quick",
+            "--seconds",
+            "0.4",
+            "--json",
+            json.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let rows: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(rows[0]["shape"], "3x3x3");
+    assert!(
+        rows[0]["flips_per_s_one_thread"].as_f64().unwrap() > 1e5,
+        "{rows}"
+    );
+    assert!(
+        rows[0]["flips_per_s_all_threads"].as_f64().unwrap() > 1e5,
+        "{rows}"
+    );
+    assert!(rows[0]["pool_rank"].as_u64().unwrap() < 27, "{rows}");
+    assert_clean_failure(
+        &["bench", "flips", "--device", "gpu"],
+        "no GPU flip walk yet",
+    );
+    fs::remove_dir_all(&dir).unwrap();
+}

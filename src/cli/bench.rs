@@ -1,4 +1,4 @@
-//! `tensorsearch bench kernels`, `bench search` and `bench train`.
+//! `tensorsearch bench kernels`, `bench search`, `bench train` and `bench flips`.
 
 use anyhow::{bail, Result};
 use std::path::Path;
@@ -163,6 +163,37 @@ pub fn train(
     }
     eprintln!();
     print!("{}", train_bench::table(&rows));
+    if let Some(path) = json {
+        let text = serde_json::to_string_pretty(&rows)?;
+        json::write_atomic(path, format!("{text}\n").as_bytes())?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `bench flips`: Z2 flips per second on one thread and on all, for
+/// 3x3x3, 4x4x4 and 5x5x5 (3x3x3 only with --quick). CPU only.
+pub fn flips(
+    device: BenchDevice,
+    json: Option<&Path>,
+    quick: bool,
+    seconds: Option<f64>,
+) -> Result<ExitCode> {
+    if device == BenchDevice::Gpu {
+        bail!("there is no GPU flip walk yet: bench flips runs on the CPU (--device cpu or auto)");
+    }
+    let seconds = std::time::Duration::from_secs_f64(seconds_or(seconds, 4.0)?);
+    check_writable(json)?;
+    let sizes: &[usize] = if quick { &[3] } else { &[3, 4, 5] };
+    let mut rows = Vec::new();
+    for &n in sizes {
+        rows.push(tensorsearch::flip::bench::measure(
+            Shape::new(n, n, n)?,
+            seconds,
+        )?);
+        eprint!(".");
+    }
+    eprintln!();
+    print!("{}", tensorsearch::flip::bench::table(&rows));
     if let Some(path) = json {
         let text = serde_json::to_string_pretty(&rows)?;
         json::write_atomic(path, format!("{text}\n").as_bytes())?;

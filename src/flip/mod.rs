@@ -10,6 +10,7 @@
 //! on each decomposition the network finds: a plain CPU walk over small
 //! integer vectors. [`z2`] is the bit-packed walker over Z2.
 
+pub mod bench;
 pub mod index;
 pub mod lift;
 pub mod pool;
