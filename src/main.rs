@@ -219,42 +219,7 @@ enum Command {
         shape: Option<String>,
     },
     /// Flip-graph walks over Z2 from the standard algorithm (or a scheme): a pool of walks on all CPU threads, every improvement verified and written.
-    Flip {
-        /// Shape n x m x p with n·m, m·p, n·p up to 64 (not needed with --resume).
-        shape: Option<String>,
-        /// Start from `standard` (the default) or from the first decomposition in FILE.
-        #[arg(long)]
-        from: Option<String>,
-        /// Stop once a scheme of at most this rank is found.
-        #[arg(long)]
-        target: Option<usize>,
-        /// Stop after this long, e.g. 90s, 10m, 2h (default: at --target or Ctrl-C).
-        #[arg(long, value_parser = parse_duration)]
-        time: Option<std::time::Duration>,
-        /// Walk threads (default: all cores). The walks do not depend on it.
-        #[arg(long)]
-        threads: Option<usize>,
-        /// Output directory (default runs/flip-SHAPE-z2).
-        #[arg(long)]
-        out: Option<PathBuf>,
-        #[arg(long)]
-        seed: Option<u64>,
-        /// Continue the run checkpointed in this directory, with its settings.
-        #[arg(long)]
-        resume: Option<PathBuf>,
-        /// Schemes kept in the pool at one rank (default 64).
-        #[arg(long)]
-        pool: Option<usize>,
-        /// Steps before a walk gives up (default 2000000).
-        #[arg(long)]
-        path_limit: Option<u64>,
-        /// Flips without a new low before a plus transition (default 50000).
-        #[arg(long)]
-        plateau: Option<u64>,
-        /// At the end, Hensel-lift the best-rank schemes to Z or Q; those that lift go to OUT/lifted/, verified.
-        #[arg(long)]
-        lift: bool,
-    },
+    Flip(cli::flip::FlipArgs),
     /// Show the tensor of SHAPE, its standard and best published ranks, and its action encoding.
     Info {
         /// Shape n x m x p, e.g. 2x2x2 or 2,2,2.
@@ -429,36 +394,7 @@ fn run(device: DeviceArg, command: Command) -> anyhow::Result<ExitCode> {
             let target = cli::export::Target { out, force };
             cli::export::run(file, lang, arith, target, index, shape)
         }
-        Command::Flip {
-            shape,
-            from,
-            target,
-            time,
-            threads,
-            out,
-            seed,
-            resume,
-            pool,
-            path_limit,
-            plateau,
-            lift,
-        } => cli::flip::run(
-            device,
-            cli::flip::FlipArgs {
-                shape,
-                from,
-                target,
-                time,
-                threads,
-                out,
-                seed,
-                resume,
-                pool,
-                path_limit,
-                plateau,
-                lift,
-            },
-        ),
+        Command::Flip(args) => cli::flip::run(device, args),
         Command::Info { shape } => {
             let shape = cli::common::parse_shape(&shape)?;
             print!("{}", cli::info::info(shape));

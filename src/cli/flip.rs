@@ -1,7 +1,7 @@
 //! `tensorsearch flip`: settings (fresh, or a resumed run's own), the run,
 //! and the closing summary.
 
-use super::common::{agree, parse_shape, DeviceArg};
+use super::common::{agree, parse_duration, parse_shape, DeviceArg};
 use anyhow::{anyhow, bail, Result};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -13,20 +13,42 @@ use tensorsearch::flip::run::{
 use tensorsearch::flip::z2::Z2Scheme;
 use tensorsearch::problem::reference;
 
-/// The command line of `flip`, as parsed.
-#[derive(Clone, Debug, Default)]
+/// The command line of `flip`.
+#[derive(Clone, Debug, Default, clap::Args)]
 pub struct FlipArgs {
+    /// Shape n x m x p with n·m, m·p, n·p up to 64 (not needed with --resume).
     pub shape: Option<String>,
+    /// Start from `standard` (the default) or from the first decomposition in FILE.
+    #[arg(long)]
     pub from: Option<String>,
+    /// Stop once a scheme of at most this rank is found.
+    #[arg(long)]
     pub target: Option<usize>,
+    /// Stop after this long, e.g. 90s, 10m, 2h (default: at --target or Ctrl-C).
+    #[arg(long, value_parser = parse_duration)]
     pub time: Option<Duration>,
+    /// Walk threads (default: all cores). The walks do not depend on it.
+    #[arg(long)]
     pub threads: Option<usize>,
+    /// Output directory (default runs/flip-SHAPE-z2).
+    #[arg(long)]
     pub out: Option<PathBuf>,
+    #[arg(long)]
     pub seed: Option<u64>,
+    /// Continue the run checkpointed in this directory, with its settings.
+    #[arg(long)]
     pub resume: Option<PathBuf>,
+    /// Schemes kept in the pool at one rank (default 64).
+    #[arg(long)]
     pub pool: Option<usize>,
+    /// Steps before a walk gives up (default 2000000).
+    #[arg(long)]
     pub path_limit: Option<u64>,
+    /// Flips without a new low before a plus transition (default 50000).
+    #[arg(long)]
     pub plateau: Option<u64>,
+    /// At the end, Hensel-lift the best-rank schemes to Z or Q; those that lift go to OUT/lifted/, verified.
+    #[arg(long)]
     pub lift: bool,
 }
 
