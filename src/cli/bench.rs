@@ -39,6 +39,15 @@ fn check_writable(path: Option<&Path>) -> Result<()> {
     Ok(())
 }
 
+/// Writes a benchmark's rows as JSON (atomically) when asked.
+fn write_rows<T: serde::Serialize>(json: Option<&Path>, rows: &[T]) -> Result<ExitCode> {
+    if let Some(path) = json {
+        let text = serde_json::to_string_pretty(rows)?;
+        json::write_atomic(path, format!("{text}\n").as_bytes())?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 pub fn kernels(
     device: BenchDevice,
     json: Option<&Path>,
@@ -68,11 +77,7 @@ pub fn kernels(
     let budget = std::time::Duration::from_secs_f64(seconds);
     let rows = bench::run(&cases, gpu.as_mut(), device != BenchDevice::Gpu, budget)?;
     print!("{}", bench::table(&rows));
-    if let Some(path) = json {
-        let text = serde_json::to_string_pretty(&rows)?;
-        json::write_atomic(path, format!("{text}\n").as_bytes())?;
-    }
-    Ok(ExitCode::SUCCESS)
+    write_rows(json, &rows)
 }
 
 /// `bench search`: 2x2x2 (and 3x3x3 unless --quick) over Z with the tiny
@@ -118,11 +123,7 @@ pub fn search(
     }
     eprintln!();
     print!("{}", table(&rows));
-    if let Some(path) = json {
-        let text = serde_json::to_string_pretty(&rows)?;
-        json::write_atomic(path, format!("{text}\n").as_bytes())?;
-    }
-    Ok(ExitCode::SUCCESS)
+    write_rows(json, &rows)
 }
 
 /// `bench train`: training steps/s and leaf evaluations/s, with the device
@@ -163,11 +164,7 @@ pub fn train(
     }
     eprintln!();
     print!("{}", train_bench::table(&rows));
-    if let Some(path) = json {
-        let text = serde_json::to_string_pretty(&rows)?;
-        json::write_atomic(path, format!("{text}\n").as_bytes())?;
-    }
-    Ok(ExitCode::SUCCESS)
+    write_rows(json, &rows)
 }
 
 /// `bench flips`: Z2 flips per second on one thread and on all, for
@@ -194,9 +191,5 @@ pub fn flips(
     }
     eprintln!();
     print!("{}", tensorsearch::flip::bench::table(&rows));
-    if let Some(path) = json {
-        let text = serde_json::to_string_pretty(&rows)?;
-        json::write_atomic(path, format!("{text}\n").as_bytes())?;
-    }
-    Ok(ExitCode::SUCCESS)
+    write_rows(json, &rows)
 }

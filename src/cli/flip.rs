@@ -10,7 +10,6 @@ use tensorsearch::flip::pool::PoolSettings;
 use tensorsearch::flip::run::{
     lift_found, read_saved, run as run_flips, FlipSettings, Stop, LIFT_STEPS, STATE_FILE,
 };
-use tensorsearch::flip::z2::Z2Scheme;
 use tensorsearch::problem::reference;
 
 /// The command line of `flip`.
@@ -139,10 +138,8 @@ fn fresh(args: &FlipArgs) -> Result<FlipSettings> {
         .shape
         .as_ref()
         .ok_or_else(|| anyhow!("give a SHAPE such as 3x3x3 (or --resume DIR)"))?;
+    // An unsupported shape is refused where the start scheme is made.
     let shape = parse_shape(text)?;
-    if !Z2Scheme::supports(shape) {
-        bail!("{shape} is not supported: the Z2 flip engine needs n·m, m·p and n·p up to 64");
-    }
     let defaults = PoolSettings::default();
     let pool = PoolSettings {
         pool_size: args.pool.unwrap_or(defaults.pool_size),

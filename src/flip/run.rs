@@ -11,7 +11,7 @@ use super::lift::{lift, Lift};
 use super::pool::{PoolSearch, PoolSettings, PoolState};
 use super::z2::Z2Scheme;
 use crate::interrupt;
-use crate::problem::{json, verify, Field, Shape};
+use crate::problem::{json, verify, Decomposition, Field, Shape};
 use crate::progress::say;
 use anyhow::{anyhow, bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -137,11 +137,17 @@ fn fingerprint(s: &Z2Scheme) -> u64 {
     })
 }
 
-/// Verifies `s` exactly over Z2 in the standard basis, then writes it
-/// under `found/` (unless it is there, or FOUND_PER_RANK of its rank are).
-fn keep(out: &Path, s: &Z2Scheme) -> Result<()> {
+/// `s` in the standard basis, verified exactly over Z2: nothing is
+/// written that has not passed through here.
+fn verified(s: &Z2Scheme) -> Result<Decomposition> {
     let d = s.to_decomposition();
     verify(&d, Field::Z2).map_err(|e| anyhow!("internal error: a walk left the tensor: {e}"))?;
+    Ok(d)
+}
+
+/// Writes `d` (verified `s`) under `found/`, unless it is there or
+/// FOUND_PER_RANK of its rank are.
+fn keep(out: &Path, s: &Z2Scheme, d: &Decomposition) -> Result<()> {
     let prefix = format!("rank-{}-", s.rank());
     let found = out.join("found");
     let path = found.join(format!("{prefix}{:016x}.json", fingerprint(s)));
@@ -151,16 +157,14 @@ fn keep(out: &Path, s: &Z2Scheme) -> Result<()> {
         .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
         .count();
     if of_rank < FOUND_PER_RANK && !path.exists() {
-        json::write_file(&path, std::slice::from_ref(&d))?;
+        json::write_file(&path, std::slice::from_ref(d))?;
     }
     Ok(())
 }
 
-/// Verifies `s` exactly, then writes it as `best.json`.
-fn record_best(out: &Path, s: &Z2Scheme) -> Result<()> {
-    let d = s.to_decomposition();
-    verify(&d, Field::Z2).map_err(|e| anyhow!("internal error: a walk left the tensor: {e}"))?;
-    json::write_file(&out.join(BEST_FILE), std::slice::from_ref(&d))
+/// Writes `d` (verified) as `best.json`.
+fn write_best(out: &Path, d: &Decomposition) -> Result<()> {
+    json::write_file(&out.join(BEST_FILE), std::slice::from_ref(d))
 }
 
 /// Runs (or continues, with `saved`) the search until a stop condition or
@@ -205,8 +209,10 @@ pub fn run(
         .open(out.join(METRICS_FILE))
         .with_context(|| format!("cannot open {}", out.join(METRICS_FILE).display()))?;
     if !out.join(BEST_FILE).exists() {
-        record_best(out, &search.best())?;
-        keep(out, &search.best())?;
+        let best = search.best();
+        let d = verified(&best)?;
+        write_best(out, &d)?;
+        keep(out, &best, &d)?;
     }
     // A run killed before its first periodic checkpoint can still resume.
     checkpoint(out, settings, &search, before_s)?;
@@ -240,11 +246,14 @@ pub fn run(
         }
         let halt = || interrupt::stop_requested() || deadline.is_some_and(|d| Instant::now() >= d);
         let round = pool.install(|| search.round(&halt));
-        for s in &round.best {
-            keep(out, s)?;
+        for (k, s) in round.best.iter().enumerate() {
+            let d = verified(s)?;
+            keep(out, s, &d)?;
+            if k == 0 && round.improved {
+                write_best(out, &d)?;
+            }
         }
         if let Some(s) = round.best.first().filter(|_| round.improved) {
-            record_best(out, s)?;
             say(
                 &bar,
                 format!(

@@ -29,7 +29,7 @@ impl Z2Scheme {
     pub fn from_decomposition(d: &Decomposition) -> Result<Self> {
         if !Self::supports(d.shape) {
             bail!(
-                "{} has a factor longer than 64 coefficients; the Z2 flip engine supports n·m, m·p and n·p up to 64",
+                "{} is not supported: the Z2 flip engine needs n·m, m·p and n·p up to 64",
                 d.shape
             );
         }
