@@ -165,7 +165,46 @@ fn bad_flip_input_gets_one_clear_line() {
         "--threads",
     );
     assert_clean_failure(&["flip", "--out", o], "give a SHAPE");
+    assert_clean_failure(
+        &["flip", "2x2x2", "--coeffs", "ternary", "--out", o],
+        "--coeffs ternary is for --field z",
+    );
+    assert_clean_failure(
+        &["flip", "2x2x2", "--field", "q", "--out", o],
+        "unknown --field 'q'",
+    );
+    assert_clean_failure(
+        &["flip", "2x2x2", "--field", "z", "--lift", "--out", o],
+        "already over Z",
+    );
+    // Strassen's first product split as 2·t − t: it holds over Z, with a 2.
+    let with_two = dir.join("with-two.json");
+    let text = fs::read_to_string(strassen)
+        .unwrap()
+        .replace("\"rank\":7", "\"rank\":8")
+        .replace("\"u\":[[1,0,0,1],", "\"u\":[[2,0,0,2],[-1,0,0,-1],")
+        .replace("\"v\":[[1,0,0,1],", "\"v\":[[1,0,0,1],[1,0,0,1],")
+        .replace("\"w\":[[1,0,0,1],", "\"w\":[[1,0,0,1],[1,0,0,1],");
+    fs::write(&with_two, text).unwrap();
+    let with_two = with_two.to_str().unwrap();
+    assert_clean_failure(
+        &[
+            "flip", "2x2x2", "--field", "z", "--from", with_two, "--out", o,
+        ],
+        "the coefficient 2 is outside --coeffs ternary",
+    );
     assert!(!Path::new(o).exists(), "a refused run writes nothing");
+    // With coefficients up to 7 it is taken, and its split merges back.
+    let r = run(
+        &[
+            "flip", "2x2x2", "--field", "z", "--coeffs", "any", "--from", with_two, "--time", "1s",
+            "--out", o,
+        ],
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("best rank 7"), "{}", r.stdout);
+    fs::remove_dir_all(o).unwrap();
     // A run from Strassen's scheme starts at rank 7.
     let r = run(
         &[
@@ -279,6 +318,47 @@ fn bench_flips_reports_rates_on_one_thread_and_on_all() {
     assert_clean_failure(
         &["bench", "flips", "--device", "gpu"],
         "no GPU flip walk yet",
+    );
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn over_z_with_ternary_coefficients_2x2x2_walks_to_rank_seven() {
+    let dir = temp_dir("flip-z");
+    let out = dir.join("run");
+    let o = out.to_str().unwrap();
+    let r = run(
+        &["flip", "2x2x2", "--field", "z", "--target", "7", "--out", o],
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("best rank 7"), "{}", r.stdout);
+    assert!(r.stdout.contains("verified over Z,"), "{}", r.stdout);
+    let best = out.join("best.json");
+    let v = run(&["verify", "--field", "z", best.to_str().unwrap()], &[]);
+    assert_eq!(v.code, 0, "{}{}", v.stdout, v.stderr);
+    assert!(v.stdout.contains("rank 7: ok"), "{}", v.stdout);
+    let json: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&best).unwrap()).unwrap();
+    let scheme = if json.is_array() { &json[0] } else { &json };
+    assert_eq!(scheme["field"], "Z");
+    for role in ["u", "v", "w"] {
+        for x in scheme[role]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|r| r.as_array().unwrap())
+        {
+            assert!(x.as_i64().unwrap().abs() <= 1, "{role} holds {x}");
+        }
+    }
+    assert_clean_failure(
+        &["flip", "--resume", o, "--field", "z2", "--time", "1s"],
+        "conflict with the checkpoint's z-ternary",
+    );
+    assert_clean_failure(
+        &["flip", "--resume", o, "--coeffs", "any", "--time", "1s"],
+        "conflict with the checkpoint's z-ternary",
     );
     fs::remove_dir_all(&dir).unwrap();
 }

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 use tensorsearch::flip::pool::PoolSettings;
 use tensorsearch::flip::run::{
-    lift_found, read_saved, run as run_flips, FlipSettings, Stop, LIFT_STEPS, STATE_FILE,
+    lift_found, read_settings, run as run_flips, Arith, FlipSettings, Stop, LIFT_STEPS, STATE_FILE,
 };
 use tensorsearch::problem::reference;
 
@@ -17,6 +17,12 @@ use tensorsearch::problem::reference;
 pub struct FlipArgs {
     /// Shape n x m x p with n·m, m·p, n·p up to 64 (not needed with --resume).
     pub shape: Option<String>,
+    /// Walk over z2 (the default) or z.
+    #[arg(long)]
+    pub field: Option<String>,
+    /// Over z: coefficients in {-1,0,1} (ternary, the default) or from -7 to 7 (any).
+    #[arg(long)]
+    pub coeffs: Option<String>,
     /// Start from `standard` (the default) or from the first decomposition in FILE.
     #[arg(long)]
     pub from: Option<String>,
@@ -29,7 +35,7 @@ pub struct FlipArgs {
     /// Walk threads (default: all cores). The walks do not depend on it.
     #[arg(long)]
     pub threads: Option<usize>,
-    /// Output directory (default runs/flip-SHAPE-z2).
+    /// Output directory (default runs/flip-SHAPE-z2, or -z-ternary, -z-any).
     #[arg(long)]
     pub out: Option<PathBuf>,
     #[arg(long)]
@@ -61,43 +67,44 @@ pub fn run(device: DeviceArg, args: FlipArgs) -> Result<ExitCode> {
     if args.target == Some(0) {
         bail!("--target must be at least 1");
     }
-    let (settings, saved, out) = match &args.resume {
+    let (settings, resume, out) = match &args.resume {
         Some(dir) => {
-            let saved = read_saved(dir)?;
-            (resumed(&args, &saved.settings)?, Some(saved), dir.clone())
+            let saved = read_settings(dir)?;
+            (resumed(&args, &saved)?, true, dir.clone())
         }
         None => {
             let s = fresh(&args)?;
             let [n, m, p] = s.shape;
+            let tag = s.arith()?.tag();
             let out = args
                 .out
                 .clone()
-                .unwrap_or_else(|| PathBuf::from(format!("runs/flip-{n}x{m}x{p}-z2")));
+                .unwrap_or_else(|| PathBuf::from(format!("runs/flip-{n}x{m}x{p}-{tag}")));
             if out.join(STATE_FILE).exists() {
                 bail!(
                     "{} already holds a flip run: continue it with --resume {0}, or choose another --out",
                     out.display()
                 );
             }
-            (s, None, out)
+            (s, false, out)
         }
     };
+    let arith = settings.arith()?;
+    if args.lift && arith != Arith::Z2 {
+        bail!("--lift takes Z2 schemes to Z or Q; this run is already over Z");
+    }
     let stop = Stop {
         time: args.time,
         target: args.target,
     };
-    let report = run_flips(&settings, saved, &out, stop, args.threads)?;
+    let report = run_flips(&settings, resume, &out, stop, args.threads)?;
     let shape = settings.shape()?;
+    let field = arith.field();
     let published = reference::best_ranks(shape)
-        .map(|b| {
-            format!(
-                " (best published over Z2: {})",
-                b.get(tensorsearch::problem::Field::Z2)
-            )
-        })
+        .map(|b| format!(" (best published over {field}: {})", b.get(field)))
         .unwrap_or_default();
     println!(
-        "best rank {}{published}, verified over Z2, in {}",
+        "best rank {}{published}, verified over {field}, in {}",
         report.best_rank,
         report.best_file.display()
     );
@@ -148,9 +155,15 @@ fn fresh(args: &FlipArgs) -> Result<FlipSettings> {
         ..defaults
     };
     pool.check()?;
+    let arith = Arith::new(
+        args.field.as_deref().unwrap_or("z2"),
+        args.coeffs.as_deref(),
+    )?;
+    let (field, coeffs) = arith.settings();
     Ok(FlipSettings {
         shape: [shape.n, shape.m, shape.p],
-        field: "Z2".into(),
+        field,
+        coeffs,
         from: args.from.clone().unwrap_or_else(|| "standard".into()),
         seed: args.seed.unwrap_or(1),
         pool,
@@ -161,6 +174,20 @@ fn resumed(args: &FlipArgs, s: &FlipSettings) -> Result<FlipSettings> {
     if let Some(text) = &args.shape {
         let shape = parse_shape(text)?;
         agree("SHAPE", Some([shape.n, shape.m, shape.p]), s.shape)?;
+    }
+    let saved = s.arith()?;
+    let field = args.field.as_deref().unwrap_or(&s.field);
+    let coeffs = args.coeffs.as_deref().or(s
+        .coeffs
+        .as_deref()
+        .filter(|_| field.eq_ignore_ascii_case(&s.field)));
+    let given = Arith::new(field, coeffs)?;
+    if given != saved {
+        bail!(
+            "--field/--coeffs ({}) conflict with the checkpoint's {} (leave them out to continue the run as it was)",
+            given.tag(),
+            saved.tag()
+        );
     }
     agree("--from", args.from.clone(), s.from.clone())?;
     agree("--seed", args.seed, s.seed)?;

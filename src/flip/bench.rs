@@ -4,7 +4,8 @@
 //! `flip` runs them), for a few shapes.
 
 use super::pool::{PoolSearch, PoolSettings};
-use super::z2::{Walker, Z2Scheme};
+use super::scheme::Z2Scheme;
+use super::walker::Walker;
 use crate::problem::Shape;
 use anyhow::Result;
 use serde::Serialize;

@@ -4,7 +4,7 @@
 //! a draw never fails and never scans the scheme.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::{BuildHasherDefault, Hash, Hasher};
 
 /// A fast hash for factor masks (a murmur-style finaliser): the default
 /// SipHash costs more than the rest of a flip.
@@ -31,26 +31,36 @@ impl Hasher for MixHasher {
 
 const NOT_FLIPPABLE: u32 = u32::MAX;
 
-struct Bucket {
-    value: u64,
+struct Bucket<F> {
+    value: F,
     terms: Vec<u32>,
     /// Position in `flippable`, or NOT_FLIPPABLE.
     at: u32,
 }
 
 /// Factor value → terms, for one role.
-#[derive(Default)]
-pub struct FactorIndex {
-    map: HashMap<u64, u32, BuildHasherDefault<MixHasher>>,
-    buckets: Vec<Bucket>,
+pub struct FactorIndex<F> {
+    map: HashMap<F, u32, BuildHasherDefault<MixHasher>>,
+    buckets: Vec<Bucket<F>>,
     /// Buckets no value uses; their term vectors keep their capacity.
     free: Vec<u32>,
     /// Buckets with two or more terms.
     flippable: Vec<u32>,
 }
 
-impl FactorIndex {
-    pub fn insert(&mut self, value: u64, term: u32) {
+impl<F> Default for FactorIndex<F> {
+    fn default() -> Self {
+        FactorIndex {
+            map: HashMap::default(),
+            buckets: vec![],
+            free: vec![],
+            flippable: vec![],
+        }
+    }
+}
+
+impl<F: Copy + Eq + Hash> FactorIndex<F> {
+    pub fn insert(&mut self, value: F, term: u32) {
         let b = match self.map.get(&value) {
             Some(&b) => b,
             None => {
@@ -80,7 +90,7 @@ impl FactorIndex {
         }
     }
 
-    pub fn remove(&mut self, value: u64, term: u32) {
+    pub fn remove(&mut self, value: F, term: u32) {
         let b = *self.map.get(&value).expect("an indexed factor");
         let bucket = &mut self.buckets[b as usize];
         let k = bucket
@@ -107,7 +117,7 @@ impl FactorIndex {
     }
 
     /// Renames term `from` to `to` in the bucket of `value`.
-    pub fn rename(&mut self, value: u64, from: u32, to: u32) {
+    pub fn rename(&mut self, value: F, from: u32, to: u32) {
         let b = *self.map.get(&value).expect("an indexed factor");
         for t in self.buckets[b as usize].terms.iter_mut() {
             if *t == from {
@@ -119,7 +129,7 @@ impl FactorIndex {
     }
 
     /// The terms carrying `value` (empty when none does).
-    pub fn terms(&self, value: u64) -> &[u32] {
+    pub fn terms(&self, value: F) -> &[u32] {
         match self.map.get(&value) {
             Some(&b) => &self.buckets[b as usize].terms,
             None => &[],
@@ -137,7 +147,7 @@ impl FactorIndex {
     }
 
     /// Every (value, term) pair, for checks.
-    pub fn entries(&self) -> Vec<(u64, u32)> {
+    pub fn entries(&self) -> Vec<(F, u32)> {
         self.map
             .values()
             .flat_map(|&b| {

@@ -9,7 +9,7 @@
 //! p/q (q odd, |p| and q at most √(M/2)) that it is congruent to, and the
 //! result is verified exactly before anyone sees it.
 
-use super::z2::Z2Scheme;
+use super::scheme::Z2Scheme;
 use crate::problem::{verify, Coeff, Decomposition, Field};
 
 /// What lifting a scheme gave.
@@ -253,7 +253,7 @@ pub fn lift(s: &Z2Scheme, steps: u32) -> Lift {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::flip::z2::Walker;
+    use crate::flip::walker::Walker;
     use crate::problem::Shape;
 
     #[test]

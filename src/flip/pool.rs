@@ -1,4 +1,4 @@
-//! The pool strategy over Z2 (after flip-cpd and Kauers–Moosbauer): a pool
+//! The pool strategy (after flip-cpd and Kauers–Moosbauer): a pool
 //! of schemes at the current rank; each round starts a fixed number of
 //! walks from random members, in parallel; a walk ends as soon as its rank
 //! drops below the pool's, or after a path limit. Schemes found at the
@@ -9,7 +9,9 @@
 //! are taken in walk order, so a run is the same for a given seed whatever
 //! the number of threads.
 
-use super::z2::{Walker, XorShift, Z2Scheme};
+use super::factor::Factor;
+use super::scheme::Scheme;
+use super::walker::{Walker, XorShift};
 use crate::problem::Shape;
 use anyhow::{bail, Result};
 use rayon::prelude::*;
@@ -58,13 +60,14 @@ impl PoolSettings {
 /// Everything a pool search needs to continue: saved by `flip` at its
 /// checkpoints.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PoolState {
-    /// The pool's rank and its schemes (terms as bit masks).
+#[serde(bound = "F: Factor")]
+pub struct PoolState<F> {
+    /// The pool's rank and its schemes (terms as packed factors).
     pub rank: usize,
-    pub pool: Vec<Vec<[u64; 3]>>,
+    pub pool: Vec<Vec<[F; 3]>>,
     /// Schemes found below `rank`, all at `next_rank`.
     pub next_rank: usize,
-    pub next: Vec<Vec<[u64; 3]>>,
+    pub next: Vec<Vec<[F; 3]>>,
     /// The walk-seed generator's state.
     pub rng: u64,
     pub rounds: u64,
@@ -75,24 +78,24 @@ pub struct PoolState {
 }
 
 /// What one round did.
-#[derive(Clone, Debug, Default)]
-pub struct Round {
+#[derive(Clone, Debug)]
+pub struct Round<F> {
     pub flips: u64,
     /// Schemes this round found at the lowest rank known after it
     /// ([`PoolSearch::best_rank`]).
-    pub best: Vec<Z2Scheme>,
+    pub best: Vec<Scheme<F>>,
     /// Whether that rank is lower than before the round.
     pub improved: bool,
 }
 
-pub struct PoolSearch {
+pub struct PoolSearch<F> {
     pub shape: Shape,
     pub settings: PoolSettings,
-    pub state: PoolState,
+    pub state: PoolState<F>,
 }
 
-impl PoolSearch {
-    pub fn new(start: &Z2Scheme, settings: PoolSettings, seed: u64) -> Self {
+impl<F: Factor> PoolSearch<F> {
+    pub fn new(start: &Scheme<F>, settings: PoolSettings, seed: u64) -> Self {
         // Reductions the start allows happen before the pool is made.
         let start = Walker::new(start, seed).scheme();
         let rank = start.rank();
@@ -113,7 +116,7 @@ impl PoolSearch {
         }
     }
 
-    pub fn resume(shape: Shape, settings: PoolSettings, state: PoolState) -> Result<Self> {
+    pub fn resume(shape: Shape, settings: PoolSettings, state: PoolState<F>) -> Result<Self> {
         if state.pool.is_empty() || state.pool.iter().any(|t| t.len() != state.rank) {
             bail!("the saved pool is empty or not all of rank {}", state.rank);
         }
@@ -130,12 +133,12 @@ impl PoolSearch {
     }
 
     /// A scheme of the lowest rank found so far.
-    pub fn best(&self) -> Z2Scheme {
+    pub fn best(&self) -> Scheme<F> {
         let terms = match self.state.next.first() {
             Some(t) if self.state.next_rank < self.state.rank => t,
             _ => &self.state.pool[0],
         };
-        Z2Scheme {
+        Scheme {
             shape: self.shape,
             terms: terms.clone(),
         }
@@ -143,7 +146,7 @@ impl PoolSearch {
 
     /// Runs one round of walks on the current rayon pool; walks end early
     /// when `halt` says so (checked every few tens of thousands of steps).
-    pub fn round(&mut self, halt: &(dyn Fn() -> bool + Sync)) -> Round {
+    pub fn round(&mut self, halt: &(dyn Fn() -> bool + Sync)) -> Round<F> {
         let st = &mut self.state;
         let mut rng = XorShift::from_state(st.rng);
         let starts: Vec<(usize, u64)> = (0..self.settings.walks_per_round)
@@ -152,12 +155,16 @@ impl PoolSearch {
         st.rng = rng.state();
         let (shape, settings, rank) = (self.shape, self.settings, st.rank);
         let pool = &st.pool;
-        let results: Vec<(Option<Vec<[u64; 3]>>, u64)> = starts
+        let results: Vec<(Option<Vec<[F; 3]>>, u64)> = starts
             .par_iter()
             .map(|&(k, seed)| descend(shape, &pool[k], rank, &settings, seed, halt))
             .collect();
         let before = st.rank.min(st.next_rank);
-        let mut round = Round::default();
+        let mut round = Round {
+            flips: 0,
+            best: vec![],
+            improved: false,
+        };
         for (found, flips) in results {
             round.flips += flips;
             st.walks += 1;
@@ -169,7 +176,7 @@ impl PoolSearch {
                 st.next.clear();
             }
             if r == st.next_rank && st.next.len() < self.settings.pool_size {
-                round.best.push(Z2Scheme {
+                round.best.push(Scheme {
                     shape,
                     terms: terms.clone(),
                 });
@@ -197,15 +204,15 @@ const HALT_EVERY: u64 = 1 << 16;
 /// One walk from `start` (of rank `rank`): the scheme as soon as its rank
 /// drops below `rank`, or None after the path limit (or a halt); and the
 /// flips made.
-fn descend(
+fn descend<F: Factor>(
     shape: Shape,
-    start: &[[u64; 3]],
+    start: &[[F; 3]],
     rank: usize,
     s: &PoolSettings,
     seed: u64,
     halt: &(dyn Fn() -> bool + Sync),
-) -> (Option<Vec<[u64; 3]>>, u64) {
-    let start = Z2Scheme {
+) -> (Option<Vec<[F; 3]>>, u64) {
+    let start = Scheme {
         shape,
         terms: start.to_vec(),
     };
@@ -238,9 +245,11 @@ fn descend(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::flip::factor::Ternary;
+    use crate::flip::scheme::Z2Scheme;
     use crate::problem::{verify, Field};
 
-    fn search(n: usize, threads: usize, rounds: usize) -> PoolSearch {
+    fn search(n: usize, threads: usize, rounds: usize) -> PoolSearch<u64> {
         let shape = Shape::new(n, n, n).unwrap();
         let settings = PoolSettings {
             pool_size: 8,
@@ -273,6 +282,29 @@ mod tests {
             };
             assert!(verify(&scheme.to_decomposition(), Field::Z2).is_ok());
         }
+    }
+
+    #[test]
+    fn over_z_with_ternary_coefficients_the_pool_reaches_strassen_rank() {
+        let shape = Shape::new(2, 2, 2).unwrap();
+        let settings = PoolSettings {
+            pool_size: 4,
+            walks_per_round: 4,
+            path_limit: 200_000,
+            plateau: 5_000,
+            level_walks: 16,
+        };
+        let mut s = PoolSearch::new(&Scheme::<Ternary>::standard(shape).unwrap(), settings, 3);
+        for _ in 0..20 {
+            if s.best_rank() == 7 {
+                break;
+            }
+            s.round(&|| false);
+        }
+        assert_eq!(s.best_rank(), 7);
+        let d = s.best().to_decomposition();
+        assert_eq!(d.field, Field::Z);
+        verify(&d, Field::Z).unwrap();
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! The `flip` run: the pool search over Z2 on all CPU threads, with what
+//! The `flip` run: the pool search (over Z2, or Z with bounded
+//! coefficients) on all CPU threads, with what
 //! a long run needs. Every improvement is verified exactly and written at
 //! once (`best.json`, and each distinct scheme of the best rank under
 //! `found/`, up to a limit); the pool is checkpointed (`state.json`) every
@@ -7,9 +8,10 @@
 //! of the best rank are Hensel-lifted at the end, and those that lift are
 //! written, verified over Z or Q, under `lifted/`.
 
+use super::factor::{Factor, Small, Ternary};
 use super::lift::{lift, Lift};
 use super::pool::{PoolSearch, PoolSettings, PoolState};
-use super::z2::Z2Scheme;
+use super::scheme::{Scheme, Z2Scheme};
 use crate::interrupt;
 use crate::problem::{json, verify, Decomposition, Field, Shape};
 use crate::progress::say;
@@ -33,7 +35,11 @@ const LOG_EVERY: Duration = Duration::from_secs(5);
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FlipSettings {
     pub shape: [usize; 3],
+    /// `Z2` or `Z`.
     pub field: String,
+    /// Over Z: `ternary` or `any` (see [`Arith`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub coeffs: Option<String>,
     /// `standard`, or the file the start scheme came from.
     pub from: String,
     pub seed: u64,
@@ -45,13 +51,79 @@ impl FlipSettings {
         let [n, m, p] = self.shape;
         Shape::new(n, m, p).map_err(|e| anyhow!(e))
     }
+
+    pub fn arith(&self) -> Result<Arith> {
+        Arith::new(&self.field, self.coeffs.as_deref())
+    }
+}
+
+/// The arithmetic a run walks in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Arith {
+    Z2,
+    /// Over Z, coefficients in {−1, 0, 1}.
+    Ternary,
+    /// Over Z, coefficients from −7 to 7 (the walker's word).
+    Small,
+}
+
+impl Arith {
+    /// From `--field` and `--coeffs` (ternary by default over Z).
+    pub fn new(field: &str, coeffs: Option<&str>) -> Result<Self> {
+        match (field.to_ascii_lowercase().as_str(), coeffs) {
+            ("z2", None) => Ok(Arith::Z2),
+            ("z2", Some(c)) => {
+                bail!("--coeffs {c} is for --field z; over Z2 every coefficient is 0 or 1")
+            }
+            ("z", None | Some("ternary")) => Ok(Arith::Ternary),
+            ("z", Some("any")) => Ok(Arith::Small),
+            ("z", Some(c)) => bail!("unknown --coeffs '{c}': expected ternary or any"),
+            (f, _) => bail!("unknown --field '{f}': expected z2 or z"),
+        }
+    }
+
+    pub fn field(self) -> Field {
+        match self {
+            Arith::Z2 => Field::Z2,
+            _ => Field::Z,
+        }
+    }
+
+    /// For file names and messages: `z2`, `z-ternary`, `z-any`.
+    pub fn tag(self) -> &'static str {
+        match self {
+            Arith::Z2 => "z2",
+            Arith::Ternary => "z-ternary",
+            Arith::Small => "z-any",
+        }
+    }
+
+    /// What `FlipSettings` records.
+    pub fn settings(self) -> (String, Option<String>) {
+        match self {
+            Arith::Z2 => ("Z2".into(), None),
+            Arith::Ternary => ("Z".into(), Some("ternary".into())),
+            Arith::Small => ("Z".into(), Some("any".into())),
+        }
+    }
+}
+
+/// The settings of the run checkpointed in `dir`.
+pub fn read_settings(dir: &Path) -> Result<FlipSettings> {
+    #[derive(Deserialize)]
+    struct Head {
+        settings: FlipSettings,
+    }
+    let head: Head = read_checkpoint(dir)?;
+    Ok(head.settings)
 }
 
 /// The checkpoint.
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Saved {
+#[serde(bound = "F: Factor")]
+pub struct Saved<F> {
     pub settings: FlipSettings,
-    pub state: PoolState,
+    pub state: PoolState<F>,
     /// Seconds run in earlier sessions.
     pub elapsed_s: f64,
 }
@@ -87,10 +159,11 @@ pub struct FlipReport {
 }
 
 /// The start scheme: the standard algorithm, or the first decomposition
-/// of a file, which must have this shape and hold over Z2.
-pub fn start_scheme(from: &str, shape: Shape) -> Result<Z2Scheme> {
+/// of a file, which must have this shape and hold in F's field (within its
+/// coefficient bound).
+pub fn start_scheme<F: Factor>(from: &str, shape: Shape) -> Result<Scheme<F>> {
     if from == "standard" {
-        return Z2Scheme::standard(shape);
+        return Scheme::standard(shape);
     }
     let ds = json::read_file(Path::new(from))?;
     let d = ds
@@ -99,11 +172,11 @@ pub fn start_scheme(from: &str, shape: Shape) -> Result<Z2Scheme> {
     if d.shape != shape {
         bail!("{from} is a {} scheme, not {shape}", d.shape);
     }
-    verify(d, Field::Z2).map_err(|e| anyhow!("{from} does not hold over Z2: {e}"))?;
-    Z2Scheme::from_decomposition(d)
+    verify(d, F::FIELD).map_err(|e| anyhow!("{from} does not hold over {}: {e}", F::FIELD))?;
+    Scheme::from_decomposition(d).map_err(|e| anyhow!("{from}: {e}"))
 }
 
-pub fn read_saved(dir: &Path) -> Result<Saved> {
+fn read_checkpoint<T: serde::de::DeserializeOwned>(dir: &Path) -> Result<T> {
     let path = dir.join(STATE_FILE);
     let text = std::fs::read_to_string(&path)
         .with_context(|| format!("cannot read {}", path.display()))?;
@@ -111,10 +184,10 @@ pub fn read_saved(dir: &Path) -> Result<Saved> {
         .with_context(|| format!("{} is not a flip checkpoint", path.display()))
 }
 
-fn checkpoint(
+fn checkpoint<F: Factor>(
     out: &Path,
     settings: &FlipSettings,
-    search: &PoolSearch,
+    search: &PoolSearch<F>,
     elapsed_s: f64,
 ) -> Result<()> {
     let saved = Saved {
@@ -127,30 +200,40 @@ fn checkpoint(
 }
 
 /// A name for a scheme that does not depend on its terms' order (FNV-1a
-/// over the sorted masks), so a resumed run writes a scheme it wrote
-/// before to the same file.
-fn fingerprint(s: &Z2Scheme) -> u64 {
-    let mut terms = s.terms.clone();
+/// over the sorted coefficients), so a resumed run writes a scheme it
+/// wrote before to the same file.
+fn fingerprint(d: &Decomposition) -> u64 {
+    let mut terms: Vec<Vec<i128>> = (0..d.rank())
+        .map(|r| {
+            let [u, v, w] = d.factors();
+            [&u[r], &v[r], &w[r]]
+                .into_iter()
+                .flatten()
+                .map(|x| x.to_integer())
+                .collect()
+        })
+        .collect();
     terms.sort_unstable();
     terms.iter().flatten().fold(0xCBF2_9CE4_8422_2325, |h, &x| {
-        (h ^ x).wrapping_mul(0x100_0000_01B3)
+        (h ^ x as u64).wrapping_mul(0x100_0000_01B3)
     })
 }
 
-/// `s` in the standard basis, verified exactly over Z2: nothing is
-/// written that has not passed through here.
-fn verified(s: &Z2Scheme) -> Result<Decomposition> {
+/// `s` in the standard basis, verified exactly over its field (and
+/// within its coefficient bound, by construction): nothing is written
+/// that has not passed through here.
+fn verified<F: Factor>(s: &Scheme<F>) -> Result<Decomposition> {
     let d = s.to_decomposition();
-    verify(&d, Field::Z2).map_err(|e| anyhow!("internal error: a walk left the tensor: {e}"))?;
+    verify(&d, F::FIELD).map_err(|e| anyhow!("internal error: a walk left the tensor: {e}"))?;
     Ok(d)
 }
 
-/// Writes `d` (verified `s`) under `found/`, unless it is there or
+/// Writes `d` (verified) under `found/`, unless it is there or
 /// FOUND_PER_RANK of its rank are.
-fn keep(out: &Path, s: &Z2Scheme, d: &Decomposition) -> Result<()> {
-    let prefix = format!("rank-{}-", s.rank());
+fn keep(out: &Path, d: &Decomposition) -> Result<()> {
+    let prefix = format!("rank-{}-", d.rank());
     let found = out.join("found");
-    let path = found.join(format!("{prefix}{:016x}.json", fingerprint(s)));
+    let path = found.join(format!("{prefix}{:016x}.json", fingerprint(d)));
     let of_rank = std::fs::read_dir(&found)
         .with_context(|| format!("cannot read {}", found.display()))?
         .filter_map(|e| e.ok())
@@ -167,16 +250,32 @@ fn write_best(out: &Path, d: &Decomposition) -> Result<()> {
     json::write_file(&out.join(BEST_FILE), std::slice::from_ref(d))
 }
 
-/// Runs (or continues, with `saved`) the search until a stop condition or
-/// Ctrl-C, on `threads` threads (all when None).
+/// Runs (or, with `resume`, continues the run checkpointed in `out`) the
+/// search in the settings' arithmetic until a stop condition or Ctrl-C, on
+/// `threads` threads (all when None).
 pub fn run(
     settings: &FlipSettings,
-    saved: Option<Saved>,
+    resume: bool,
+    out: &Path,
+    stop: Stop,
+    threads: Option<usize>,
+) -> Result<FlipReport> {
+    match settings.arith()? {
+        Arith::Z2 => run_in::<u64>(settings, resume, out, stop, threads),
+        Arith::Ternary => run_in::<Ternary>(settings, resume, out, stop, threads),
+        Arith::Small => run_in::<Small>(settings, resume, out, stop, threads),
+    }
+}
+
+fn run_in<F: Factor>(
+    settings: &FlipSettings,
+    resume: bool,
     out: &Path,
     stop: Stop,
     threads: Option<usize>,
 ) -> Result<FlipReport> {
     let shape = settings.shape()?;
+    let saved: Option<Saved<F>> = resume.then(|| read_checkpoint(out)).transpose()?;
     settings.pool.check()?;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads.unwrap_or(0))
@@ -212,13 +311,15 @@ pub fn run(
         let best = search.best();
         let d = verified(&best)?;
         write_best(out, &d)?;
-        keep(out, &best, &d)?;
+        keep(out, &d)?;
     }
     // A run killed before its first periodic checkpoint can still resume.
     checkpoint(out, settings, &search, before_s)?;
     let flag = interrupt::stop_flag();
     eprintln!(
-        "flip {shape} over Z2 on {threads} threads: pool {}, {} walks per round, path limit {}, plateau {}, output in {}",
+        "flip {shape} over {}{} on {threads} threads: pool {}, {} walks per round, path limit {}, plateau {}, output in {}",
+        F::FIELD,
+        if F::SIGNED { format!(" (coefficients up to {} in size)", F::BOUND) } else { String::new() },
         settings.pool.pool_size,
         settings.pool.walks_per_round,
         settings.pool.path_limit,
@@ -248,7 +349,7 @@ pub fn run(
         let round = pool.install(|| search.round(&halt));
         for (k, s) in round.best.iter().enumerate() {
             let d = verified(s)?;
-            keep(out, s, &d)?;
+            keep(out, &d)?;
             if k == 0 && round.improved {
                 write_best(out, &d)?;
             }
@@ -365,7 +466,12 @@ pub fn lift_found(out: &Path, rank: usize) -> Result<Vec<LiftOutcome>> {
     Ok(outcomes)
 }
 
-fn metrics_line(search: &PoolSearch, elapsed_s: f64, flips: u64, over: Duration) -> FlipMetrics {
+fn metrics_line<F: Factor>(
+    search: &PoolSearch<F>,
+    elapsed_s: f64,
+    flips: u64,
+    over: Duration,
+) -> FlipMetrics {
     FlipMetrics {
         elapsed_s,
         pool_rank: search.state.rank,

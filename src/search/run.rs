@@ -545,20 +545,9 @@ fn polish(
     encoding: &ActionEncoding,
     games: u64,
 ) -> Option<Decomposition> {
-    let bound = encoding.coefficients().iter().map(|x| x.abs()).max();
-    let start = crate::flip::Scheme::from_decomposition(d, bound)?;
-    let mut rng = StdRng::seed_from_u64(settings.seed ^ games.wrapping_mul(0xA076_1D64_78BD_642F));
-    let cfg = crate::flip::WalkConfig {
-        flips: settings.polish_flips,
-        plateau: (settings.polish_flips / 10).max(100),
-    };
-    let best = crate::flip::walk(&start, cfg, &mut rng);
-    if best.rank() >= d.rank() {
-        return None;
-    }
-    let found = best.to_decomposition();
-    crate::problem::verify(&found, d.field).ok()?;
-    Some(found)
+    let bound = encoding.coefficients().iter().map(|x| x.abs()).max()?;
+    let seed = settings.seed ^ games.wrapping_mul(0xA076_1D64_78BD_642F);
+    crate::flip::polish::polish(d, bound as i64, settings.polish_flips as u64, seed)
 }
 
 /// The terms of a standard-basis decomposition as game actions u‖v‖w, sign

@@ -1,0 +1,284 @@
+//! The coefficient arithmetic a flip walk runs in, on bit-packed factors
+//! of up to 64 coefficients: over Z2 a factor is one u64 mask (addition is
+//! XOR); over Z it is K bit planes of two's-complement coefficients
+//! (`Planes<K>`), added with a ripple carry across the planes, so a factor
+//! operation is a few word operations whatever the shape.
+//!
+//! Over Z the walk compares factors up to sign, so each factor has a
+//! canonical form (first nonzero coefficient positive) and terms carry the
+//! sign.
+
+use crate::problem::{Coeff, Field};
+use anyhow::{bail, Result};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::fmt::Debug;
+use std::hash::{Hash, Hasher};
+
+pub trait Factor:
+    Copy + Eq + Ord + Hash + Debug + Send + Sync + Serialize + DeserializeOwned + 'static
+{
+    const FIELD: Field;
+    /// Whether factors carry a sign (over Z): flips then draw one.
+    const SIGNED: bool;
+    /// The coefficient set, as `--coeffs` spells it ("" over Z2).
+    const COEFFS: &'static str;
+    /// The largest coefficient magnitude (1 over Z2).
+    const BOUND: i64;
+
+    fn zero() -> Self;
+    fn is_zero(self) -> bool;
+    /// self + other; None when a coefficient would leave the bound.
+    fn add(self, other: Self) -> Option<Self>;
+    fn neg(self) -> Self;
+    /// (r, negated) with self = −r when negated, else r; r's first nonzero
+    /// coefficient is positive (r = self over Z2).
+    fn canonical(self) -> (Self, bool);
+    /// Coefficient i.
+    fn get(self, i: usize) -> i64;
+    /// From integers; None when one is outside the bound (taken mod 2
+    /// over Z2).
+    fn from_ints(xs: &[i64]) -> Option<Self>;
+
+    fn sub(self, other: Self) -> Option<Self> {
+        self.add(other.neg())
+    }
+
+    /// `self` negated when `negated`.
+    fn signed(self, negated: bool) -> Self {
+        if negated {
+            self.neg()
+        } else {
+            self
+        }
+    }
+
+    /// From exact coefficients, which must be integers within the bound
+    /// (over Z2, any fraction with an odd denominator).
+    fn from_coeffs(row: &[Coeff]) -> Result<Self> {
+        let ints = row
+            .iter()
+            .map(|x| {
+                if Self::FIELD == Field::Z2 {
+                    if x.denom() % 2 == 0 {
+                        bail!("the coefficient {x} has no value mod 2");
+                    }
+                    Ok(x.numer().rem_euclid(2) as i64)
+                } else if !x.is_integer() || x.to_integer().abs() > Self::BOUND as i128 {
+                    bail!(
+                        "the coefficient {x} is outside --coeffs {} (integers up to {} in size)",
+                        Self::COEFFS,
+                        Self::BOUND
+                    );
+                } else {
+                    Ok(x.to_integer() as i64)
+                }
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Self::from_ints(&ints).expect("checked against the bound"))
+    }
+}
+
+/// Over Z2: bit i is coefficient i.
+impl Factor for u64 {
+    const FIELD: Field = Field::Z2;
+    const SIGNED: bool = false;
+    const COEFFS: &'static str = "";
+    const BOUND: i64 = 1;
+
+    fn zero() -> Self {
+        0
+    }
+    fn is_zero(self) -> bool {
+        self == 0
+    }
+    fn add(self, other: Self) -> Option<Self> {
+        Some(self ^ other)
+    }
+    fn neg(self) -> Self {
+        self
+    }
+    fn canonical(self) -> (Self, bool) {
+        (self, false)
+    }
+    fn get(self, i: usize) -> i64 {
+        (self >> i & 1) as i64
+    }
+    fn from_ints(xs: &[i64]) -> Option<Self> {
+        Some(
+            xs.iter()
+                .enumerate()
+                .fold(0, |m, (i, &x)| m | ((x.rem_euclid(2) as u64) << i)),
+        )
+    }
+}
+
+/// Over Z: K planes of two's-complement coefficients (bit i of plane k is
+/// bit k of coefficient i), bounded by 2^(K−1) − 1 in size so that
+/// negation never overflows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Planes<const K: usize>(pub [u64; K]);
+
+/// Coefficients in {−1, 0, 1}.
+pub type Ternary = Planes<2>;
+/// Coefficients from −7 to 7.
+pub type Small = Planes<4>;
+
+impl<const K: usize> Planes<K> {
+    /// Coefficients that are nonzero.
+    fn support(&self) -> u64 {
+        self.0.iter().fold(0, |m, p| m | p)
+    }
+}
+
+impl<const K: usize> Hash for Planes<K> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        let h = self.0.iter().fold(0u64, |h, &p| {
+            h.rotate_left(23) ^ p.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        });
+        state.write_u64(h);
+    }
+}
+
+impl<const K: usize> Serialize for Planes<K> {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        self.0.as_slice().serialize(s)
+    }
+}
+
+impl<'de, const K: usize> Deserialize<'de> for Planes<K> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let words = Vec::<u64>::deserialize(d)?;
+        let planes: [u64; K] = words.try_into().map_err(|w: Vec<u64>| {
+            serde::de::Error::custom(format!("a factor has {K} planes, not {}", w.len()))
+        })?;
+        Ok(Planes(planes))
+    }
+}
+
+impl<const K: usize> Factor for Planes<K> {
+    const FIELD: Field = Field::Z;
+    const SIGNED: bool = true;
+    const COEFFS: &'static str = if K == 2 { "ternary" } else { "any" };
+    const BOUND: i64 = (1 << (K - 1)) - 1;
+
+    fn zero() -> Self {
+        Planes([0; K])
+    }
+    fn is_zero(self) -> bool {
+        self.support() == 0
+    }
+    fn add(self, other: Self) -> Option<Self> {
+        let (a, b) = (self.0, other.0);
+        let mut sum = [0; K];
+        let mut carry = 0u64;
+        let mut carry_into_top = 0u64;
+        for k in 0..K {
+            if k == K - 1 {
+                carry_into_top = carry;
+            }
+            sum[k] = a[k] ^ b[k] ^ carry;
+            carry = (a[k] & b[k]) | (carry & (a[k] ^ b[k]));
+        }
+        let overflow = carry ^ carry_into_top;
+        // −2^(K−1) is representable but outside the symmetric bound.
+        let low = sum[..K - 1].iter().fold(0, |m, p| m | p);
+        let most_negative = sum[K - 1] & !low;
+        (overflow | most_negative == 0).then_some(Planes(sum))
+    }
+    fn neg(self) -> Self {
+        // −x = !x + 1, plane by plane with a carry; a zero stays zero.
+        let mut out = self.0;
+        let mut carry = !0u64;
+        for plane in &mut out {
+            let inv = !*plane;
+            *plane = inv ^ carry;
+            carry &= inv;
+        }
+        Planes(out)
+    }
+    fn canonical(self) -> (Self, bool) {
+        let s = self.support();
+        let first = s & s.wrapping_neg();
+        if self.0[K - 1] & first != 0 {
+            (self.neg(), true)
+        } else {
+            (self, false)
+        }
+    }
+    fn get(self, i: usize) -> i64 {
+        let bits = (0..K).fold(0i64, |v, k| v | ((self.0[k] >> i & 1) as i64) << k);
+        // Sign-extend from K bits.
+        bits - ((bits >> (K - 1)) << K)
+    }
+    fn from_ints(xs: &[i64]) -> Option<Self> {
+        let mut planes = [0; K];
+        for (i, &x) in xs.iter().enumerate() {
+            if x.abs() > Self::BOUND {
+                return None;
+            }
+            let bits = x as u64;
+            for (k, plane) in planes.iter_mut().enumerate() {
+                *plane |= (bits >> k & 1) << i;
+            }
+        }
+        Some(Planes(planes))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ints<F: Factor>(f: F, n: usize) -> Vec<i64> {
+        (0..n).map(|i| f.get(i)).collect()
+    }
+
+    /// Every pair of small vectors: the planes add, negate and normalise
+    /// like the integers they hold, and refuse what leaves the bound.
+    fn arithmetic_matches_the_integers<F: Factor>() {
+        let b = F::BOUND;
+        let values: Vec<i64> = (-b..=b).collect();
+        let vecs: Vec<Vec<i64>> = values
+            .iter()
+            .flat_map(|&x| values.iter().map(move |&y| vec![x, y, -x, 0]))
+            .collect();
+        for x in &vecs {
+            let fx = F::from_ints(x).unwrap();
+            assert_eq!(&ints(fx, 4), x);
+            assert_eq!(ints(fx.neg(), 4), x.iter().map(|v| -v).collect::<Vec<_>>());
+            let (c, negated) = fx.canonical();
+            let back = ints(c.signed(negated), 4);
+            assert_eq!(&back, x);
+            if let Some(first) = ints(c, 4).into_iter().find(|&v| v != 0) {
+                assert!(first > 0, "{x:?} → {:?}", ints(c, 4));
+            }
+            for y in &vecs {
+                let fy = F::from_ints(y).unwrap();
+                let sum: Vec<i64> = x.iter().zip(y).map(|(a, b)| a + b).collect();
+                match fx.add(fy) {
+                    Some(s) => assert_eq!(ints(s, 4), sum),
+                    None => assert!(sum.iter().any(|v| v.abs() > b), "{x:?} + {y:?}"),
+                }
+            }
+        }
+        assert!(F::from_ints(&[b + 1]).is_none());
+    }
+
+    #[test]
+    fn ternary_planes_are_the_integers_minus_one_to_one() {
+        arithmetic_matches_the_integers::<Ternary>();
+    }
+
+    #[test]
+    fn small_planes_are_the_integers_minus_seven_to_seven() {
+        arithmetic_matches_the_integers::<Small>();
+    }
+
+    #[test]
+    fn z2_factors_add_mod_two() {
+        let x = <u64 as Factor>::from_ints(&[1, 0, 3, -1]).unwrap();
+        assert_eq!(ints(x, 4), vec![1, 0, 1, 1]);
+        assert_eq!(ints(x.add(x).unwrap(), 4), vec![0; 4]);
+    }
+}

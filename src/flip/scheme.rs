@@ -1,0 +1,70 @@
+//! A scheme as the flip engine holds it: R terms u⊗v⊗w, each factor
+//! bit-packed in the arithmetic of [`Factor`] (one u64 over Z2, bit planes
+//! over Z). Every shape whose factors have at most 64 coefficients (n·m,
+//! m·p and n·p ≤ 64: up to 8x8x8) is supported.
+
+use super::factor::Factor;
+use crate::problem::{Decomposition, Shape};
+use anyhow::{bail, Result};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Scheme<F> {
+    pub shape: Shape,
+    pub terms: Vec<[F; 3]>,
+}
+
+/// A scheme over Z2: its terms as bit masks.
+pub type Z2Scheme = Scheme<u64>;
+
+impl<F: Factor> Scheme<F> {
+    /// Whether every factor of `shape` fits in one word.
+    pub fn supports(shape: Shape) -> bool {
+        shape.factor_lens().iter().all(|&l| l <= 64)
+    }
+
+    /// The decomposition in this arithmetic: mod 2 over Z2 (a fraction
+    /// with an even denominator is refused), within the coefficient bound
+    /// over Z.
+    pub fn from_decomposition(d: &Decomposition) -> Result<Self> {
+        if !Self::supports(d.shape) {
+            bail!(
+                "{} is not supported: the flip engine needs n·m, m·p and n·p up to 64",
+                d.shape
+            );
+        }
+        let [u, v, w] = d.factors();
+        let terms = (0..d.rank())
+            .map(|r| {
+                Ok([
+                    F::from_coeffs(&u[r])?,
+                    F::from_coeffs(&v[r])?,
+                    F::from_coeffs(&w[r])?,
+                ])
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Scheme {
+            shape: d.shape,
+            terms,
+        })
+    }
+
+    pub fn standard(shape: Shape) -> Result<Self> {
+        Self::from_decomposition(&Decomposition::standard(shape, F::FIELD))
+    }
+
+    pub fn rank(&self) -> usize {
+        self.terms.len()
+    }
+
+    pub fn to_decomposition(&self) -> Decomposition {
+        let lens = self.shape.factor_lens();
+        let rows = |role: usize| -> Vec<Vec<i64>> {
+            self.terms
+                .iter()
+                .map(|t| (0..lens[role]).map(|i| t[role].get(i)).collect())
+                .collect()
+        };
+        Decomposition::from_integers(self.shape, F::FIELD, &rows(0), &rows(1), &rows(2))
+            .expect("a scheme's factors have the shape's lengths")
+    }
+}

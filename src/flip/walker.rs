@@ -1,0 +1,505 @@
+//! One flip walk on bit-packed factors, in the arithmetic of [`Factor`]
+//! (Z2, or Z with bounded coefficients). A flip is a few word operations,
+//! and flips are drawn through [`FactorIndex`]: per role, the terms
+//! carrying each factor value and the values two or more terms share, kept
+//! up to date as factors change, so a draw never fails and never scans.
+//!
+//! Over Z, factors are kept canonical (first nonzero coefficient positive)
+//! and each term carries a sign, so "equal up to sign" is equality.
+
+use super::factor::Factor;
+use super::index::FactorIndex;
+use super::scheme::Scheme;
+
+/// xorshift64*: eight bytes of state and a few instructions per number,
+/// simple enough to run the same stream in a kernel.
+#[derive(Clone, Debug)]
+pub struct XorShift(u64);
+
+impl XorShift {
+    pub fn new(seed: u64) -> Self {
+        // Any nonzero state; splitmix the seed so nearby seeds diverge.
+        let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        XorShift((z ^ (z >> 31)) | 1)
+    }
+
+    /// The generator's state, to save and continue a stream.
+    pub fn state(&self) -> u64 {
+        self.0
+    }
+
+    pub fn from_state(state: u64) -> Self {
+        XorShift(state.max(1))
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// Uniform in 0..n (n ≥ 1), by the high half of a 64×64 product.
+    pub fn below(&mut self, n: usize) -> usize {
+        ((self.next_u64() as u128 * n as u128) >> 64) as usize
+    }
+}
+
+/// One random walk on a scheme: flips, the reductions they enable, and
+/// plus transitions.
+pub struct Walker<F: Factor> {
+    shape: crate::problem::Shape,
+    /// Canonical factors.
+    terms: Vec<[F; 3]>,
+    /// Whether term i is −u⊗v⊗w of its factors (always false over Z2).
+    negated: Vec<bool>,
+    /// Per role: factor value → the terms that have it in that role.
+    index: [FactorIndex<F>; 3],
+    rng: XorShift,
+    pub flips: u64,
+}
+
+/// The two roles other than `r`.
+fn others(r: usize) -> (usize, usize) {
+    ((r + 1) % 3, (r + 2) % 3)
+}
+
+/// Tries of a plus transition whose terms leave the coefficient bound.
+const PLUS_TRIES: usize = 16;
+
+impl<F: Factor> Walker<F> {
+    pub fn new(scheme: &Scheme<F>, seed: u64) -> Self {
+        let mut w = Walker {
+            shape: scheme.shape,
+            terms: Vec::with_capacity(scheme.rank() + 8),
+            negated: Vec::with_capacity(scheme.rank() + 8),
+            index: Default::default(),
+            rng: XorShift::new(seed),
+            flips: 0,
+        };
+        for t in &scheme.terms {
+            if t.iter().all(|f| !f.is_zero()) {
+                let [(a, na), (b, nb), (c, nc)] = t.map(F::canonical);
+                w.push([a, b, c], na ^ nb ^ nc);
+            }
+        }
+        // The start may hold terms that merge.
+        let mut i = 0;
+        while i < w.terms.len() {
+            if !w.settle(i) {
+                i += 1;
+            }
+        }
+        w
+    }
+
+    pub fn rank(&self) -> usize {
+        self.terms.len()
+    }
+
+    /// The scheme, each term's sign on its first factor.
+    pub fn scheme(&self) -> Scheme<F> {
+        let terms = self
+            .terms
+            .iter()
+            .zip(&self.negated)
+            .map(|(&[a, b, c], &n)| [a.signed(n), b, c])
+            .collect();
+        Scheme {
+            shape: self.shape,
+            terms,
+        }
+    }
+
+    fn link(&mut self, t: usize, role: usize) {
+        self.index[role].insert(self.terms[t][role], t as u32);
+    }
+
+    fn unlink(&mut self, t: usize, role: usize) {
+        self.index[role].remove(self.terms[t][role], t as u32);
+    }
+
+    fn push(&mut self, t: [F; 3], negated: bool) {
+        self.terms.push(t);
+        self.negated.push(negated);
+        let i = self.terms.len() - 1;
+        for role in 0..3 {
+            self.link(i, role);
+        }
+    }
+
+    /// Removes term i; the last term takes its place.
+    fn remove(&mut self, i: usize) {
+        for role in 0..3 {
+            self.unlink(i, role);
+        }
+        let last = self.terms.len() - 1;
+        if i != last {
+            for role in 0..3 {
+                self.index[role].rename(self.terms[last][role], last as u32, i as u32);
+            }
+        }
+        self.terms.swap_remove(i);
+        self.negated.swap_remove(i);
+    }
+
+    /// Sets factor `role` of term i to the canonical form of `value`,
+    /// whose sign goes to the term.
+    fn set(&mut self, i: usize, role: usize, value: F) {
+        let (value, negated) = value.canonical();
+        self.unlink(i, role);
+        self.terms[i][role] = value;
+        self.negated[i] ^= negated;
+        self.link(i, role);
+    }
+
+    /// Factor `role` of term i with the term's sign.
+    fn signed(&self, i: usize, role: usize) -> F {
+        self.terms[i][role].signed(self.negated[i])
+    }
+
+    /// Reduces around term i after a change: drops it when a factor is
+    /// zero, or merges it into a term sharing two of its factors (and so
+    /// on while merges enable more). Returns whether term i went away
+    /// (its slot now holds another term, or none).
+    fn settle(&mut self, i: usize) -> bool {
+        self.settle_changed(i, None)
+    }
+
+    /// `settle` after only factor `changed` of term i changed. No two
+    /// terms share two factors between moves (over Z, unless their sum
+    /// leaves the coefficient bound), so a new partner must share the
+    /// changed factor: the search for a partner equal in the other two
+    /// (the third of the work in a flip's profile) is skipped.
+    fn settle_changed(&mut self, i: usize, changed: Option<usize>) -> bool {
+        let t = self.terms[i];
+        if t.iter().any(|f| f.is_zero()) {
+            self.remove(i);
+            return true;
+        }
+        for role in 0..3 {
+            if changed == Some(role) {
+                continue;
+            }
+            let (s, u) = others(role);
+            // A partner equal in s and u: the terms differ only in `role`.
+            let partner = self.index[s]
+                .terms(t[s])
+                .iter()
+                .map(|&k| k as usize)
+                .filter(|&k| k != i && self.terms[k][u] == t[u])
+                .find_map(|k| Some((k, self.signed(k, role).add(self.signed(i, role))?)));
+            if let Some((k, merged)) = partner {
+                // x⊗y⊗z₁ + x⊗y⊗z₂ = x⊗y⊗(z₁+z₂), kept in k; the term's
+                // sign moved into the factor, so it starts positive.
+                self.remove(i);
+                // k moved if it was the last term.
+                let k = if k == self.terms.len() { i } else { k };
+                self.negated[k] = false;
+                self.set(k, role, merged);
+                self.settle(k);
+                return true;
+            }
+        }
+        false
+    }
+
+    /// One random flip with the reductions it enables: a value two terms
+    /// share, drawn uniformly over the three roles' shared values, then two
+    /// of its terms. False when no two terms share a factor; over Z a flip
+    /// whose result leaves the coefficient bound is drawn but not made.
+    pub fn flip(&mut self) -> bool {
+        let counts = [0, 1, 2].map(|r| self.index[r].flippable());
+        let total: usize = counts.iter().sum();
+        if total == 0 {
+            return false;
+        }
+        let mut k = self.rng.below(total);
+        let mut role = 0;
+        while k >= counts[role] {
+            k -= counts[role];
+            role += 1;
+        }
+        let terms = self.index[role].flippable_terms(k);
+        let a = self.rng.below(terms.len());
+        let mut b = self.rng.below(terms.len() - 1);
+        if b >= a {
+            b += 1;
+        }
+        let (i, j) = (terms[a] as usize, terms[b] as usize);
+        let (mut s, mut u) = others(role);
+        if self.rng.next_u64() & 1 == 1 {
+            std::mem::swap(&mut s, &mut u);
+        }
+        // With a the shared factor, b in role s and c in role u, signs
+        // folded into b, and e = ±1 (over Z2 only +1):
+        // a⊗b₁⊗c₁ + a⊗b₂⊗c₂ = a⊗(b₁+e·b₂)⊗c₁ + a⊗b₂⊗(c₂−e·c₁).
+        let e = F::SIGNED && self.rng.next_u64() & 1 == 1;
+        let bj = self.signed(j, s).signed(e);
+        let (Some(bi), Some(cj)) = (
+            self.signed(i, s).add(bj),
+            self.terms[j][u].sub(self.terms[i][u].signed(e)),
+        ) else {
+            return true;
+        };
+        // Term i's sign is now in bi.
+        self.negated[i] = false;
+        self.set(i, s, bi);
+        self.set(j, u, cj);
+        self.flips += 1;
+        // Settle the higher index first so the other keeps its slot.
+        let ((hi, hi_role), (lo, lo_role)) = if i > j {
+            ((i, s), (j, u))
+        } else {
+            ((j, u), (i, s))
+        };
+        self.settle_changed(hi, Some(hi_role));
+        if lo < self.terms.len() {
+            self.settle_changed(lo, Some(lo_role));
+        }
+        true
+    }
+
+    /// The plus transition (rank + 1), for leaving a plateau: two terms
+    /// x, y become three, with a the role drawn, b, c the others and signs
+    /// folded into the a factors,
+    /// (x_a+y_a)⊗x_b⊗x_c + y_a⊗y_b⊗(y_c−x_c) + y_a⊗(y_b−x_b)⊗x_c,
+    /// whose sum is x + y and no two of which share two factors in
+    /// general (the two-term split would merge straight back). Over Z a
+    /// draw whose terms leave the bound is redrawn a few times.
+    pub fn plus(&mut self) -> bool {
+        let n = self.terms.len();
+        if n < 2 {
+            return false;
+        }
+        for _ in 0..PLUS_TRIES {
+            let i = self.rng.below(n);
+            let mut j = self.rng.below(n - 1);
+            if j >= i {
+                j += 1;
+            }
+            let a = self.rng.below(3);
+            let (b, c) = others(a);
+            let (x, y) = (self.terms[i], self.terms[j]);
+            let (xa, ya) = (self.signed(i, a), self.signed(j, a));
+            let (Some(sum_a), Some(yc_xc), Some(yb_xb)) =
+                (xa.add(ya), y[c].sub(x[c]), y[b].sub(x[b]))
+            else {
+                continue;
+            };
+            let mut t3 = [F::zero(); 3];
+            let mut t3_negated = false;
+            for (role, f) in [(a, ya), (b, yb_xb), (c, x[c])] {
+                let (canonical, negated) = f.canonical();
+                t3[role] = canonical;
+                t3_negated ^= negated;
+            }
+            self.negated[i] = false;
+            self.set(i, a, sum_a);
+            self.set(j, c, yc_xc);
+            self.push(t3, t3_negated);
+            // Settle from the highest slot down, so lower ones keep theirs.
+            let new = self.terms.len() - 1;
+            for t in [new, i.max(j), i.min(j)] {
+                if t < self.terms.len() {
+                    self.settle(t);
+                }
+            }
+            return true;
+        }
+        false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flip::factor::{Small, Ternary};
+    use crate::flip::scheme::Z2Scheme;
+    use crate::problem::{verify, Shape};
+
+    fn holds<F: Factor>(s: &Scheme<F>) -> bool {
+        let d = s.to_decomposition();
+        let within = d.factors().iter().all(|rows| {
+            rows.iter()
+                .flatten()
+                .all(|x| x.to_integer().abs() <= F::BOUND as i128)
+        });
+        within && verify(&d, F::FIELD).is_ok()
+    }
+
+    fn moves_keep_the_tensor<F: Factor>() {
+        for (n, m, p) in [(2, 2, 2), (3, 3, 3), (2, 3, 4), (4, 4, 4)] {
+            let shape = Shape::new(n, m, p).unwrap();
+            let mut w = Walker::new(&Scheme::<F>::standard(shape).unwrap(), 11);
+            for step in 0..20_000 {
+                if step % 50 == 49 {
+                    w.plus();
+                } else {
+                    w.flip();
+                }
+                if step % 1000 == 0 {
+                    assert!(holds(&w.scheme()), "{shape} after {step} steps");
+                }
+            }
+            assert!(w.flips > 1000, "{shape}: only {} flips happened", w.flips);
+            assert!(holds(&w.scheme()), "{shape} at the end");
+        }
+    }
+
+    #[test]
+    fn thousands_of_flips_reductions_and_plus_transitions_keep_the_tensor_over_z2() {
+        moves_keep_the_tensor::<u64>();
+    }
+
+    #[test]
+    fn over_z_moves_keep_the_tensor_and_the_ternary_bound() {
+        moves_keep_the_tensor::<Ternary>();
+    }
+
+    #[test]
+    fn over_z_moves_keep_the_tensor_and_the_bound_of_seven() {
+        moves_keep_the_tensor::<Small>();
+    }
+
+    fn index_matches_the_terms<F: Factor>() {
+        let shape = Shape::new(3, 3, 3).unwrap();
+        let mut w = Walker::new(&Scheme::<F>::standard(shape).unwrap(), 5);
+        for step in 0..30_000 {
+            if step % 97 == 0 {
+                w.plus();
+            }
+            w.flip();
+        }
+        for role in 0..3 {
+            assert!(w.index[role].consistent(), "role {role}");
+            let mut from_index = w.index[role].entries();
+            from_index.sort();
+            let mut direct: Vec<(F, u32)> = w
+                .terms
+                .iter()
+                .enumerate()
+                .map(|(t, f)| (f[role], t as u32))
+                .collect();
+            direct.sort();
+            assert_eq!(from_index, direct, "role {role}");
+            assert!(w
+                .terms
+                .iter()
+                .all(|t| t[role].canonical() == (t[role], false)));
+        }
+        // The rule flips rely on to skip a search: no two terms share two
+        // factors between moves (over Z, unless they cannot merge).
+        let t = &w.terms;
+        for a in 0..t.len() {
+            for b in a + 1..t.len() {
+                let shared: Vec<usize> = (0..3).filter(|&r| t[a][r] == t[b][r]).collect();
+                if shared.len() >= 2 {
+                    let free = (0..3).find(|r| !shared.contains(r)).unwrap_or(0);
+                    let sum = w.signed(a, free).add(w.signed(b, free));
+                    assert!(
+                        sum.is_none(),
+                        "terms {a} and {b} share {shared:?} and merge"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_index_matches_the_terms_and_no_two_terms_share_two_factors() {
+        index_matches_the_terms::<u64>();
+        index_matches_the_terms::<Ternary>();
+    }
+
+    #[test]
+    fn terms_sharing_two_factors_merge_and_zero_terms_drop() {
+        let shape = Shape::new(2, 2, 2).unwrap();
+        let s = Z2Scheme {
+            shape,
+            terms: vec![[1, 2, 4], [1, 2, 8], [3, 5, 0], [7, 7, 7], [7, 7, 7]],
+        };
+        let w = Walker::new(&s, 1);
+        // The first two merge into [1, 2, 12]; the zero term drops; the
+        // equal pair merges into a zero factor and both vanish.
+        assert_eq!(w.scheme().terms, vec![[1, 2, 12]]);
+    }
+
+    #[test]
+    fn over_z_terms_equal_up_to_sign_merge_with_their_signs() {
+        let shape = Shape::new(1, 1, 2).unwrap();
+        let f = |xs: &[i64]| Ternary::from_ints(xs).unwrap();
+        // (1)⊗(1,0)⊗(1,0) + (1)⊗(−1,0)⊗(0,1) = (1)⊗(1,0)⊗(1,−1).
+        let s = Scheme {
+            shape,
+            terms: vec![
+                [f(&[1]), f(&[1, 0]), f(&[1, 0])],
+                [f(&[1]), f(&[-1, 0]), f(&[0, 1])],
+            ],
+        };
+        let merged = Walker::new(&s, 1).scheme();
+        assert_eq!(merged.terms, vec![[f(&[1]), f(&[1, 0]), f(&[1, -1])]]);
+        // A term and its negative cancel.
+        let s = Scheme {
+            shape,
+            terms: vec![
+                [f(&[1]), f(&[1, 0]), f(&[0, 1])],
+                [f(&[-1]), f(&[1, 0]), f(&[0, 1])],
+            ],
+        };
+        assert!(Walker::new(&s, 1).scheme().terms.is_empty());
+        // (1)⊗(1,0)⊗(1,1) + (1)⊗(1,0)⊗(1,0) would need a 2: both stay.
+        let s = Scheme {
+            shape,
+            terms: vec![
+                [f(&[1]), f(&[1, 0]), f(&[1, 1])],
+                [f(&[1]), f(&[1, 0]), f(&[1, 0])],
+            ],
+        };
+        assert_eq!(Walker::new(&s, 1).rank(), 2);
+    }
+
+    /// `steps` moves, a plus transition every 500th.
+    fn walked(shape: Shape, seed: u64, steps: usize) -> Z2Scheme {
+        let mut w = Walker::new(&Z2Scheme::standard(shape).unwrap(), seed);
+        for step in 0..steps {
+            if step % 500 == 499 {
+                w.plus();
+            } else {
+                w.flip();
+            }
+        }
+        w.scheme()
+    }
+
+    #[test]
+    fn the_same_seed_walks_the_same_way() {
+        let shape = Shape::new(3, 3, 3).unwrap();
+        assert_eq!(walked(shape, 3, 50_000), walked(shape, 3, 50_000));
+        assert_ne!(walked(shape, 3, 50_000), walked(shape, 4, 50_000));
+    }
+
+    fn flips_reach_rank_seven<F: Factor>() {
+        let shape = Shape::new(2, 2, 2).unwrap();
+        for seed in 0..5 {
+            let mut w = Walker::new(&Scheme::<F>::standard(shape).unwrap(), seed);
+            let mut steps = 0;
+            while w.rank() > 7 && steps < 1_000_000 {
+                w.flip();
+                steps += 1;
+            }
+            assert_eq!(w.rank(), 7, "seed {seed}");
+            assert!(holds(&w.scheme()));
+        }
+    }
+
+    #[test]
+    fn flips_alone_take_the_standard_2x2x2_to_rank_seven_over_z2_and_z() {
+        flips_reach_rank_seven::<u64>();
+        flips_reach_rank_seven::<Ternary>();
+    }
+}
