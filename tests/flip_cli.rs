@@ -157,10 +157,6 @@ fn bad_flip_input_gets_one_clear_line() {
     );
     assert_clean_failure(&["flip", "9x9x9", "--out", o], "9x9x9 is not supported");
     assert_clean_failure(
-        &["flip", "2x2x2", "--device", "gpu", "--out", o],
-        "no GPU walk yet",
-    );
-    assert_clean_failure(
         &["flip", "2x2x2", "--threads", "0", "--out", o],
         "--threads",
     );
@@ -285,7 +281,7 @@ fn lift_writes_verified_lifts_and_reports_the_schemes_that_have_none() {
 }
 
 #[test]
-fn bench_flips_reports_rates_on_one_thread_and_on_all() {
+fn bench_flips_reports_rates_on_one_thread_on_all_and_on_the_gpu() {
     let dir = temp_dir("flip-bench");
     let json = dir.join("flips.json");
     let r = run(
@@ -305,20 +301,90 @@ fn bench_flips_reports_rates_on_one_thread_and_on_all() {
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     let rows: serde_json::Value =
         serde_json::from_str(&fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(rows.as_array().unwrap().len(), 1, "{rows}");
     assert_eq!(rows[0]["shape"], "3x3x3");
+    assert_eq!(rows[0]["device"], "cpu");
     assert!(
         rows[0]["flips_per_s_one_thread"].as_f64().unwrap() > 1e5,
         "{rows}"
     );
-    assert!(
-        rows[0]["flips_per_s_all_threads"].as_f64().unwrap() > 1e5,
-        "{rows}"
-    );
+    assert!(rows[0]["flips_per_s"].as_f64().unwrap() > 1e5, "{rows}");
     assert!(rows[0]["pool_rank"].as_u64().unwrap() < 27, "{rows}");
-    assert_clean_failure(
-        &["bench", "flips", "--device", "gpu"],
-        "no GPU flip walk yet",
+    if !gpu_available() {
+        fs::remove_dir_all(&dir).unwrap();
+        return;
+    }
+    let r = run(
+        &[
+            "bench",
+            "flips",
+            "--device",
+            "gpu",
+            "--quick",
+            "--seconds",
+            "1",
+            "--json",
+            json.to_str().unwrap(),
+        ],
+        &[],
     );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let rows: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(rows.as_array().unwrap().len(), 1, "{rows}");
+    assert_ne!(rows[0]["device"], "cpu");
+    assert!(rows[0]["flips_per_s_one_thread"].is_null(), "{rows}");
+    assert!(rows[0]["flips_per_s"].as_f64().unwrap() > 1e3, "{rows}");
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Whether a wgpu adapter is there (lavapipe on CI); with
+/// TENSORSEARCH_REQUIRE_GPU=1 its absence fails the test.
+fn gpu_available() -> bool {
+    let found = !tensorsearch::engine::gpu::enumerate_adapters().is_empty();
+    assert!(
+        found || !tensorsearch::engine::gpu::require_gpu(),
+        "TENSORSEARCH_REQUIRE_GPU=1 but no adapter"
+    );
+    found
+}
+
+#[test]
+fn on_the_gpu_2x2x2_walks_to_rank_seven_and_every_file_verifies() {
+    if !gpu_available() {
+        return;
+    }
+    let dir = temp_dir("flip-gpu");
+    let out = dir.join("run");
+    let o = out.to_str().unwrap();
+    let r = run(
+        &[
+            "flip", "2x2x2", "--device", "gpu", "--target", "7", "--out", o,
+        ],
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("best rank 7"), "{}", r.stdout);
+    assert!(!r.stdout.contains("CPU threads"), "{}", r.stdout);
+    assert!(verifies(&out.join("best.json")).contains("rank 7: ok"));
+    for p in fs::read_dir(out.join("found")).unwrap() {
+        verifies(&p.unwrap().path());
+    }
+    let z = dir.join("z");
+    assert_clean_failure(
+        &[
+            "flip",
+            "2x2x2",
+            "--device",
+            "gpu",
+            "--field",
+            "z",
+            "--out",
+            z.to_str().unwrap(),
+        ],
+        "the GPU walk is over Z2 only",
+    );
+    assert!(!z.exists(), "a refused run writes nothing");
     fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -167,27 +167,36 @@ pub fn train(
     write_rows(json, &rows)
 }
 
-/// `bench flips`: Z2 flips per second on one thread and on all, for
-/// 3x3x3, 4x4x4 and 5x5x5 (3x3x3 only with --quick). CPU only.
+/// `bench flips`: Z2 flips per second on one CPU thread and on all, and
+/// on the GPU adapter, for 3x3x3, 4x4x4 and 5x5x5 (3x3x3 only with
+/// --quick).
 pub fn flips(
     device: BenchDevice,
     json: Option<&Path>,
     quick: bool,
     seconds: Option<f64>,
 ) -> Result<ExitCode> {
-    if device == BenchDevice::Gpu {
-        bail!("there is no GPU flip walk yet: bench flips runs on the CPU (--device cpu or auto)");
-    }
     let seconds = std::time::Duration::from_secs_f64(seconds_or(seconds, 4.0)?);
     check_writable(json)?;
+    let mut gpu = match device {
+        BenchDevice::Cpu => None,
+        _ => Some(gpu::GpuBackend::new()?),
+    };
     let sizes: &[usize] = if quick { &[3] } else { &[3, 4, 5] };
     let mut rows = Vec::new();
     for &n in sizes {
-        rows.push(tensorsearch::flip::bench::measure(
-            Shape::new(n, n, n)?,
-            seconds,
-        )?);
-        eprint!(".");
+        let shape = Shape::new(n, n, n)?;
+        if device != BenchDevice::Gpu {
+            rows.push(tensorsearch::flip::bench::measure(shape, seconds)?);
+            eprint!(".");
+        }
+        if let Some(g) = gpu.as_mut() {
+            let walks = if g.is_software() { 128 } else { 16_384 };
+            rows.push(tensorsearch::flip::bench::measure_gpu(
+                g, shape, seconds, walks,
+            )?);
+            eprint!(".");
+        }
     }
     eprintln!();
     print!("{}", tensorsearch::flip::bench::table(&rows));

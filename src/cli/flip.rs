@@ -1,14 +1,15 @@
 //! `tensorsearch flip`: settings (fresh, or a resumed run's own), the run,
 //! and the closing summary.
 
-use super::common::{agree, parse_duration, parse_shape, DeviceArg};
+use super::common::{agree, choose_device, parse_duration, parse_shape, Device, DeviceArg};
 use anyhow::{anyhow, bail, Result};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 use tensorsearch::flip::pool::PoolSettings;
 use tensorsearch::flip::run::{
-    lift_found, read_settings, run as run_flips, Arith, FlipSettings, Stop, LIFT_STEPS, STATE_FILE,
+    lift_found, read_settings, run as run_flips, Arith, Engine, FlipSettings, Stop, LIFT_STEPS,
+    STATE_FILE,
 };
 use tensorsearch::problem::reference;
 
@@ -58,16 +59,13 @@ pub struct FlipArgs {
 }
 
 pub fn run(device: DeviceArg, args: FlipArgs) -> Result<ExitCode> {
-    if device == DeviceArg::Gpu {
-        bail!("flip walks run on CPU threads; there is no GPU walk yet (use --device cpu or auto)");
-    }
     if args.threads == Some(0) {
         bail!("--threads must be at least 1");
     }
     if args.target == Some(0) {
         bail!("--target must be at least 1");
     }
-    let (settings, resume, out) = match &args.resume {
+    let (mut settings, resume, out) = match &args.resume {
         Some(dir) => {
             let saved = read_settings(dir)?;
             (resumed(&args, &saved)?, true, dir.clone())
@@ -97,7 +95,12 @@ pub fn run(device: DeviceArg, args: FlipArgs) -> Result<ExitCode> {
         time: args.time,
         target: args.target,
     };
-    let report = run_flips(&settings, resume, &out, stop, args.threads)?;
+    let (engine, gpu_walks) = engine(device, arith, args.threads)?;
+    if let (Some(walks), false) = (gpu_walks, resume) {
+        // A fresh GPU run walks many at a time; a resumed one keeps its own.
+        settings.pool.walks_per_round = walks;
+    }
+    let report = run_flips(&settings, resume, &out, stop, engine)?;
     let shape = settings.shape()?;
     let field = arith.field();
     let published = reference::best_ranks(shape)
@@ -108,13 +111,16 @@ pub fn run(device: DeviceArg, args: FlipArgs) -> Result<ExitCode> {
         report.best_rank,
         report.best_file.display()
     );
+    let per_thread = report
+        .threads
+        .map(|n| format!(", {:.2} M per thread", report.flips_per_s / 1e6 / n as f64))
+        .unwrap_or_default();
     println!(
-        "{} flips in {:.1} s on {} threads ({:.2} M flips/s, {:.2} M per thread); stopped by {}",
+        "{} flips in {:.1} s on {} ({:.2} M flips/s{per_thread}); stopped by {}",
         report.flips,
         report.seconds,
-        report.threads,
+        report.device,
         report.flips_per_s / 1e6,
-        report.flips_per_s / 1e6 / report.threads as f64,
         report.stopped_by
     );
     if args.lift {
@@ -138,6 +144,44 @@ pub fn run(device: DeviceArg, args: FlipArgs) -> Result<ExitCode> {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Walks at a time on a GPU: enough to fill a large GPU, or a few
+/// workgroups on a software adapter.
+const GPU_WALKS: usize = 16_384;
+const SOFTWARE_GPU_WALKS: usize = 128;
+
+/// CPU threads, or a GPU for Z2 walks (`auto`: a hardware GPU when there
+/// is one and the walk is over Z2) with the walks it takes at a time.
+fn engine(
+    device: DeviceArg,
+    arith: Arith,
+    threads: Option<usize>,
+) -> Result<(Engine, Option<usize>)> {
+    let cpu = Ok((Engine::Cpu(threads), None));
+    let device = match (device, arith) {
+        (DeviceArg::Cpu, _) => return cpu,
+        (DeviceArg::Gpu, Arith::Z2) => DeviceArg::Gpu,
+        (DeviceArg::Gpu, _) => {
+            bail!("the GPU walk is over Z2 only: use --device cpu with --field z")
+        }
+        (DeviceArg::Auto, Arith::Z2) => DeviceArg::Auto,
+        (DeviceArg::Auto, _) => return cpu,
+    };
+    match choose_device(device)? {
+        Device::Cpu => cpu,
+        Device::Gpu(gpu) => {
+            if threads.is_some() {
+                bail!("--threads is for CPU walks; this run walks on the GPU (--device cpu to use threads)");
+            }
+            let walks = if gpu.is_software() {
+                SOFTWARE_GPU_WALKS
+            } else {
+                GPU_WALKS
+            };
+            Ok((Engine::Gpu(gpu), Some(walks)))
+        }
+    }
 }
 
 fn fresh(args: &FlipArgs) -> Result<FlipSettings> {

@@ -1,11 +1,14 @@
 //! `tensorsearch bench flips`: flips per second of the Z2 walker, on one
 //! thread (a plain walk from the standard algorithm, with a plus
 //! transition after each plateau) and on all threads (pool rounds, as
-//! `flip` runs them), for a few shapes.
+//! `flip` runs them), and of the GPU walk (pool rounds on the adapter),
+//! for a few shapes.
 
+use super::gpu::GpuRounds;
 use super::pool::{PoolSearch, PoolSettings};
 use super::scheme::Z2Scheme;
 use super::walker::Walker;
+use crate::engine::gpu::GpuBackend;
 use crate::problem::Shape;
 use anyhow::Result;
 use serde::Serialize;
@@ -14,13 +17,55 @@ use std::time::{Duration, Instant};
 #[derive(Clone, Debug, Serialize)]
 pub struct FlipThroughput {
     pub shape: String,
-    pub threads: usize,
-    /// One walk on one thread.
-    pub flips_per_s_one_thread: f64,
-    /// Pool rounds on all threads.
-    pub flips_per_s_all_threads: f64,
+    /// `cpu`, or the GPU adapter's name.
+    pub device: String,
+    /// CPU threads, or walks at a time on the GPU.
+    pub parallel: usize,
+    /// One walk on one thread (CPU only).
+    pub flips_per_s_one_thread: Option<f64>,
+    /// Pool rounds on all threads, or on the GPU.
+    pub flips_per_s: f64,
     /// The rank the pool rounds reached in their time.
     pub pool_rank: usize,
+}
+
+/// Walks per GPU round, and their path limit: short paths so that rounds
+/// end within the measurement.
+const GPU_PATH_LIMIT: u64 = 100_000;
+
+/// Pool rounds of `walks` walks on `gpu` for `seconds`.
+pub fn measure_gpu(
+    gpu: &mut GpuBackend,
+    shape: Shape,
+    seconds: Duration,
+    walks: usize,
+) -> Result<FlipThroughput> {
+    let start = Z2Scheme::standard(shape)?;
+    let settings = PoolSettings {
+        walks_per_round: walks,
+        path_limit: GPU_PATH_LIMIT,
+        plateau: PLATEAU,
+        ..PoolSettings::default()
+    };
+    let mut search = PoolSearch::new(&start, settings, 1);
+    let rounds = GpuRounds::new(gpu, &settings, start.rank() + 8)?;
+    // The first round compiles the kernel: not timed.
+    let warm = Instant::now() + Duration::from_millis(1);
+    rounds.round(gpu, &mut search, &|| Instant::now() >= warm);
+    let before = search.state.flips;
+    let t = Instant::now();
+    let deadline = t + seconds;
+    while Instant::now() < deadline {
+        rounds.round(gpu, &mut search, &|| Instant::now() >= deadline);
+    }
+    Ok(FlipThroughput {
+        shape: shape.to_string(),
+        device: gpu.adapter_name().to_string(),
+        parallel: walks,
+        flips_per_s_one_thread: None,
+        flips_per_s: (search.state.flips - before) as f64 / t.elapsed().as_secs_f64(),
+        pool_rank: search.best_rank(),
+    })
 }
 
 /// Flips without a new low before a plus transition in the one-thread walk.
@@ -57,28 +102,35 @@ pub fn measure(shape: Shape, seconds: Duration) -> Result<FlipThroughput> {
     }
     Ok(FlipThroughput {
         shape: shape.to_string(),
-        threads: rayon::current_num_threads(),
-        flips_per_s_one_thread: one,
-        flips_per_s_all_threads: search.state.flips as f64 / t.elapsed().as_secs_f64(),
+        device: "cpu".into(),
+        parallel: rayon::current_num_threads(),
+        flips_per_s_one_thread: Some(one),
+        flips_per_s: search.state.flips as f64 / t.elapsed().as_secs_f64(),
         pool_rank: search.best_rank(),
     })
 }
 
 pub fn table(rows: &[FlipThroughput]) -> String {
     let mut s = format!(
-        "{:<7} {:>16} {:>8} {:>16} {:>16} {:>10}\n",
-        "shape", "M flips/s, 1 thr", "threads", "M flips/s, all", "per thread", "pool rank"
+        "{:<7} {:<28} {:>9} {:>16} {:>12} {:>12} {:>10}\n",
+        "shape", "device", "parallel", "M flips/s, 1 thr", "M flips/s", "per lane", "pool rank"
     );
     for r in rows {
+        let one = r
+            .flips_per_s_one_thread
+            .map_or_else(|| "-".to_string(), |f| format!("{:.2}", f / 1e6));
+        let mut device = r.device.clone();
+        device.truncate(28);
         s += &format!(
-            "{:<7} {:>16.2} {:>8} {:>16.2} {:>16.2} {:>10}\n",
+            "{:<7} {:<28} {:>9} {:>16} {:>12.2} {:>12.4} {:>10}\n",
             r.shape,
-            r.flips_per_s_one_thread / 1e6,
-            r.threads,
-            r.flips_per_s_all_threads / 1e6,
-            r.flips_per_s_all_threads / 1e6 / r.threads as f64,
+            device,
+            r.parallel,
+            one,
+            r.flips_per_s / 1e6,
+            r.flips_per_s / 1e6 / r.parallel as f64,
             r.pool_rank
         );
     }
-    s + "Z2, from the standard algorithm; the GPU has no flip walk yet\n"
+    s + "Z2, from the standard algorithm; parallel: CPU threads, or GPU walks at a time\n"
 }

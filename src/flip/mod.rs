@@ -15,6 +15,7 @@
 
 pub mod bench;
 pub mod factor;
+pub mod gpu;
 pub mod index;
 pub mod lift;
 pub mod polish;

@@ -147,18 +147,34 @@ impl<F: Factor> PoolSearch<F> {
     /// Runs one round of walks on the current rayon pool; walks end early
     /// when `halt` says so (checked every few tens of thousands of steps).
     pub fn round(&mut self, halt: &(dyn Fn() -> bool + Sync)) -> Round<F> {
-        let st = &mut self.state;
-        let mut rng = XorShift::from_state(st.rng);
-        let starts: Vec<(usize, u64)> = (0..self.settings.walks_per_round)
-            .map(|_| (rng.below(st.pool.len()), rng.next_u64()))
-            .collect();
-        st.rng = rng.state();
-        let (shape, settings, rank) = (self.shape, self.settings, st.rank);
-        let pool = &st.pool;
-        let results: Vec<(Option<Vec<[F; 3]>>, u64)> = starts
+        let starts = self.plan(self.settings.walks_per_round);
+        let (shape, settings, rank) = (self.shape, self.settings, self.state.rank);
+        let pool = &self.state.pool;
+        let results: Vec<WalkResult<F>> = starts
             .par_iter()
             .map(|&(k, seed)| descend(shape, &pool[k], rank, &settings, seed, halt))
             .collect();
+        self.absorb(results)
+    }
+
+    /// The next `walks` walks: a pool member and a seed each, drawn in a
+    /// fixed order from the search's generator.
+    pub fn plan(&mut self, walks: usize) -> Vec<(usize, u64)> {
+        let st = &mut self.state;
+        let mut rng = XorShift::from_state(st.rng);
+        let starts = (0..walks)
+            .map(|_| (rng.below(st.pool.len()), rng.next_u64()))
+            .collect();
+        st.rng = rng.state();
+        starts
+    }
+
+    /// Takes the results of a round's walks, in the order they were
+    /// planned: the next pool fills, and replaces the pool when full or
+    /// when the level has had its walks.
+    pub fn absorb(&mut self, results: Vec<WalkResult<F>>) -> Round<F> {
+        let shape = self.shape;
+        let st = &mut self.state;
         let before = st.rank.min(st.next_rank);
         let mut round = Round {
             flips: 0,
@@ -198,6 +214,10 @@ impl<F: Factor> PoolSearch<F> {
     }
 }
 
+/// What one walk gave: its scheme when its rank dropped below the pool's,
+/// and the flips it made.
+pub type WalkResult<F> = (Option<Vec<[F; 3]>>, u64);
+
 /// Steps between looks at `halt`.
 const HALT_EVERY: u64 = 1 << 16;
 
@@ -211,7 +231,7 @@ fn descend<F: Factor>(
     s: &PoolSettings,
     seed: u64,
     halt: &(dyn Fn() -> bool + Sync),
-) -> (Option<Vec<[F; 3]>>, u64) {
+) -> WalkResult<F> {
     let start = Scheme {
         shape,
         terms: start.to_vec(),

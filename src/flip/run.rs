@@ -1,5 +1,5 @@
 //! The `flip` run: the pool search (over Z2, or Z with bounded
-//! coefficients) on all CPU threads, with what
+//! coefficients) on CPU threads, or over Z2 on a GPU, with what
 //! a long run needs. Every improvement is verified exactly and written at
 //! once (`best.json`, and each distinct scheme of the best rank under
 //! `found/`, up to a limit); the pool is checkpointed (`state.json`) every
@@ -9,9 +9,11 @@
 //! written, verified over Z or Q, under `lifted/`.
 
 use super::factor::{Factor, Small, Ternary};
+use super::gpu::GpuRounds;
 use super::lift::{lift, Lift};
-use super::pool::{PoolSearch, PoolSettings, PoolState};
+use super::pool::{PoolSearch, PoolSettings, PoolState, Round};
 use super::scheme::{Scheme, Z2Scheme};
+use crate::engine::gpu::GpuBackend;
 use crate::interrupt;
 use crate::problem::{json, verify, Decomposition, Field, Shape};
 use crate::progress::say;
@@ -154,7 +156,10 @@ pub struct FlipReport {
     pub flips: u64,
     pub seconds: f64,
     pub flips_per_s: f64,
-    pub threads: usize,
+    /// CPU threads, or None on a GPU.
+    pub threads: Option<usize>,
+    /// Where the walks ran, in words.
+    pub device: String,
     pub stopped_by: &'static str,
 }
 
@@ -250,21 +255,87 @@ fn write_best(out: &Path, d: &Decomposition) -> Result<()> {
     json::write_file(&out.join(BEST_FILE), std::slice::from_ref(d))
 }
 
+/// Where the walks run.
+pub enum Engine {
+    /// CPU threads (all when None).
+    Cpu(Option<usize>),
+    /// Z2 walks on a GPU, the pool's walks per round at a time.
+    Gpu(Box<GpuBackend>),
+}
+
+/// Terms a GPU walk may hold beyond its start rank (plus transitions).
+const GPU_SLACK: usize = 8;
+
+/// One round of the pool search, wherever it runs.
+type Rounds<'a, F> =
+    dyn FnMut(&mut PoolSearch<F>, &(dyn Fn() -> bool + Sync)) -> Result<Round<F>> + 'a;
+
 /// Runs (or, with `resume`, continues the run checkpointed in `out`) the
-/// search in the settings' arithmetic until a stop condition or Ctrl-C, on
-/// `threads` threads (all when None).
+/// search in the settings' arithmetic until a stop condition or Ctrl-C.
 pub fn run(
     settings: &FlipSettings,
     resume: bool,
     out: &Path,
     stop: Stop,
-    threads: Option<usize>,
+    engine: Engine,
 ) -> Result<FlipReport> {
-    match settings.arith()? {
-        Arith::Z2 => run_in::<u64>(settings, resume, out, stop, threads),
-        Arith::Ternary => run_in::<Ternary>(settings, resume, out, stop, threads),
-        Arith::Small => run_in::<Small>(settings, resume, out, stop, threads),
+    settings.pool.check()?;
+    let arith = settings.arith()?;
+    let threads = match engine {
+        Engine::Cpu(threads) => threads,
+        Engine::Gpu(mut gpu) => {
+            if arith != Arith::Z2 {
+                bail!("the GPU walk is over Z2 only: use --device cpu with --field z");
+            }
+            let device = gpu.adapter_name().to_string();
+            let mut rounds: Option<GpuRounds> = None;
+            return run_in::<u64>(
+                settings,
+                resume,
+                out,
+                stop,
+                None,
+                device,
+                &mut |search, halt| {
+                    if rounds.is_none() {
+                        let capacity = search.state.rank + GPU_SLACK;
+                        rounds = Some(GpuRounds::new(&mut gpu, &search.settings, capacity)?);
+                    }
+                    let rounds = rounds.as_ref().expect("made above");
+                    Ok(rounds.round(&mut gpu, search, halt))
+                },
+            );
+        }
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.unwrap_or(0))
+        .build()
+        .context("cannot start the walk threads")?;
+    match arith {
+        Arith::Z2 => on_cpu::<u64>(settings, resume, out, stop, &pool),
+        Arith::Ternary => on_cpu::<Ternary>(settings, resume, out, stop, &pool),
+        Arith::Small => on_cpu::<Small>(settings, resume, out, stop, &pool),
     }
+}
+
+fn on_cpu<F: Factor>(
+    settings: &FlipSettings,
+    resume: bool,
+    out: &Path,
+    stop: Stop,
+    pool: &rayon::ThreadPool,
+) -> Result<FlipReport> {
+    let n = pool.current_num_threads();
+    let device = format!("{n} CPU threads");
+    run_in::<F>(
+        settings,
+        resume,
+        out,
+        stop,
+        Some(n),
+        device,
+        &mut |search, halt| Ok(pool.install(|| search.round(halt))),
+    )
 }
 
 fn run_in<F: Factor>(
@@ -273,15 +344,11 @@ fn run_in<F: Factor>(
     out: &Path,
     stop: Stop,
     threads: Option<usize>,
+    device: String,
+    rounds: &mut Rounds<F>,
 ) -> Result<FlipReport> {
     let shape = settings.shape()?;
     let saved: Option<Saved<F>> = resume.then(|| read_checkpoint(out)).transpose()?;
-    settings.pool.check()?;
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads.unwrap_or(0))
-        .build()
-        .context("cannot start the walk threads")?;
-    let threads = pool.current_num_threads();
     let (mut search, before_s) = match saved {
         Some(s) => (
             PoolSearch::resume(shape, settings.pool, s.state)?,
@@ -307,17 +374,23 @@ fn run_in<F: Factor>(
         .append(true)
         .open(out.join(METRICS_FILE))
         .with_context(|| format!("cannot open {}", out.join(METRICS_FILE).display()))?;
-    if !out.join(BEST_FILE).exists() {
-        let best = search.best();
-        let d = verified(&best)?;
+    // The rank in best.json: a resumed run whose checkpoint is older than
+    // its best file (killed between the two) must not overwrite it with
+    // a worse scheme.
+    let mut best_written = json::read_file(&out.join(BEST_FILE))
+        .ok()
+        .and_then(|ds| ds.first().map(|d| d.rank()));
+    if best_written.is_none_or(|r| search.best_rank() < r) {
+        let d = verified(&search.best())?;
         write_best(out, &d)?;
         keep(out, &d)?;
+        best_written = Some(d.rank());
     }
     // A run killed before its first periodic checkpoint can still resume.
     checkpoint(out, settings, &search, before_s)?;
     let flag = interrupt::stop_flag();
     eprintln!(
-        "flip {shape} over {}{} on {threads} threads: pool {}, {} walks per round, path limit {}, plateau {}, output in {}",
+        "flip {shape} over {}{} on {device}: pool {}, {} walks per round, path limit {}, plateau {}, output in {}",
         F::FIELD,
         if F::SIGNED { format!(" (coefficients up to {} in size)", F::BOUND) } else { String::new() },
         settings.pool.pool_size,
@@ -346,13 +419,23 @@ fn run_in<F: Factor>(
             break "time";
         }
         let halt = || interrupt::stop_requested() || deadline.is_some_and(|d| Instant::now() >= d);
-        let round = pool.install(|| search.round(&halt));
-        for (k, s) in round.best.iter().enumerate() {
+        let round = rounds(&mut search, &halt)?;
+        for s in &round.best {
             let d = verified(s)?;
             keep(out, &d)?;
-            if k == 0 && round.improved {
+            if best_written.is_none_or(|r| d.rank() < r) {
                 write_best(out, &d)?;
+                best_written = Some(d.rank());
             }
+        }
+        if round.improved {
+            // What a SIGKILL would lose is at most the walks since.
+            checkpoint(
+                out,
+                settings,
+                &search,
+                before_s + start.elapsed().as_secs_f64(),
+            )?;
         }
         if let Some(s) = round.best.first().filter(|_| round.improved) {
             say(
@@ -415,6 +498,7 @@ fn run_in<F: Factor>(
         seconds,
         flips_per_s: flips as f64 / seconds.max(1e-9),
         threads,
+        device,
         stopped_by,
     })
 }

@@ -21,6 +21,7 @@ pub const SHADERS: &[(&str, &str)] = &[
     ("bias", matmul::BIAS_WGSL),
     ("elementwise", elementwise::WGSL),
     ("embedding", embedding::WGSL),
+    ("flip", crate::flip::gpu::WGSL),
     ("game", game::GAME_WGSL),
     ("gather", gather::WGSL),
     ("layernorm", layernorm::WGSL),
