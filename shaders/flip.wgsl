@@ -12,8 +12,10 @@
 // into three. A walk stops when its rank drops below its goal, or after
 // p.path_limit steps.
 //
-// Bindings: terms (capacity × 3 factors × 2 words per walk), walks (STATE
-// words per walk: rank, goal, status, low, since, steps, flips, -, rng).
+// Bindings: terms (capacity × 3 factors × 2 words per walk, walk-minor:
+// word k of walk w at k·walks + w, so that neighbouring invocations read
+// neighbouring words), walks (STATE words per walk: rank, goal, status,
+// low, since, steps, flips, -, rng).
 
 struct Params {
     walks: u32, capacity: u32, steps: u32, plateau: u32,
@@ -32,7 +34,7 @@ const EXHAUSTED: u32 = 2u;
 const ANY_ROLE: u32 = 3u;
 
 var<private> rng: vec4<u32>;
-var<private> base: u32;
+var<private> lane: u32;
 var<private> rank: u32;
 var<private> flips: u32;
 
@@ -48,18 +50,18 @@ fn below(n: u32) -> u32 {
 }
 
 fn at(t: u32, r: u32) -> u32 {
-    return base + (t * 3u + r) * 2u;
+    return p.terms_off + (t * 3u + r) * 2u * p.walks + lane;
 }
 
 fn factor(t: u32, r: u32) -> vec2<u32> {
     let k = at(t, r);
-    return vec2<u32>(terms[k], terms[k + 1u]);
+    return vec2<u32>(terms[k], terms[k + p.walks]);
 }
 
 fn set_factor(t: u32, r: u32, v: vec2<u32>) {
     let k = at(t, r);
     terms[k] = v.x;
-    terms[k + 1u] = v.y;
+    terms[k + p.walks] = v.y;
 }
 
 fn same(a: vec2<u32>, b: vec2<u32>) -> bool {
@@ -222,7 +224,7 @@ fn walk(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     if (status != RUNNING) {
         return;
     }
-    base = p.terms_off + w * p.capacity * 6u;
+    lane = w;
     rank = walks[st];
     let goal = walks[st + 1u];
     var low = walks[st + 3u];

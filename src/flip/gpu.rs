@@ -290,6 +290,12 @@ impl GpuWalks {
         self.count
     }
 
+    /// Where the low word of factor r of term t of walk w lies (its high
+    /// word is `count` further): walk-minor, as the kernel reads it.
+    fn word(&self, t: usize, r: usize, w: usize) -> usize {
+        (t * 3 + r) * 2 * self.count + w
+    }
+
     /// Replaces every walk (`walks.len()` must be the count).
     pub fn upload(&self, gpu: &mut GpuBackend, walks: &[Walk]) {
         assert_eq!(walks.len(), self.count, "one walk per slot");
@@ -304,9 +310,9 @@ impl GpuWalks {
             );
             for (t, term) in walk.terms.iter().enumerate() {
                 for (r, &f) in term.iter().enumerate() {
-                    let k = ((w * cap + t) * 3 + r) * 2;
+                    let k = self.word(t, r, w);
                     terms[k] = f as u32;
-                    terms[k + 1] = (f >> 32) as u32;
+                    terms[k + self.count] = (f >> 32) as u32;
                 }
             }
             let st = &mut state[w * STATE..(w + 1) * STATE];
@@ -373,14 +379,13 @@ impl GpuWalks {
         let bytes = gpu.read_many(&[&self.terms, &self.state]);
         let terms: &[u32] = bytemuck::cast_slice(&bytes[0]);
         let state: &[u32] = bytemuck::cast_slice(&bytes[1]);
-        let cap = self.limits.capacity;
         (0..self.count)
             .map(|w| {
                 let st = &state[w * STATE..(w + 1) * STATE];
                 let rank = st[0] as usize;
                 let word = |t: usize, r: usize| {
-                    let k = ((w * cap + t) * 3 + r) * 2;
-                    terms[k] as u64 | (terms[k + 1] as u64) << 32
+                    let k = self.word(t, r, w);
+                    terms[k] as u64 | (terms[k + self.count] as u64) << 32
                 };
                 Walk {
                     terms: (0..rank)

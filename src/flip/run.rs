@@ -428,15 +428,6 @@ fn run_in<F: Factor>(
                 best_written = Some(d.rank());
             }
         }
-        if round.improved {
-            // What a SIGKILL would lose is at most the walks since.
-            checkpoint(
-                out,
-                settings,
-                &search,
-                before_s + start.elapsed().as_secs_f64(),
-            )?;
-        }
         if let Some(s) = round.best.first().filter(|_| round.improved) {
             say(
                 &bar,
@@ -470,7 +461,9 @@ fn run_in<F: Factor>(
             writeln!(metrics, "{}", serde_json::to_string(&line)?)?;
             (last_log, logged_flips) = (now, search.state.flips);
         }
-        if now - last_save >= CHECKPOINT_EVERY {
+        // At each improvement too: a SIGKILL then loses at most the walks
+        // since.
+        if round.improved || now - last_save >= CHECKPOINT_EVERY {
             checkpoint(
                 out,
                 settings,
