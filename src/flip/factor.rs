@@ -25,6 +25,8 @@ pub trait Factor:
     const COEFFS: &'static str;
     /// The largest coefficient magnitude (1 over Z2).
     const BOUND: i64;
+    /// Words per factor.
+    const PLANES: usize;
 
     fn zero() -> Self;
     fn is_zero(self) -> bool;
@@ -39,6 +41,9 @@ pub trait Factor:
     /// From integers; None when one is outside the bound (taken mod 2
     /// over Z2).
     fn from_ints(xs: &[i64]) -> Option<Self>;
+    /// The factor's bits in one number, for a factor of `len`
+    /// coefficients (PLANES · len bits): a key for direct lookup.
+    fn packed(self, len: usize) -> u64;
 
     fn sub(self, other: Self) -> Option<Self> {
         self.add(other.neg())
@@ -85,6 +90,7 @@ impl Factor for u64 {
     const SIGNED: bool = false;
     const COEFFS: &'static str = "";
     const BOUND: i64 = 1;
+    const PLANES: usize = 1;
 
     fn zero() -> Self {
         0
@@ -103,6 +109,9 @@ impl Factor for u64 {
     }
     fn get(self, i: usize) -> i64 {
         (self >> i & 1) as i64
+    }
+    fn packed(self, _len: usize) -> u64 {
+        self
     }
     fn from_ints(xs: &[i64]) -> Option<Self> {
         Some(
@@ -161,6 +170,7 @@ impl<const K: usize> Factor for Planes<K> {
     const SIGNED: bool = true;
     const COEFFS: &'static str = if K == 2 { "ternary" } else { "any" };
     const BOUND: i64 = (1 << (K - 1)) - 1;
+    const PLANES: usize = K;
 
     fn zero() -> Self {
         Planes([0; K])
@@ -205,6 +215,11 @@ impl<const K: usize> Factor for Planes<K> {
         } else {
             (self, false)
         }
+    }
+    fn packed(self, len: usize) -> u64 {
+        self.0.iter().enumerate().fold(0, |key, (k, &p)| {
+            key | p.checked_shl((k * len) as u32).unwrap_or(0)
+        })
     }
     fn get(self, i: usize) -> i64 {
         let bits = (0..K).fold(0i64, |v, k| v | ((self.0[k] >> i & 1) as i64) << k);

@@ -1,10 +1,14 @@
 //! The index a flip walk draws from: for one role, which terms carry each
 //! factor value, and the list of values carried by two or more terms (the
 //! places a flip can happen), both kept up to date in O(1) per change, so
-//! a draw never fails and never scans the scheme.
+//! a draw never fails and never scans the scheme. Short factors (up to
+//! DIRECT_BITS bits, e.g. every Z2 factor of 4x4x4) find their bucket in a
+//! table indexed by the factor itself; longer ones through a hash map.
+
+use super::factor::Factor;
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::hash::{BuildHasherDefault, Hasher};
 
 /// A fast hash for factor masks (a murmur-style finaliser): the default
 /// SipHash costs more than the rest of a flip.
@@ -38,9 +42,51 @@ struct Bucket<F> {
     at: u32,
 }
 
+/// Factors of up to this many bits are looked up in a table of 2^bits
+/// entries (256 kB at 16) instead of hashed.
+pub const DIRECT_BITS: usize = 18;
+const NO_BUCKET: u32 = u32::MAX;
+
+/// Factor value → bucket.
+enum Lookup<F> {
+    /// Indexed by the packed factor, of `len` coefficients.
+    Direct {
+        table: Vec<u32>,
+        len: usize,
+    },
+    Hashed(HashMap<F, u32, BuildHasherDefault<MixHasher>>),
+}
+
+impl<F: Factor> Lookup<F> {
+    fn get(&self, value: F) -> Option<u32> {
+        match self {
+            Lookup::Direct { table, len } => {
+                Some(table[value.packed(*len) as usize]).filter(|&b| b != NO_BUCKET)
+            }
+            Lookup::Hashed(map) => map.get(&value).copied(),
+        }
+    }
+    fn insert(&mut self, value: F, bucket: u32) {
+        match self {
+            Lookup::Direct { table, len } => table[value.packed(*len) as usize] = bucket,
+            Lookup::Hashed(map) => {
+                map.insert(value, bucket);
+            }
+        }
+    }
+    fn remove(&mut self, value: F) {
+        match self {
+            Lookup::Direct { table, len } => table[value.packed(*len) as usize] = NO_BUCKET,
+            Lookup::Hashed(map) => {
+                map.remove(&value);
+            }
+        }
+    }
+}
+
 /// Factor value → terms, for one role.
 pub struct FactorIndex<F> {
-    map: HashMap<F, u32, BuildHasherDefault<MixHasher>>,
+    map: Lookup<F>,
     buckets: Vec<Bucket<F>>,
     /// Buckets no value uses; their term vectors keep their capacity.
     free: Vec<u32>,
@@ -48,21 +94,29 @@ pub struct FactorIndex<F> {
     flippable: Vec<u32>,
 }
 
-impl<F> Default for FactorIndex<F> {
-    fn default() -> Self {
+impl<F: Factor> FactorIndex<F> {
+    /// An empty index of factors of `len` coefficients.
+    pub fn new(len: usize) -> Self {
+        let bits = F::PLANES * len;
+        let map = if bits <= DIRECT_BITS {
+            Lookup::Direct {
+                table: vec![NO_BUCKET; 1 << bits],
+                len,
+            }
+        } else {
+            Lookup::Hashed(HashMap::default())
+        };
         FactorIndex {
-            map: HashMap::default(),
+            map,
             buckets: vec![],
             free: vec![],
             flippable: vec![],
         }
     }
-}
 
-impl<F: Copy + Eq + Hash> FactorIndex<F> {
     pub fn insert(&mut self, value: F, term: u32) {
-        let b = match self.map.get(&value) {
-            Some(&b) => b,
+        let b = match self.map.get(value) {
+            Some(b) => b,
             None => {
                 let b = match self.free.pop() {
                     Some(b) => {
@@ -91,7 +145,7 @@ impl<F: Copy + Eq + Hash> FactorIndex<F> {
     }
 
     pub fn remove(&mut self, value: F, term: u32) {
-        let b = *self.map.get(&value).expect("an indexed factor");
+        let b = self.map.get(value).expect("an indexed factor");
         let bucket = &mut self.buckets[b as usize];
         let k = bucket
             .terms
@@ -109,7 +163,7 @@ impl<F: Copy + Eq + Hash> FactorIndex<F> {
                 }
             }
             0 => {
-                self.map.remove(&value);
+                self.map.remove(value);
                 self.free.push(b);
             }
             _ => {}
@@ -118,7 +172,7 @@ impl<F: Copy + Eq + Hash> FactorIndex<F> {
 
     /// Renames term `from` to `to` in the bucket of `value`.
     pub fn rename(&mut self, value: F, from: u32, to: u32) {
-        let b = *self.map.get(&value).expect("an indexed factor");
+        let b = self.map.get(value).expect("an indexed factor");
         for t in self.buckets[b as usize].terms.iter_mut() {
             if *t == from {
                 *t = to;
@@ -130,8 +184,8 @@ impl<F: Copy + Eq + Hash> FactorIndex<F> {
 
     /// The terms carrying `value` (empty when none does).
     pub fn terms(&self, value: F) -> &[u32] {
-        match self.map.get(&value) {
-            Some(&b) => &self.buckets[b as usize].terms,
+        match self.map.get(value) {
+            Some(b) => &self.buckets[b as usize].terms,
             None => &[],
         }
     }
@@ -148,9 +202,9 @@ impl<F: Copy + Eq + Hash> FactorIndex<F> {
 
     /// Every (value, term) pair, for checks.
     pub fn entries(&self) -> Vec<(F, u32)> {
-        self.map
-            .values()
-            .flat_map(|&b| {
+        self.used()
+            .into_iter()
+            .flat_map(|b| {
                 let bucket = &self.buckets[b as usize];
                 bucket.terms.iter().map(move |&t| (bucket.value, t))
             })
@@ -164,12 +218,25 @@ impl<F: Copy + Eq + Hash> FactorIndex<F> {
             .iter()
             .enumerate()
             .all(|(k, &b)| self.buckets[b as usize].at as usize == k);
-        let complete = self
-            .map
-            .values()
+        let used = self.used();
+        let complete = used
+            .iter()
             .filter(|&&b| self.buckets[b as usize].terms.len() >= 2)
             .count()
             == self.flippable.len();
-        listed && complete
+        let found = used
+            .iter()
+            .all(|&b| self.map.get(self.buckets[b as usize].value) == Some(b));
+        listed && complete && found
+    }
+
+    /// The buckets some value leads to.
+    fn used(&self) -> Vec<u32> {
+        match &self.map {
+            Lookup::Direct { table, .. } => {
+                table.iter().copied().filter(|&b| b != NO_BUCKET).collect()
+            }
+            Lookup::Hashed(map) => map.values().copied().collect(),
+        }
     }
 }

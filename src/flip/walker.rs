@@ -77,7 +77,7 @@ impl<F: Factor> Walker<F> {
             shape: scheme.shape,
             terms: Vec::with_capacity(scheme.rank() + 8),
             negated: Vec::with_capacity(scheme.rank() + 8),
-            index: Default::default(),
+            index: scheme.shape.factor_lens().map(FactorIndex::new),
             rng: XorShift::new(seed),
             flips: 0,
         };
@@ -366,8 +366,7 @@ mod tests {
         moves_keep_the_tensor::<Small>();
     }
 
-    fn index_matches_the_terms<F: Factor>() {
-        let shape = Shape::new(3, 3, 3).unwrap();
+    fn index_matches_the_terms<F: Factor>(shape: Shape) {
         let mut w = Walker::new(&Scheme::<F>::standard(shape).unwrap(), 5);
         for step in 0..30_000 {
             if step % 97 == 0 {
@@ -412,8 +411,13 @@ mod tests {
 
     #[test]
     fn the_index_matches_the_terms_and_no_two_terms_share_two_factors() {
-        index_matches_the_terms::<u64>();
-        index_matches_the_terms::<Ternary>();
+        let shape = |n, m, p| Shape::new(n, m, p).unwrap();
+        // Direct tables for every role; then a shape whose ternary factors
+        // are direct in one role and hashed in two.
+        index_matches_the_terms::<u64>(shape(3, 3, 3));
+        index_matches_the_terms::<Ternary>(shape(3, 3, 3));
+        index_matches_the_terms::<Ternary>(shape(3, 3, 4));
+        index_matches_the_terms::<u64>(shape(5, 5, 5));
     }
 
     #[test]
