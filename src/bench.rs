@@ -290,3 +290,15 @@ pub fn table(rows: &[Measurement]) -> String {
     }
     s
 }
+
+/// Calls of `f` per second over at least `budget` (and at least one call);
+/// `f` is given the call's index.
+pub fn calls_per_second(budget: Duration, mut f: impl FnMut(usize) -> Result<()>) -> Result<f64> {
+    let start = Instant::now();
+    let mut calls = 0;
+    while calls == 0 || start.elapsed() < budget {
+        f(calls)?;
+        calls += 1;
+    }
+    Ok(calls as f64 / start.elapsed().as_secs_f64())
+}

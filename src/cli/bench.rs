@@ -191,10 +191,7 @@ pub fn flips(
             eprint!(".");
         }
         if let Some(g) = gpu.as_mut() {
-            let walks = if g.is_software() { 128 } else { 16_384 };
-            rows.push(tensorsearch::flip::bench::measure_gpu(
-                g, shape, seconds, walks,
-            )?);
+            rows.push(tensorsearch::flip::bench::measure_gpu(g, shape, seconds)?);
             eprint!(".");
         }
     }

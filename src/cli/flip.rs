@@ -6,12 +6,14 @@ use anyhow::{anyhow, bail, Result};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
+use tensorsearch::flip::gpu::walks_for;
 use tensorsearch::flip::pool::PoolSettings;
 use tensorsearch::flip::run::{
     lift_found, read_settings, run as run_flips, Arith, Engine, FlipSettings, Stop, LIFT_STEPS,
     STATE_FILE,
 };
 use tensorsearch::problem::reference;
+use tensorsearch::problem::Shape;
 
 /// The command line of `flip`.
 #[derive(Clone, Debug, Default, clap::Args)]
@@ -95,7 +97,7 @@ pub fn run(device: DeviceArg, args: FlipArgs) -> Result<ExitCode> {
         time: args.time,
         target: args.target,
     };
-    let (engine, gpu_walks) = engine(device, arith, args.threads)?;
+    let (engine, gpu_walks) = engine(device, arith, settings.shape()?, args.threads)?;
     if let (Some(walks), false) = (gpu_walks, resume) {
         // A fresh GPU run walks many at a time; a resumed one keeps its own.
         settings.pool.walks_per_round = walks;
@@ -146,16 +148,12 @@ pub fn run(device: DeviceArg, args: FlipArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Walks at a time on a GPU: enough to fill a large GPU, or a few
-/// workgroups on a software adapter.
-const GPU_WALKS: usize = 16_384;
-const SOFTWARE_GPU_WALKS: usize = 128;
-
 /// CPU threads, or a GPU for Z2 walks (`auto`: a hardware GPU when there
 /// is one and the walk is over Z2) with the walks it takes at a time.
 fn engine(
     device: DeviceArg,
     arith: Arith,
+    shape: Shape,
     threads: Option<usize>,
 ) -> Result<(Engine, Option<usize>)> {
     let cpu = Ok((Engine::Cpu(threads), None));
@@ -174,11 +172,9 @@ fn engine(
             if threads.is_some() {
                 bail!("--threads is for CPU walks; this run walks on the GPU (--device cpu to use threads)");
             }
-            let walks = if gpu.is_software() {
-                SOFTWARE_GPU_WALKS
-            } else {
-                GPU_WALKS
-            };
+            // The standard rank bounds the start's (a FILE's larger
+            // scheme gets a clear error when its walks do not fit).
+            let walks = walks_for(&gpu, shape.standard_rank());
             Ok((Engine::Gpu(gpu), Some(walks)))
         }
     }

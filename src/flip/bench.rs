@@ -29,18 +29,19 @@ pub struct FlipThroughput {
     pub pool_rank: usize,
 }
 
-/// Walks per GPU round, and their path limit: short paths so that rounds
-/// end within the measurement.
+/// The GPU walks' path limit: short paths so that rounds end within the
+/// measurement.
 const GPU_PATH_LIMIT: u64 = 100_000;
 
-/// Pool rounds of `walks` walks on `gpu` for `seconds`.
+/// Pool rounds on `gpu` for `seconds`, as many walks at a time as `flip`
+/// takes.
 pub fn measure_gpu(
     gpu: &mut GpuBackend,
     shape: Shape,
     seconds: Duration,
-    walks: usize,
 ) -> Result<FlipThroughput> {
     let start = Z2Scheme::standard(shape)?;
+    let walks = super::gpu::walks_for(gpu, start.rank());
     let settings = PoolSettings {
         walks_per_round: walks,
         path_limit: GPU_PATH_LIMIT,
@@ -48,7 +49,7 @@ pub fn measure_gpu(
         ..PoolSettings::default()
     };
     let mut search = PoolSearch::new(&start, settings, 1);
-    let rounds = GpuRounds::new(gpu, &settings, start.rank() + 8)?;
+    let rounds = GpuRounds::new(gpu, &settings, start.rank() + super::gpu::SLACK)?;
     // The first round compiles the kernel: not timed.
     let warm = Instant::now() + Duration::from_millis(1);
     rounds.round(gpu, &mut search, &|| Instant::now() >= warm);

@@ -406,6 +406,24 @@ impl GpuWalks {
 
 /// Steps between looks at the walks in a GPU round.
 const LOOK_EVERY: u32 = 8_192;
+/// Terms a GPU walk may hold beyond its start rank (plus transitions).
+pub const SLACK: usize = 8;
+/// Walks at a time: enough to fill a large GPU, or a few workgroups on a
+/// software adapter.
+const HARDWARE_WALKS: usize = 16_384;
+const SOFTWARE_WALKS: usize = 128;
+
+/// Walks at a time on `gpu` for schemes of up to `rank` terms: the
+/// adapter's default, fewer when their terms would not fit one binding.
+pub fn walks_for(gpu: &GpuBackend, rank: usize) -> usize {
+    let wanted = if gpu.is_software() {
+        SOFTWARE_WALKS
+    } else {
+        HARDWARE_WALKS
+    };
+    let fit = gpu.max_binding_words() / ((rank + SLACK) * 6);
+    wanted.min(fit).max(1)
+}
 
 /// A pool search's rounds on a GPU: a fixed number of walks at a time,
 /// each from a pool member, until every walk dropped below the pool's

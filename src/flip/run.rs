@@ -263,9 +263,6 @@ pub enum Engine {
     Gpu(Box<GpuBackend>),
 }
 
-/// Terms a GPU walk may hold beyond its start rank (plus transitions).
-const GPU_SLACK: usize = 8;
-
 /// One round of the pool search, wherever it runs.
 type Rounds<'a, F> =
     dyn FnMut(&mut PoolSearch<F>, &(dyn Fn() -> bool + Sync)) -> Result<Round<F>> + 'a;
@@ -298,7 +295,7 @@ pub fn run(
                 device,
                 &mut |search, halt| {
                     if rounds.is_none() {
-                        let capacity = search.state.rank + GPU_SLACK;
+                        let capacity = search.state.rank + super::gpu::SLACK;
                         rounds = Some(GpuRounds::new(&mut gpu, &search.settings, capacity)?);
                     }
                     let rounds = rounds.as_ref().expect("made above");

@@ -68,13 +68,10 @@ pub fn measure<B: Backend>(
         .collect();
     let uniforms: Vec<f32> = (0..ev.uniforms_len()).map(|_| rng.random()).collect();
     ev.evaluate(b, &states, &uniforms)?; // warm-up: pipelines, caches
-    let start = Instant::now();
-    let mut calls = 0;
-    while start.elapsed() < seconds / 2 || calls == 0 {
-        ev.evaluate(b, &states, &uniforms)?;
-        calls += 1;
-    }
-    let evaluations_per_s = (calls * case.games) as f64 / start.elapsed().as_secs_f64();
+    let evaluations_per_s = case.games as f64
+        * crate::bench::calls_per_second(seconds / 2, |_| {
+            ev.evaluate(b, &states, &uniforms).map(|_| ())
+        })?;
 
     // Self-play rounds.
     let cfg = SelfPlayConfig {

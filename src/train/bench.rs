@@ -14,7 +14,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::Serialize;
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// What to measure.
 #[derive(Clone, Debug)]
@@ -139,17 +139,6 @@ fn step<B: Backend>(b: &mut B, net: &mut Network<B>, batch: &Batch) -> Result<()
     Ok(())
 }
 
-/// Calls `f` until `budget` has passed (at least once); calls per second.
-fn rate(budget: Duration, mut f: impl FnMut(usize) -> Result<()>) -> Result<f64> {
-    let start = Instant::now();
-    let mut calls = 0;
-    while calls == 0 || start.elapsed() < budget {
-        f(calls)?;
-        calls += 1;
-    }
-    Ok(calls as f64 / start.elapsed().as_secs_f64())
-}
-
 /// Calls whose device work is averaged.
 const COUNTED: u64 = 4;
 
@@ -209,7 +198,7 @@ pub fn measure<B: Backend>(
     step(&mut b, &mut net, &setup.batches[0])?;
     step(&mut b, &mut net, &setup.batches[1])?;
     let step_work = work_of(&mut b, |b| step(b, &mut net, &setup.batches[2]))?;
-    let steps_per_s = rate(seconds / 2, |i| {
+    let steps_per_s = crate::bench::calls_per_second(seconds / 2, |i| {
         step(&mut b, &mut net, &setup.batches[i % BATCHES])
     })?;
 
@@ -218,7 +207,7 @@ pub fn measure<B: Backend>(
     let evaluation_work = work_of(&mut b, |b| {
         ev.evaluate(b, &setup.states, &setup.uniforms).map(drop)
     })?;
-    let calls_per_s = rate(seconds / 2, |_| {
+    let calls_per_s = crate::bench::calls_per_second(seconds / 2, |_| {
         ev.evaluate(&mut b, &setup.states, &setup.uniforms)
             .map(drop)
     })?;

@@ -241,6 +241,15 @@ impl GpuBackend {
         self.timestamps
     }
 
+    /// The most 32-bit words one storage buffer may bind on this adapter.
+    pub fn max_binding_words(&self) -> usize {
+        let limits = &self.report.limits;
+        (limits
+            .max_storage_buffer_binding_size
+            .min(limits.max_buffer_size)
+            / 4) as usize
+    }
+
     // ---- buffers ------------------------------------------------------
 
     pub(crate) fn alloc_words(&mut self, words: usize) -> Result<GpuBuf> {
