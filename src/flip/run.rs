@@ -323,7 +323,7 @@ fn on_cpu<F: Factor>(
     pool: &rayon::ThreadPool,
 ) -> Result<FlipReport> {
     let n = pool.current_num_threads();
-    let device = format!("{n} CPU threads");
+    let device = format!("{n} CPU thread{}", if n == 1 { "" } else { "s" });
     run_in::<F>(
         settings,
         resume,
