@@ -49,7 +49,7 @@ pub fn measure_gpu(
         ..PoolSettings::default()
     };
     let mut search = PoolSearch::new(&start, settings, 1);
-    let rounds = GpuRounds::new(gpu, &settings, start.rank() + super::gpu::SLACK)?;
+    let rounds = GpuRounds::new(gpu, &settings, start.rank())?;
     // The first round compiles the kernel: not timed.
     let warm = Instant::now() + Duration::from_millis(1);
     rounds.round(gpu, &mut search, &|| Instant::now() >= warm);
@@ -75,24 +75,11 @@ const PLATEAU: u64 = 50_000;
 pub fn measure(shape: Shape, seconds: Duration) -> Result<FlipThroughput> {
     let start = Z2Scheme::standard(shape)?;
     let mut w = Walker::new(&start, 1);
-    let (mut low, mut since) = (w.rank(), 0u64);
     let t = Instant::now();
-    while t.elapsed() < seconds / 2 {
-        for _ in 0..4096 {
-            if !w.flip() {
-                w.plus();
-            }
-            if w.rank() < low {
-                (low, since) = (w.rank(), 0);
-            } else {
-                since += 1;
-                if since >= PLATEAU {
-                    w.plus();
-                    since = 0;
-                }
-            }
-        }
-    }
+    // The clock is read every 4096 steps.
+    w.wander(u64::MAX, PLATEAU, |_, step| {
+        step % 4096 != 0 || t.elapsed() < seconds / 2
+    });
     let one = w.flips as f64 / t.elapsed().as_secs_f64();
 
     let mut search = PoolSearch::new(&start, PoolSettings::default(), 1);

@@ -10,6 +10,7 @@
 
 use super::pool::{PoolSearch, PoolSettings, Round};
 use super::scheme::Z2Scheme;
+use super::walker::others;
 use crate::engine::gpu::{GpuBackend, GpuBuf, Kernel};
 use anyhow::Result;
 
@@ -72,11 +73,6 @@ pub struct Walk {
     pub steps: u32,
     pub flips: u32,
     pub rng: [u32; 4],
-}
-
-/// The two roles other than `r`.
-fn others(r: usize) -> (usize, usize) {
-    ((r + 1) % 3, (r + 2) % 3)
 }
 
 impl Walk {
@@ -156,16 +152,13 @@ impl Walk {
         let i = self.below(self.rank());
         let role = self.below(3);
         let f = self.terms[i][role];
-        let shares = |k: &usize| *k != i && self.terms[*k][role] == f;
-        let m = (0..self.rank()).filter(shares).count();
-        if m == 0 {
+        let partners: Vec<usize> = (0..self.rank())
+            .filter(|&k| k != i && self.terms[k][role] == f)
+            .collect();
+        if partners.is_empty() {
             return;
         }
-        let pick = self.below(m);
-        let j = (0..self.rank())
-            .filter(|k| *k != i && self.terms[*k][role] == f)
-            .nth(pick)
-            .expect("pick < m");
+        let j = partners[self.below(partners.len())];
         let (mut s, mut u) = others(role);
         if self.next() & 1 == 1 {
             std::mem::swap(&mut s, &mut u);
@@ -407,7 +400,7 @@ impl GpuWalks {
 /// Steps between looks at the walks in a GPU round.
 const LOOK_EVERY: u32 = 8_192;
 /// Terms a GPU walk may hold beyond its start rank (plus transitions).
-pub const SLACK: usize = 8;
+const SLACK: usize = 8;
 /// Walks at a time: enough to fill a large GPU, or a few workgroups on a
 /// software adapter.
 const HARDWARE_WALKS: usize = 16_384;
@@ -431,20 +424,19 @@ pub fn walks_for(gpu: &GpuBackend, rank: usize) -> usize {
 /// on the CPU, so a run is the same for a given seed and walk count.
 pub struct GpuRounds {
     resident: GpuWalks,
-    limits: Limits,
 }
 
 impl GpuRounds {
-    /// The settings' walks per round, of schemes up to `capacity` terms.
-    pub fn new(gpu: &mut GpuBackend, settings: &PoolSettings, capacity: usize) -> Result<Self> {
+    /// The settings' walks per round, from pool members of up to `rank`
+    /// terms.
+    pub fn new(gpu: &mut GpuBackend, settings: &PoolSettings, rank: usize) -> Result<Self> {
         let limits = Limits {
-            capacity,
+            capacity: rank + SLACK,
             plateau: settings.plateau.min(u32::MAX as u64) as u32,
             path_limit: settings.path_limit.min(u32::MAX as u64) as u32,
         };
         Ok(GpuRounds {
             resident: GpuWalks::new(gpu, limits, settings.walks_per_round)?,
-            limits,
         })
     }
 
@@ -467,7 +459,7 @@ impl GpuRounds {
             .map(|&(k, seed)| {
                 let terms = &search.state.pool[k];
                 assert!(
-                    terms.len() <= self.limits.capacity,
+                    terms.len() <= self.resident.limits.capacity,
                     "a pool member over capacity"
                 );
                 Walk::new(

@@ -12,22 +12,16 @@ use crate::problem::{verify, Decomposition, Field};
 pub fn lowest<F: Factor>(start: &Scheme<F>, steps: u64, plateau: u64, seed: u64) -> Scheme<F> {
     let mut w = Walker::new(start, seed);
     let mut best = w.scheme();
-    let mut since = 0;
-    for _ in 0..steps {
-        if !w.flip() && !w.plus() {
-            break;
-        }
+    let mut keep_lowest = |w: &Walker<F>| {
         if w.rank() < best.rank() {
             best = w.scheme();
-            since = 0;
-        } else {
-            since += 1;
-            if since >= plateau {
-                w.plus();
-                since = 0;
-            }
         }
-    }
+    };
+    w.wander(steps, plateau, |w, _| {
+        keep_lowest(w);
+        true
+    });
+    keep_lowest(&w);
     best
 }
 

@@ -237,27 +237,9 @@ fn descend<F: Factor>(
         terms: start.to_vec(),
     };
     let mut w = Walker::new(&start, seed);
-    let (mut low, mut since) = (w.rank(), 0u64);
-    // Steps, not flips, bound the walk: a scheme with no shared factor
-    // only takes plus transitions.
-    for step in 0..s.path_limit {
-        if w.rank() < rank || (step % HALT_EVERY == HALT_EVERY - 1 && halt()) {
-            break;
-        }
-        if !w.flip() && !w.plus() {
-            break;
-        }
-        if w.rank() < low {
-            low = w.rank();
-            since = 0;
-        } else {
-            since += 1;
-            if since >= s.plateau {
-                w.plus();
-                since = 0;
-            }
-        }
-    }
+    w.wander(s.path_limit, s.plateau, |w, step| {
+        w.rank() >= rank && !(step % HALT_EVERY == HALT_EVERY - 1 && halt())
+    });
     let found = (w.rank() < rank).then(|| w.scheme().terms);
     (found, w.flips)
 }

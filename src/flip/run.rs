@@ -295,8 +295,8 @@ pub fn run(
                 device,
                 &mut |search, halt| {
                     if rounds.is_none() {
-                        let capacity = search.state.rank + super::gpu::SLACK;
-                        rounds = Some(GpuRounds::new(&mut gpu, &search.settings, capacity)?);
+                        let rank = search.state.rank;
+                        rounds = Some(GpuRounds::new(&mut gpu, &search.settings, rank)?);
                     }
                     let rounds = rounds.as_ref().expect("made above");
                     Ok(rounds.round(&mut gpu, search, halt))
@@ -364,13 +364,7 @@ fn run_in<F: Factor>(
             );
         }
     }
-    std::fs::create_dir_all(out.join("found"))
-        .with_context(|| format!("cannot create {}", out.display()))?;
-    let mut metrics = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(out.join(METRICS_FILE))
-        .with_context(|| format!("cannot open {}", out.join(METRICS_FILE).display()))?;
+    let mut metrics = crate::progress::open_outputs(out, METRICS_FILE)?;
     // The rank in best.json: a resumed run whose checkpoint is older than
     // its best file (killed between the two) must not overwrite it with
     // a worse scheme.

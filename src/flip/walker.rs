@@ -64,7 +64,7 @@ pub struct Walker<F: Factor> {
 }
 
 /// The two roles other than `r`.
-fn others(r: usize) -> (usize, usize) {
+pub(super) fn others(r: usize) -> (usize, usize) {
     ((r + 1) % 3, (r + 2) % 3)
 }
 
@@ -262,6 +262,33 @@ impl<F: Factor> Walker<F> {
             self.settle_changed(lo, Some(lo_role));
         }
         true
+    }
+
+    /// Walks up to `steps` steps while `go_on(self, step)` says so before
+    /// each: a flip, or a plus transition when no flip is possible, and a
+    /// plus transition after `plateau` steps without a new low. Steps,
+    /// not flips, bound the walk: a scheme with no shared factor only
+    /// takes plus transitions.
+    pub fn wander(&mut self, steps: u64, plateau: u64, mut go_on: impl FnMut(&Self, u64) -> bool) {
+        let (mut low, mut since) = (self.rank(), 0u64);
+        for step in 0..steps {
+            if !go_on(self, step) {
+                break;
+            }
+            if !self.flip() && !self.plus() {
+                break;
+            }
+            if self.rank() < low {
+                low = self.rank();
+                since = 0;
+            } else {
+                since += 1;
+                if since >= plateau {
+                    self.plus();
+                    since = 0;
+                }
+            }
+        }
     }
 
     /// The plus transition (rank + 1), for leaving a plateau: two terms

@@ -260,13 +260,7 @@ pub fn search<B: Backend>(
         net.init_from(b, init)?;
     }
     state.settings = Some(settings.clone());
-    std::fs::create_dir_all(out.join("found"))
-        .with_context(|| format!("cannot create {}", out.display()))?;
-    let mut metrics_file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(out.join(METRICS_FILE))
-        .with_context(|| format!("cannot open {}", out.join(METRICS_FILE).display()))?;
+    let mut metrics_file = crate::progress::open_outputs(out, METRICS_FILE)?;
     let mut series = if resume {
         read_metrics(&out.join(METRICS_FILE))
     } else {
