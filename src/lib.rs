@@ -6,9 +6,16 @@ pub mod bench;
 pub mod engine;
 pub mod flip;
 pub mod game;
-pub mod interrupt;
 pub mod model;
 pub mod problem;
-pub mod progress;
+pub mod run;
 pub mod search;
 pub mod train;
+
+/// Every kernel file the program compiles, by family name: the engine's,
+/// and those each domain carries with its launcher (the flip walk's).
+pub fn all_shaders() -> Vec<(&'static str, &'static str)> {
+    let mut all = engine::ops::SHADERS.to_vec();
+    all.push(("flip", flip::gpu::WGSL));
+    all
+}

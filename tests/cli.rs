@@ -3,22 +3,8 @@
 
 mod common;
 
-use common::run;
+use common::{assert_clean_failure, run};
 use std::fs;
-
-/// A failed run: non-zero exit, exactly one line of output, no panic.
-fn assert_clean_failure(args: &[&str], needle: &str) {
-    let out = run(args, &[]);
-    let all = format!("{}{}", out.stdout, out.stderr);
-    assert_ne!(out.code, 0, "{args:?} succeeded: {all}");
-    assert!(!all.contains("panicked"), "{args:?} panicked: {all}");
-    assert_eq!(
-        all.trim_end().lines().count(),
-        1,
-        "{args:?} printed more than one line: {all}"
-    );
-    assert!(all.contains(needle), "{args:?}: '{all}' lacks '{needle}'");
-}
 
 #[test]
 fn malformed_shapes_are_rejected() {
@@ -327,9 +313,18 @@ fn pretrain_refuses_or_explains_odd_options() {
         "pretrain", "2x2x2", "--device", "cpu", "--preset", "tiny", "--out", out,
     ];
     let with = |extra: &[&'static str]| [&base[..], extra].concat();
-    assert_clean_failure(&with(&["--steps", "0"]), "--steps must be at least 1");
-    assert_clean_failure(&with(&["--steps", "1", "--samples", "0"]), "at least 1");
-    assert_clean_failure(&with(&["--steps", "1", "--field", "q"]), "over z or z2");
+    assert_clean_failure(
+        &with(&["--steps", "0"]),
+        "'0' for '--steps <STEPS>': 0 is not in 1..=",
+    );
+    assert_clean_failure(
+        &with(&["--steps", "1", "--samples", "0"]),
+        "0 is not in 1..=1024",
+    );
+    assert_clean_failure(
+        &with(&["--steps", "1", "--field", "q"]),
+        "[possible values: z, z2]",
+    );
     // Fewer held-out states than a batch: said, and whole batches are used.
     let small = run(
         &with(&["--steps", "1", "--batch", "4", "--eval-states", "3"]),
@@ -414,7 +409,8 @@ fn bench_train_reports_rates_and_where_the_time_goes() {
     assert!(out.stdout.contains("steps/s"), "{}", out.stdout);
     let rows: serde_json::Value =
         serde_json::from_str(&fs::read_to_string(&json).unwrap()).unwrap();
-    let row = &rows[0];
+    assert_eq!(rows["tensorsearch"], "bench train", "{rows}");
+    let row = &rows["rows"][0];
     assert!(row["steps_per_s"].as_f64().unwrap() > 0.0, "{row}");
     assert!(row["evaluations_per_s"].as_f64().unwrap() > 0.0, "{row}");
     // The profile covers the step's operations, and its shares sum to 1.
@@ -436,7 +432,7 @@ fn bench_train_reports_rates_and_where_the_time_goes() {
     );
     assert_clean_failure(
         &["bench", "train", "--device", "cpu", "--preset", "huge"],
-        "unknown preset 'huge'",
+        "invalid value 'huge' for '--preset <PRESET>' [possible values: tiny, small, large]",
     );
     fs::remove_dir_all(&dir).unwrap();
 }
@@ -516,7 +512,7 @@ fn pretrain_trains_checkpoints_resumes_and_reports() {
         &[
             "pretrain", "2x2x2", "--preset", "huge", "--steps", "1", "--device", "cpu",
         ],
-        "unknown preset",
+        "[possible values: tiny, small, large]",
     );
     assert_clean_failure(
         &[

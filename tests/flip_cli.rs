@@ -4,20 +4,11 @@
 
 mod common;
 
-use common::{run, temp_dir};
+use common::{assert_clean_failure, run, temp_dir};
 use std::fs;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn assert_clean_failure(args: &[&str], needle: &str) {
-    let out = run(args, &[]);
-    let all = format!("{}{}", out.stdout, out.stderr);
-    assert_ne!(out.code, 0, "{args:?} succeeded: {all}");
-    assert!(!all.contains("panicked"), "{args:?} panicked: {all}");
-    assert_eq!(all.trim_end().lines().count(), 1, "{args:?}: {all}");
-    assert!(all.contains(needle), "{args:?}: '{all}' lacks '{needle}'");
-}
 
 fn verifies(path: &Path) -> String {
     let v = run(&["verify", "--field", "z2", path.to_str().unwrap()], &[]);
@@ -167,7 +158,7 @@ fn bad_flip_input_gets_one_clear_line() {
     );
     assert_clean_failure(
         &["flip", "2x2x2", "--field", "q", "--out", o],
-        "unknown --field 'q'",
+        "invalid value 'q' for '--field <FIELD>' [possible values: z2, z]",
     );
     assert_clean_failure(
         &["flip", "2x2x2", "--field", "z", "--lift", "--out", o],
@@ -297,7 +288,9 @@ fn bench_rows(device: &str, seconds: &str, json: &Path) -> serde_json::Value {
         &[],
     );
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
-    let rows: serde_json::Value = serde_json::from_str(&fs::read_to_string(json).unwrap()).unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&fs::read_to_string(json).unwrap()).unwrap();
+    assert_eq!(doc["tensorsearch"], "bench flips", "{doc}");
+    let rows = doc["rows"].clone();
     assert_eq!(rows.as_array().unwrap().len(), 1, "{rows}");
     assert_eq!(rows[0]["shape"], "3x3x3");
     rows

@@ -2,12 +2,12 @@
 //! the GPU backend compiles it: the shared prelude, then the file.
 
 use tensorsearch::engine::gpu::PRELUDE;
-use tensorsearch::engine::ops::SHADERS;
 
 #[test]
 fn every_wgsl_file_validates() {
-    assert!(SHADERS.len() >= 13);
-    for (family, source) in SHADERS {
+    let shaders = tensorsearch::all_shaders();
+    assert!(shaders.len() >= 14);
+    for (family, source) in shaders {
         let text = format!("{PRELUDE}\n{source}");
         let module = naga::front::wgsl::parse_str(&text)
             .unwrap_or_else(|e| panic!("{family}.wgsl: {}", e.emit_to_string(&text)));
@@ -36,7 +36,10 @@ fn every_wgsl_file_is_registered() {
         .filter(|n| n.ends_with(".wgsl") && n != "prelude.wgsl")
         .collect();
     files.sort();
-    let mut registered: Vec<String> = SHADERS.iter().map(|(f, _)| format!("{f}.wgsl")).collect();
+    let mut registered: Vec<String> = tensorsearch::all_shaders()
+        .iter()
+        .map(|(f, _)| format!("{f}.wgsl"))
+        .collect();
     registered.sort();
     assert_eq!(files, registered);
 }

@@ -1,12 +1,13 @@
 //! `tensorsearch bench kernels`, `bench search`, `bench train` and `bench flips`.
 
+use super::common::DeviceArg;
+use super::output;
 use anyhow::{bail, Result};
-use std::path::Path;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use tensorsearch::bench;
 use tensorsearch::engine::cpu::CpuBackend;
 use tensorsearch::engine::gpu;
-use tensorsearch::problem::json;
 use tensorsearch::problem::{Field, Shape};
 use tensorsearch::search::bench::{measure, table, SearchBenchCase};
 use tensorsearch::train::bench::{self as train_bench, TrainBenchCase};
@@ -27,35 +28,96 @@ fn seconds_or(seconds: Option<f64>, default: f64) -> Result<f64> {
     Ok(s)
 }
 
-/// Checks, before a long benchmark runs, that a file can be created beside
-/// `path` (an existing file there is left as it is until the results come).
-fn check_writable(path: Option<&Path>) -> Result<()> {
-    let Some(path) = path else { return Ok(()) };
-    let probe =
-        json::directory_of(path).join(format!(".tensorsearch-probe-{}", std::process::id()));
-    std::fs::write(&probe, b"")
-        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
-    let _ = std::fs::remove_file(&probe);
-    Ok(())
+/// What a benchmark's JSON file starts with: the mark by which a later
+/// `--json` knows the file is one it may replace.
+const SIGNATURE: &str = "\"tensorsearch\": \"bench";
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum BenchWhat {
+    /// Every kernel family at the shapes of the network.
+    Kernels,
+    /// The search's throughput: network evaluations, simulations and games per second, for 2x2x2 and 3x3x3.
+    Search,
+    /// Training steps/s and leaf evaluations/s for 2x2x2 at batch 64, device work per step, and time per operation.
+    Train,
+    /// Z2 flip-graph walks: flips per second on one thread and on all, for 3x3x3, 4x4x4 and 5x5x5.
+    Flips,
 }
 
-/// Writes a benchmark's rows as JSON (atomically) when asked.
-fn write_rows<T: serde::Serialize>(json: Option<&Path>, rows: &[T]) -> Result<ExitCode> {
+impl BenchWhat {
+    fn name(self) -> &'static str {
+        match self {
+            BenchWhat::Kernels => "kernels",
+            BenchWhat::Search => "search",
+            BenchWhat::Train => "train",
+            BenchWhat::Flips => "flips",
+        }
+    }
+}
+
+/// The command line of `bench`.
+#[derive(Clone, Debug, clap::Args)]
+pub struct BenchArgs {
+    #[arg(value_enum)]
+    what: BenchWhat,
+    /// Also write the measurements as JSON here (atomically). An existing
+    /// file is replaced only if it is a benchmark's JSON, or with --force.
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// Replace an existing --json file that is not a benchmark's JSON.
+    #[arg(long)]
+    force: bool,
+    /// Skip the largest shapes.
+    #[arg(long)]
+    quick: bool,
+    /// Seconds of timed calls per kernel (default 0.5), per training configuration (default 6), per search configuration (default 10) or per flip shape (default 4); at most 600.
+    #[arg(long)]
+    seconds: Option<f64>,
+    /// bench train: one model preset (tiny, small or large) instead of tiny and small.
+    #[arg(long, value_parser = super::common::preset())]
+    preset: Option<String>,
+}
+
+/// Checks every option and the JSON path, then runs the benchmark;
+/// `--device auto` times both devices, GPU against CPU.
+pub fn run(device: DeviceArg, args: BenchArgs) -> Result<ExitCode> {
+    let on = match device {
+        DeviceArg::Gpu => BenchDevice::Gpu,
+        DeviceArg::Cpu => BenchDevice::Cpu,
+        DeviceArg::Auto => BenchDevice::Both,
+    };
+    if args.preset.is_some() && !matches!(args.what, BenchWhat::Train) {
+        bail!("--preset applies to bench train only");
+    }
+    if let Some(s) = args.seconds {
+        seconds_or(Some(s), 1.0)?;
+    }
+    if let Some(path) = &args.json {
+        output::check(path, SIGNATURE, args.force, None)?;
+    }
+    let json = args.json.as_deref();
+    let (quick, seconds) = (args.quick, args.seconds);
+    let rows = match args.what {
+        BenchWhat::Kernels => kernels(on, quick, seconds)?,
+        BenchWhat::Search => search(on, quick, seconds)?,
+        BenchWhat::Flips => flips(on, quick, seconds)?,
+        BenchWhat::Train => train(on, quick, seconds, args.preset.as_deref())?,
+    };
     if let Some(path) = json {
-        let text = serde_json::to_string_pretty(rows)?;
-        json::write_atomic(path, format!("{text}\n").as_bytes())?;
+        let doc = serde_json::json!({ "tensorsearch": format!("bench {}", args.what.name()), "rows": rows });
+        let text = serde_json::to_string_pretty(&doc)?;
+        output::write(path, format!("{text}\n").as_bytes())?;
     }
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn kernels(
-    device: BenchDevice,
-    json: Option<&Path>,
-    quick: bool,
-    seconds: Option<f64>,
-) -> Result<ExitCode> {
+/// A benchmark's rows as JSON values.
+fn rows_of<T: serde::Serialize>(rows: &[T]) -> Result<serde_json::Value> {
+    Ok(serde_json::to_value(rows)?)
+}
+
+fn kernels(device: BenchDevice, quick: bool, seconds: Option<f64>) -> Result<serde_json::Value> {
     let seconds = seconds_or(seconds, 0.5)?;
-    check_writable(json)?;
     let mut gpu = match device {
         BenchDevice::Cpu => None,
         _ => Some(gpu::GpuBackend::new()?),
@@ -77,19 +139,13 @@ pub fn kernels(
     let budget = std::time::Duration::from_secs_f64(seconds);
     let rows = bench::run(&cases, gpu.as_mut(), device != BenchDevice::Gpu, budget)?;
     print!("{}", bench::table(&rows));
-    write_rows(json, &rows)
+    rows_of(&rows)
 }
 
 /// `bench search`: 2x2x2 (and 3x3x3 unless --quick) over Z with the tiny
 /// and small presets, G = 16 games, K = 16 samples, 24 simulations per move.
-pub fn search(
-    device: BenchDevice,
-    json: Option<&Path>,
-    quick: bool,
-    seconds: Option<f64>,
-) -> Result<ExitCode> {
+fn search(device: BenchDevice, quick: bool, seconds: Option<f64>) -> Result<serde_json::Value> {
     let seconds = std::time::Duration::from_secs_f64(seconds_or(seconds, 10.0)?);
-    check_writable(json)?;
     let mut shapes = vec![Shape::new(2, 2, 2)?];
     if !quick {
         shapes.push(Shape::new(3, 3, 3)?);
@@ -123,21 +179,19 @@ pub fn search(
     }
     eprintln!();
     print!("{}", table(&rows));
-    write_rows(json, &rows)
+    rows_of(&rows)
 }
 
 /// `bench train`: training steps/s and leaf evaluations/s, with the device
 /// work per call and the time per operation, for each preset (tiny and
 /// small by default; tiny only with --quick).
-pub fn train(
+fn train(
     device: BenchDevice,
-    json: Option<&Path>,
     quick: bool,
     seconds: Option<f64>,
     preset: Option<&str>,
-) -> Result<ExitCode> {
+) -> Result<serde_json::Value> {
     let seconds = std::time::Duration::from_secs_f64(seconds_or(seconds, 6.0)?);
-    check_writable(json)?;
     let presets: Vec<&str> = match preset {
         Some(p) => vec![p],
         None if quick => vec!["tiny"],
@@ -164,20 +218,14 @@ pub fn train(
     }
     eprintln!();
     print!("{}", train_bench::table(&rows));
-    write_rows(json, &rows)
+    rows_of(&rows)
 }
 
 /// `bench flips`: Z2 flips per second on one CPU thread and on all, and
 /// on the GPU adapter, for 3x3x3, 4x4x4 and 5x5x5 (3x3x3 only with
 /// --quick).
-pub fn flips(
-    device: BenchDevice,
-    json: Option<&Path>,
-    quick: bool,
-    seconds: Option<f64>,
-) -> Result<ExitCode> {
+fn flips(device: BenchDevice, quick: bool, seconds: Option<f64>) -> Result<serde_json::Value> {
     let seconds = std::time::Duration::from_secs_f64(seconds_or(seconds, 4.0)?);
-    check_writable(json)?;
     let mut gpu = match device {
         BenchDevice::Cpu => None,
         _ => Some(gpu::GpuBackend::new()?),
@@ -197,5 +245,5 @@ pub fn flips(
     }
     eprintln!();
     print!("{}", tensorsearch::flip::bench::table(&rows));
-    write_rows(json, &rows)
+    rows_of(&rows)
 }

@@ -2,7 +2,8 @@
 
 use anyhow::{anyhow, Result};
 use tensorsearch::engine::gpu;
-use tensorsearch::problem::Shape;
+use tensorsearch::problem::{Field, Shape};
+use tensorsearch::run::stop::MAX_TIME;
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum DeviceArg {
@@ -43,8 +44,9 @@ pub fn choose_device(arg: DeviceArg) -> Result<Device> {
     Ok(device)
 }
 
-/// `90s`, `10m`, `2h`, or plain seconds.
-pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+/// `90s`, `10m`, `2h`, or plain seconds; positive and at most
+/// [`MAX_TIME`] (a year).
+pub fn duration_arg(text: &str) -> Result<std::time::Duration, String> {
     let t = text.trim();
     let (number, unit) = match t.char_indices().find(|(_, c)| c.is_ascii_alphabetic()) {
         Some((i, _)) => (&t[..i], &t[i..]),
@@ -59,10 +61,25 @@ pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
         "h" => 3600.0,
         _ => return Err(format!("'{text}': unknown unit '{unit}' (s, m or h)")),
     };
-    if !(value > 0.0 && (value * scale).is_finite()) {
+    let seconds = value * scale;
+    if !(seconds > 0.0 && seconds.is_finite()) {
         return Err(format!("'{text}' must be a positive duration"));
     }
-    Ok(std::time::Duration::from_secs_f64(value * scale))
+    if seconds > MAX_TIME.as_secs_f64() {
+        return Err(format!(
+            "'{text}' is longer than a year, the most a run may be given"
+        ));
+    }
+    Ok(std::time::Duration::from_secs_f64(seconds))
+}
+
+/// An integer option from `lo` to `hi`, checked as it is parsed.
+pub fn ranged<T>(lo: u64, hi: u64) -> clap::builder::RangedU64ValueParser<T>
+where
+    T: TryFrom<u64> + Clone + Send + Sync + 'static,
+    <T as TryFrom<u64>>::Error: std::error::Error + Send + Sync + 'static,
+{
+    clap::builder::RangedU64ValueParser::<T>::new().range(lo..=hi)
 }
 
 pub fn parse_shape(text: &str) -> Result<Shape> {
@@ -80,22 +97,22 @@ pub fn agree<T: PartialEq + std::fmt::Debug>(flag: &str, given: Option<T>, saved
     }
 }
 
-/// The game is played over Z or Z2.
-pub fn game_field(field: tensorsearch::problem::Field) -> Result<tensorsearch::problem::Field> {
-    use tensorsearch::problem::Field;
-    match field {
-        Field::Z | Field::Z2 => Ok(field),
-        Field::Q => Err(anyhow!(
-            "the game is played over z or z2 (rational schemes are verified and exported, not searched)"
-        )),
-    }
+/// `--field` of the game: z or z2 (rational schemes are verified and
+/// exported, not searched).
+pub fn game_field() -> impl clap::builder::TypedValueParser<Value = Field> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(["z", "z2"])
+        .map(|s| s.parse::<Field>().expect("a listed field"))
 }
 
-/// The field a checkpoint names.
-pub fn field_named(name: &str) -> Result<tensorsearch::problem::Field> {
-    use tensorsearch::problem::Field;
-    Field::ALL
-        .into_iter()
-        .find(|f| f.name() == name)
-        .ok_or_else(|| anyhow!("a checkpoint names an unknown field '{name}'"))
+/// `--field` of a file: z, z2 or q.
+pub fn any_field() -> impl clap::builder::TypedValueParser<Value = Field> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(["z", "z2", "q"])
+        .map(|s| s.parse::<Field>().expect("a listed field"))
+}
+
+/// `--preset`: the model sizes.
+pub fn preset() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(["tiny", "small", "large"])
 }

@@ -1,32 +1,70 @@
 //! `tensorsearch export`: a verified decomposition as straight-line code.
 
 use super::common::parse_shape;
+use super::output;
 use anyhow::{anyhow, bail, Result};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use tensorsearch::problem::export::{export, Arith, Lang, SIGNATURE};
 use tensorsearch::problem::{json, verify, Decomposition};
 
-/// Where the code goes: `out`, or standard output.
-pub struct Target {
-    pub out: Option<PathBuf>,
-    /// Replace an existing file that is not code we wrote.
-    pub force: bool,
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum LangArg {
+    Python,
+    Rust,
+    C,
 }
 
-/// Writes the code for the chosen decomposition of `file` to the target.
-pub fn run(
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum ArithArg {
+    /// Exact integers; C and Rust state and check a bound on the entries.
+    Exact,
+    /// Doubles: faster, with rounding error.
+    F64,
+}
+
+/// The command line of `export`.
+#[derive(Clone, Debug, clap::Args)]
+pub struct ExportArgs {
     file: PathBuf,
-    lang: Lang,
-    arith: Arith,
-    target: Target,
+    #[arg(long, value_enum)]
+    lang: LangArg,
+    /// Write here (atomically) instead of standard output. Never the
+    /// input; an existing file is replaced only if it is code this
+    /// command wrote, or with --force.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Replace an existing --out file that is not exported code.
+    #[arg(long)]
+    force: bool,
+    /// Arithmetic of the generated code.
+    #[arg(long, value_enum, default_value = "exact")]
+    arith: ArithArg,
+    /// In a file of several, the decomposition at this position (from 0).
+    #[arg(long, conflicts_with = "shape")]
     index: Option<usize>,
+    /// In a file of several, the decomposition of this shape.
+    #[arg(long)]
     shape: Option<String>,
-) -> Result<ExitCode> {
-    if let Some(out) = &target.out {
-        check_target(&file, out, target.force)?;
+}
+
+/// Writes the code for the chosen decomposition of the file to `--out`,
+/// or standard output.
+pub fn run(args: ExportArgs) -> Result<ExitCode> {
+    let lang = match args.lang {
+        LangArg::Python => Lang::Python,
+        LangArg::Rust => Lang::Rust,
+        LangArg::C => Lang::C,
+    };
+    let arith = match args.arith {
+        ArithArg::Exact => Arith::Exact,
+        ArithArg::F64 => Arith::F64,
+    };
+    let file = &args.file;
+    if let Some(out) = &args.out {
+        output::check(out, SIGNATURE, args.force, Some(file))?;
     }
-    let d = select(&file, index, shape.as_deref())?;
+    let d = select(file, args.index, args.shape.as_deref())?;
     verify(&d, d.field).map_err(|e| {
         anyhow!(
             "{}: not a decomposition of {} over {}: {e}",
@@ -36,58 +74,11 @@ pub fn run(
         )
     })?;
     let code = export(&d, lang, arith)?;
-    match target.out {
-        Some(path) => json::write_atomic(&path, code.as_bytes())?,
+    match &args.out {
+        Some(path) => output::write(path, code.as_bytes())?,
         None => print!("{code}"),
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Refuses an output that is the input (by identity: links and other
-/// spellings of one file included) or an existing file that is not code
-/// this command wrote, unless forced.
-fn check_target(input: &Path, out: &Path, force: bool) -> Result<()> {
-    let Ok(existing) = std::fs::metadata(out) else {
-        return Ok(());
-    };
-    if existing.is_dir() {
-        bail!("--out {} is a directory; give a file path", out.display());
-    }
-    if same_file(input, out) {
-        bail!(
-            "--out {} is the input file; refusing to replace the decomposition with code",
-            out.display()
-        );
-    }
-    let ours = std::fs::read(out)
-        .map(|bytes| {
-            let head = &bytes[..bytes.len().min(2048)];
-            String::from_utf8_lossy(head).contains(SIGNATURE)
-        })
-        .unwrap_or(false);
-    if !ours && !force {
-        bail!(
-            "--out {} exists and is not code exported by tensorsearch; give --force to replace it",
-            out.display()
-        );
-    }
-    Ok(())
-}
-
-/// Whether two paths name one file: same device and inode on Unix, same
-/// canonical path elsewhere.
-fn same_file(a: &Path, b: &Path) -> bool {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt;
-        if let (Ok(x), Ok(y)) = (std::fs::metadata(a), std::fs::metadata(b)) {
-            return x.dev() == y.dev() && x.ino() == y.ino();
-        }
-    }
-    match (a.canonicalize(), b.canonicalize()) {
-        (Ok(x), Ok(y)) => x == y,
-        _ => false,
-    }
 }
 
 fn select(file: &Path, index: Option<usize>, shape: Option<&str>) -> Result<Decomposition> {

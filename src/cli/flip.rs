@@ -1,19 +1,24 @@
-//! `tensorsearch flip`: settings (fresh, or a resumed run's own), the run,
-//! and the closing summary.
+//! `tensorsearch flip`: options, settings (fresh, or a resumed run's own),
+//! the run, and the closing summary.
 
-use super::common::{agree, choose_device, parse_duration, parse_shape, Device, DeviceArg};
+use super::common::{agree, choose_device, duration_arg, parse_shape, ranged, Device, DeviceArg};
 use anyhow::{anyhow, bail, Result};
+use clap::builder::{PossibleValuesParser, TypedValueParser};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 use tensorsearch::flip::gpu::walks_for;
 use tensorsearch::flip::pool::PoolSettings;
 use tensorsearch::flip::run::{
-    lift_found, read_settings, run as run_flips, Arith, Engine, FlipSettings, Stop, LIFT_STEPS,
-    STATE_FILE,
+    lift_found, read_settings, run as run_flips, Arith, Coeffs, Engine, FlipSettings, LIFT_STEPS,
 };
-use tensorsearch::problem::reference;
-use tensorsearch::problem::Shape;
+use tensorsearch::problem::{reference, Field};
+use tensorsearch::run::Stop;
+
+/// The most schemes a pool may keep at one rank.
+const MAX_POOL: usize = 100_000;
+/// Walk threads allowed per core.
+const THREADS_PER_CORE: usize = 4;
 
 /// The command line of `flip`.
 #[derive(Clone, Debug, Default, clap::Args)]
@@ -21,39 +26,40 @@ pub struct FlipArgs {
     /// Shape n x m x p with n·m, m·p, n·p up to 64 (not needed with --resume).
     pub shape: Option<String>,
     /// Walk over z2 (the default) or z.
-    #[arg(long)]
-    pub field: Option<String>,
+    #[arg(long, value_parser = PossibleValuesParser::new(["z2", "z"]).map(|s| s.parse::<Field>().expect("listed")))]
+    pub field: Option<Field>,
     /// Over z: coefficients in {-1,0,1} (ternary, the default) or from -7 to 7 (any).
-    #[arg(long)]
-    pub coeffs: Option<String>,
+    #[arg(long, value_parser = PossibleValuesParser::new(["ternary", "any"]).map(|s| s.parse::<Coeffs>().expect("listed")))]
+    pub coeffs: Option<Coeffs>,
     /// Start from `standard` (the default) or from the first decomposition in FILE.
     #[arg(long)]
     pub from: Option<String>,
-    /// Stop once a scheme of at most this rank is found.
-    #[arg(long)]
+    /// Stop once a scheme of at most this rank is found (exit 3 if the run ends first).
+    #[arg(long, value_parser = ranged::<usize>(1, 1 << 20))]
     pub target: Option<usize>,
-    /// Stop after this long, e.g. 90s, 10m, 2h (default: at --target or Ctrl-C).
-    #[arg(long, value_parser = parse_duration)]
+    /// Stop after this long, e.g. 90s, 10m, 2h, at most a year (default: at --target or Ctrl-C).
+    #[arg(long, value_parser = duration_arg)]
     pub time: Option<Duration>,
-    /// Walk threads (default: all cores). The walks do not depend on it.
+    /// Walk threads, 1 to 4 per core (default: all cores). The walks do not depend on it.
     #[arg(long)]
     pub threads: Option<usize>,
     /// Output directory (default runs/flip-SHAPE-z2, or -z-ternary, -z-any).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Seed of the walks (default 1): the same seed walks the same way.
     #[arg(long)]
     pub seed: Option<u64>,
     /// Continue the run checkpointed in this directory, with its settings.
     #[arg(long)]
     pub resume: Option<PathBuf>,
-    /// Schemes kept in the pool at one rank (default 64).
-    #[arg(long)]
+    /// Schemes kept in the pool at one rank, 1 to 100000 (default 64).
+    #[arg(long, value_parser = ranged::<usize>(1, MAX_POOL as u64))]
     pub pool: Option<usize>,
-    /// Steps before a walk gives up (default 2000000).
-    #[arg(long)]
+    /// Steps before a walk gives up, at least 1 (default 2000000).
+    #[arg(long, value_parser = ranged::<u64>(1, u64::MAX))]
     pub path_limit: Option<u64>,
-    /// Flips without a new low before a plus transition (default 50000).
-    #[arg(long)]
+    /// Flips without a new low before a plus transition, at least 1 (default 50000).
+    #[arg(long, value_parser = ranged::<u64>(1, u64::MAX))]
     pub plateau: Option<u64>,
     /// At the end, Hensel-lift the best-rank schemes to Z or Q; those that lift go to OUT/lifted/, verified.
     #[arg(long)]
@@ -61,13 +67,16 @@ pub struct FlipArgs {
 }
 
 pub fn run(device: DeviceArg, args: FlipArgs) -> Result<ExitCode> {
-    if args.threads == Some(0) {
-        bail!("--threads must be at least 1");
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if let Some(t) = args.threads {
+        if t == 0 || t > THREADS_PER_CORE * cores {
+            bail!(
+                "--threads must be from 1 to {} ({THREADS_PER_CORE} per core on this machine)",
+                THREADS_PER_CORE * cores
+            );
+        }
     }
-    if args.target == Some(0) {
-        bail!("--target must be at least 1");
-    }
-    let (mut settings, resume, out) = match &args.resume {
+    let (settings, resume, out) = match &args.resume {
         Some(dir) => {
             let saved = read_settings(dir)?;
             (resumed(&args, &saved)?, true, dir.clone())
@@ -80,12 +89,6 @@ pub fn run(device: DeviceArg, args: FlipArgs) -> Result<ExitCode> {
                 .out
                 .clone()
                 .unwrap_or_else(|| PathBuf::from(format!("runs/flip-{n}x{m}x{p}-{tag}")));
-            if out.join(STATE_FILE).exists() {
-                bail!(
-                    "{} already holds a flip run: continue it with --resume {0}, or choose another --out",
-                    out.display()
-                );
-            }
             (s, false, out)
         }
     };
@@ -96,14 +99,12 @@ pub fn run(device: DeviceArg, args: FlipArgs) -> Result<ExitCode> {
     let stop = Stop {
         time: args.time,
         target: args.target,
+        steps: None,
     };
-    let (engine, gpu_walks) = engine(device, arith, settings.shape()?, args.threads)?;
-    if let (Some(walks), false) = (gpu_walks, resume) {
-        // A fresh GPU run walks many at a time; a resumed one keeps its own.
-        settings.pool.walks_per_round = walks;
-    }
-    let report = run_flips(&settings, resume, &out, stop, engine)?;
     let shape = settings.shape()?;
+    let report = run_flips(settings, resume, &out, stop, |arith| {
+        engine(device, arith, shape.standard_rank(), args.threads)
+    })?;
     let field = arith.field();
     let published = reference::best_ranks(shape)
         .map(|b| format!(" (best published over {field}: {})", b.get(field)))
@@ -123,8 +124,14 @@ pub fn run(device: DeviceArg, args: FlipArgs) -> Result<ExitCode> {
         report.seconds,
         report.device,
         report.flips_per_s / 1e6,
-        report.stopped_by
+        report.stopped_by.words()
     );
+    if let (Some(target), false) = (
+        stop.target,
+        report.stopped_by == tensorsearch::run::Stopped::Target,
+    ) {
+        println!("--target {target} not reached");
+    }
     if args.lift {
         let outcomes = lift_found(&out, report.best_rank)?;
         let lifted = outcomes.iter().filter(|o| o.result.is_ok()).count();
@@ -145,7 +152,7 @@ pub fn run(device: DeviceArg, args: FlipArgs) -> Result<ExitCode> {
             report.best_rank
         );
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(stop.exit_code(report.stopped_by))
 }
 
 /// CPU threads, or a GPU for Z2 walks (`auto`: a hardware GPU when there
@@ -153,17 +160,18 @@ pub fn run(device: DeviceArg, args: FlipArgs) -> Result<ExitCode> {
 fn engine(
     device: DeviceArg,
     arith: Arith,
-    shape: Shape,
+    standard_rank: usize,
     threads: Option<usize>,
-) -> Result<(Engine, Option<usize>)> {
-    let cpu = Ok((Engine::Cpu(threads), None));
+) -> Result<Engine> {
+    let cpu = Ok(Engine::Cpu(threads));
     let device = match (device, arith) {
         (DeviceArg::Cpu, _) => return cpu,
         (DeviceArg::Gpu, Arith::Z2) => DeviceArg::Gpu,
         (DeviceArg::Gpu, _) => {
             bail!("the GPU walk is over Z2 only: use --device cpu with --field z")
         }
-        (DeviceArg::Auto, Arith::Z2) => DeviceArg::Auto,
+        // Threads asked for: the walks run on the CPU.
+        (DeviceArg::Auto, Arith::Z2) if threads.is_none() => DeviceArg::Auto,
         (DeviceArg::Auto, _) => return cpu,
     };
     match choose_device(device)? {
@@ -174,8 +182,8 @@ fn engine(
             }
             // The standard rank bounds the start's (a FILE's larger
             // scheme gets a clear error when its walks do not fit).
-            let walks = walks_for(&gpu, shape.standard_rank());
-            Ok((Engine::Gpu(gpu), Some(walks)))
+            let walks = walks_for(&gpu, standard_rank);
+            Ok(Engine::Gpu(gpu, walks))
         }
     }
 }
@@ -195,10 +203,7 @@ fn fresh(args: &FlipArgs) -> Result<FlipSettings> {
         ..defaults
     };
     pool.check()?;
-    let arith = Arith::new(
-        args.field.as_deref().unwrap_or("z2"),
-        args.coeffs.as_deref(),
-    )?;
+    let arith = Arith::new(args.field.unwrap_or(Field::Z2), args.coeffs)?;
     let (field, coeffs) = arith.settings();
     Ok(FlipSettings {
         shape: [shape.n, shape.m, shape.p],
@@ -216,11 +221,8 @@ fn resumed(args: &FlipArgs, s: &FlipSettings) -> Result<FlipSettings> {
         agree("SHAPE", Some([shape.n, shape.m, shape.p]), s.shape)?;
     }
     let saved = s.arith()?;
-    let field = args.field.as_deref().unwrap_or(&s.field);
-    let coeffs = args.coeffs.as_deref().or(s
-        .coeffs
-        .as_deref()
-        .filter(|_| field.eq_ignore_ascii_case(&s.field)));
+    let field = args.field.unwrap_or(s.field);
+    let coeffs = args.coeffs.or(s.coeffs.filter(|_| field == s.field));
     let given = Arith::new(field, coeffs)?;
     if given != saved {
         bail!(

@@ -6,6 +6,20 @@ use tensorsearch::model::memory::{self, format_bytes};
 use tensorsearch::model::ModelConfig;
 use tensorsearch::problem::{reference, Field, Shape};
 
+/// The command line of `info`.
+#[derive(Clone, Debug, clap::Args)]
+pub struct InfoArgs {
+    /// Shape n x m x p, e.g. 2x2x2 or 2,2,2.
+    shape: String,
+}
+
+pub fn run(args: InfoArgs) -> Result<std::process::ExitCode> {
+    let shape = super::common::parse_shape(&args.shape)?;
+    print!("{}", info(shape));
+    print!("{}", memory(shape)?);
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
 pub fn info(shape: Shape) -> String {
     let [la, lb, lc] = shape.factor_lens();
     let mut s = format!(

@@ -2,7 +2,7 @@
 //! its checkpoint), the training, and the report printed after it.
 
 use super::common::{
-    agree, choose_device, field_named, game_field, parse_shape, Device, DeviceArg,
+    agree, choose_device, duration_arg, game_field, parse_shape, preset, ranged, Device, DeviceArg,
 };
 use anyhow::{anyhow, bail, Result};
 use std::path::PathBuf;
@@ -11,34 +11,58 @@ use tensorsearch::engine::cpu::CpuBackend;
 use tensorsearch::model::checkpoint::read_meta;
 use tensorsearch::model::ModelConfig;
 use tensorsearch::problem::{Field, Shape};
+use tensorsearch::run::dir::expect_kind;
+use tensorsearch::run::Kind;
 use tensorsearch::train::{pretrain, PretrainOptions, Report};
 
-/// The command line of `pretrain`, as parsed.
+/// The command line of `pretrain`.
+#[derive(Clone, Debug, clap::Args)]
 pub struct PretrainArgs {
+    /// Shape n x m x p, e.g. 2x2x2 or 2,2,2 (not needed with --resume).
     pub shape: Option<String>,
+    /// z (default) or z2.
+    #[arg(long, value_parser = game_field())]
     pub field: Option<Field>,
+    /// Model size: tiny, small (CPU default) or large (GPU default).
+    #[arg(long, value_parser = preset())]
     pub preset: Option<String>,
+    /// Train for this long, e.g. 90s, 10m, 2h, at most a year; the
+    /// held-out evaluation follows, with its own progress bar.
+    #[arg(long, value_parser = duration_arg)]
     pub time: Option<std::time::Duration>,
+    /// Stop after this many optimiser steps.
+    #[arg(long, value_parser = ranged::<u64>(1, 1 << 40))]
     pub steps: Option<u64>,
+    /// Output directory: run.json, checkpoint, metrics.jsonl, report.json
+    /// (default runs/pretrain, or the --resume DIR).
+    #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Continue the pretrain run in this directory, with its settings.
+    #[arg(long)]
     pub resume: Option<PathBuf>,
+    /// Seed of the weights and the data stream (default 0).
+    #[arg(long)]
     pub seed: Option<u64>,
+    /// States per batch, 1 to 65536 (default 64).
+    #[arg(long, value_parser = ranged::<usize>(1, 65_536))]
     pub batch: Option<usize>,
+    /// AdamW learning rate.
+    #[arg(long, default_value_t = 1e-3)]
     pub lr: f32,
+    /// AdamW weight decay on the weights of linear maps (none on norms, biases, embeddings).
+    #[arg(long, default_value_t = 0.0)]
     pub weight_decay: f32,
+    /// Held-out states evaluated at the end, 1 to 1000000.
+    #[arg(long, default_value_t = 256, value_parser = ranged::<usize>(1, 1_000_000))]
     pub eval_states: usize,
+    /// Sampled actions per held-out state for the any-of-N rate, 1 to 1024.
+    #[arg(long, default_value_t = 32, value_parser = ranged::<usize>(1, 1024))]
     pub samples: usize,
 }
 
 pub fn run(device: DeviceArg, args: PretrainArgs) -> Result<ExitCode> {
-    if args.steps == Some(0) {
-        bail!("--steps must be at least 1");
-    }
     if args.steps.is_none() && args.time.is_none() {
         bail!("give --steps or --time");
-    }
-    if args.samples == 0 || args.eval_states == 0 {
-        bail!("--samples and --eval-states must be at least 1");
     }
     if !(args.lr > 0.0 && args.lr.is_finite()) {
         bail!("--lr must be positive");
@@ -46,70 +70,49 @@ pub fn run(device: DeviceArg, args: PretrainArgs) -> Result<ExitCode> {
     if !(args.weight_decay >= 0.0 && args.weight_decay.is_finite()) {
         bail!("--weight-decay must be zero or positive");
     }
-    let backend = choose_device(device)?;
-    let opts = match &args.resume {
-        Some(dir) => {
-            let meta = read_meta(dir)?;
-            let shape = match &args.shape {
-                Some(s) => agree("SHAPE", Some(shape_dims(parse_shape(s)?)), meta.shape)?,
-                None => meta.shape,
-            };
-            let shape = Shape::new(shape[0], shape[1], shape[2]).map_err(|e| anyhow!(e))?;
-            let field = agree("--field", args.field, field_named(&meta.field)?)?;
-            if let Some(p) = &args.preset {
-                if ModelConfig::preset(p)? != meta.model {
-                    bail!("--preset {p} conflicts with the checkpoint's model");
-                }
-            }
-            PretrainOptions {
-                shape,
-                field,
-                model: meta.model.clone(),
-                batch: agree("--batch", args.batch, meta.batch)?,
-                lr: args.lr,
-                weight_decay: args.weight_decay,
-                steps: args.steps,
-                time: args.time,
-                out: args.out.clone().unwrap_or_else(|| dir.clone()),
-                resume: Some(dir.clone()),
-                seed: agree("--seed", args.seed, meta.seed)?,
-                history: meta.history,
-                eval_states: args.eval_states,
-                samples: args.samples,
-                quiet: false,
-            }
-        }
+    // The options and the run directory are checked before any device is
+    // chosen; a fresh run's default preset is the CPU's until then.
+    let resumed = args
+        .resume
+        .as_ref()
+        .map(|dir| resumed(&args, dir))
+        .transpose()?;
+    let fresh_opts = |preset: &str| -> Result<PretrainOptions> {
+        let shape = args
+            .shape
+            .as_deref()
+            .ok_or_else(|| anyhow!("give SHAPE (e.g. 2x2x2), or --resume DIR"))?;
+        Ok(PretrainOptions {
+            shape: parse_shape(shape)?,
+            field: args.field.unwrap_or(Field::Z),
+            model: ModelConfig::preset(args.preset.as_deref().unwrap_or(preset))?,
+            batch: args.batch.unwrap_or(64),
+            lr: args.lr,
+            weight_decay: args.weight_decay,
+            steps: args.steps,
+            time: args.time,
+            out: args.out.clone().unwrap_or_else(|| "runs/pretrain".into()),
+            resume: false,
+            seed: args.seed.unwrap_or(0),
+            history: 1,
+            eval_states: args.eval_states,
+            samples: args.samples,
+            quiet: false,
+        })
+    };
+    let opts = match resumed {
+        Some(opts) => opts,
         None => {
-            let shape = args
-                .shape
-                .as_deref()
-                .ok_or_else(|| anyhow!("give SHAPE (e.g. 2x2x2), or --resume DIR"))?;
-            let preset = args.preset.clone().unwrap_or_else(|| match backend {
-                Device::Gpu(_) => "large".into(),
-                Device::Cpu => "small".into(),
-            });
-            PretrainOptions {
-                shape: parse_shape(shape)?,
-                field: game_field(args.field.unwrap_or(Field::Z))?,
-                model: ModelConfig::preset(&preset)?,
-                batch: args.batch.unwrap_or(64),
-                lr: args.lr,
-                weight_decay: args.weight_decay,
-                steps: args.steps,
-                time: args.time,
-                out: args.out.clone().unwrap_or_else(|| "runs/pretrain".into()),
-                resume: None,
-                seed: args.seed.unwrap_or(0),
-                history: 1,
-                eval_states: args.eval_states,
-                samples: args.samples,
-                quiet: false,
-            }
+            let opts = fresh_opts("small")?;
+            tensorsearch::run::dir::check_fresh(&opts.out, Kind::Pretrain)?;
+            opts
         }
     };
-    if opts.batch == 0 {
-        bail!("--batch must be at least 1");
-    }
+    let backend = choose_device(device)?;
+    let opts = match (&backend, opts.resume) {
+        (Device::Gpu(_), false) => fresh_opts("large")?,
+        _ => opts,
+    };
     if opts.eval_states % opts.batch != 0 {
         eprintln!(
             "note: the held-out evaluation runs in whole batches: {} states for --eval-states {}",
@@ -123,6 +126,75 @@ pub fn run(device: DeviceArg, args: PretrainArgs) -> Result<ExitCode> {
     };
     print_report(&report, &opts);
     Ok(ExitCode::SUCCESS)
+}
+
+/// The options of the run checkpointed in `dir`; options given again
+/// must agree with its checkpoint.
+fn resumed(args: &PretrainArgs, dir: &std::path::Path) -> Result<PretrainOptions> {
+    expect_kind(dir, Kind::Pretrain)?;
+    if args.out.as_ref().is_some_and(|o| o != dir) {
+        bail!("a resumed run writes where it was: leave out --out, or give the same DIR");
+    }
+    let meta = read_meta(dir)?;
+    let shape = match &args.shape {
+        Some(s) => agree("SHAPE", Some(shape_dims(parse_shape(s)?)), meta.shape)?,
+        None => meta.shape,
+    };
+    let shape = Shape::new(shape[0], shape[1], shape[2]).map_err(|e| anyhow!(e))?;
+    let field = agree("--field", args.field, meta.field)?;
+    if !matches!(field, Field::Z | Field::Z2) {
+        bail!(
+            "{}: the checkpoint names field {field}, not z or z2",
+            dir.display()
+        );
+    }
+    if let Some(p) = &args.preset {
+        if ModelConfig::preset(p)? != meta.model {
+            bail!("--preset {p} conflicts with the checkpoint's model");
+        }
+    }
+    // A checkpoint's model must be one of the presets: its sizes decide
+    // what is allocated.
+    if !["tiny", "small", "large"]
+        .iter()
+        .any(|p| ModelConfig::preset(p).is_ok_and(|m| m == meta.model))
+    {
+        bail!(
+            "{}: the checkpoint's model is not one of the presets",
+            dir.display()
+        );
+    }
+    if meta.history > 16 {
+        bail!(
+            "{}: the checkpoint's history {} is out of range",
+            dir.display(),
+            meta.history
+        );
+    }
+    let batch = agree("--batch", args.batch, meta.batch)?;
+    if !(1..=65_536).contains(&batch) {
+        bail!(
+            "{}: the checkpoint's batch {batch} is out of range",
+            dir.display()
+        );
+    }
+    Ok(PretrainOptions {
+        shape,
+        field,
+        model: meta.model.clone(),
+        batch,
+        lr: args.lr,
+        weight_decay: args.weight_decay,
+        steps: args.steps,
+        time: args.time,
+        out: dir.to_path_buf(),
+        resume: true,
+        seed: agree("--seed", args.seed, meta.seed)?,
+        history: meta.history,
+        eval_states: args.eval_states,
+        samples: args.samples,
+        quiet: false,
+    })
 }
 
 fn shape_dims(s: Shape) -> [usize; 3] {

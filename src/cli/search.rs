@@ -1,7 +1,9 @@
 //! `tensorsearch search`: settings (per-device defaults, or a resumed run's
 //! own), the run, and the closing summary.
 
-use super::common::{agree, choose_device, game_field, parse_shape, Device, DeviceArg};
+use super::common::{
+    agree, choose_device, duration_arg, game_field, parse_shape, preset, ranged, Device, DeviceArg,
+};
 use anyhow::{anyhow, bail, Result};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -9,37 +11,88 @@ use std::time::Duration;
 use tensorsearch::engine::cpu::CpuBackend;
 use tensorsearch::model::ModelConfig;
 use tensorsearch::problem::Field;
-use tensorsearch::search::run::{read_state, search, SearchReport, SearchSettings, StopConditions};
+use tensorsearch::run::Stop;
+use tensorsearch::search::run::{check_dir, read_state, search, SearchReport, SearchSettings};
 use tensorsearch::train::Mix;
 
-/// The command line of `search`, as parsed. Every setting is optional so
-/// that a resumed run can tell what was given again.
-#[derive(Clone, Debug, Default)]
+/// The command line of `search`. Every setting is optional so that a
+/// resumed run can tell what was given again.
+#[derive(Clone, Debug, Default, clap::Args)]
 pub struct SearchArgs {
+    /// Shape n x m x p, e.g. 2x2x2 or 2,2,2 (not needed with --resume).
     pub shape: Option<String>,
+    /// z (default) or z2.
+    #[arg(long, value_parser = game_field())]
     pub field: Option<Field>,
+    /// Model size: tiny (CPU default), small or large (GPU default).
+    #[arg(long, value_parser = preset())]
     pub preset: Option<String>,
+    /// Stop after this long, e.g. 90s, 10m, 2h, at most a year (default: at --target or Ctrl-C).
+    #[arg(long, value_parser = duration_arg)]
     pub time: Option<Duration>,
+    /// Stop once a verified decomposition of at most this rank is found (exit 3 if the run ends first).
+    #[arg(long, value_parser = ranged::<usize>(1, 1 << 20))]
     pub target: Option<usize>,
+    /// Stop after this many learner steps.
+    #[arg(long, value_parser = ranged::<u64>(1, 1 << 40))]
     pub steps: Option<u64>,
+    /// Output directory (default runs/SHAPE-FIELD).
+    #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Continue the run checkpointed in this directory, with its settings.
+    #[arg(long)]
     pub resume: Option<PathBuf>,
+    /// Seed of the network, the games and the batches (default 0).
+    #[arg(long)]
     pub seed: Option<u64>,
+    /// Start from the weights of a `pretrain` checkpoint directory.
+    #[arg(long)]
     pub init: Option<PathBuf>,
+    /// Games played at once (G), 1 to 4096.
+    #[arg(long, value_parser = ranged::<usize>(1, 4096))]
     pub games: Option<usize>,
+    /// Actions sampled from the policy per tree node (K), 1 to 1024.
+    #[arg(long, value_parser = ranged::<usize>(1, 1024))]
     pub samples: Option<usize>,
+    /// MCTS simulations per move, 1 to 100000.
+    #[arg(long, value_parser = ranged::<usize>(1, 100_000))]
     pub simulations: Option<usize>,
+    /// Simulations one game may have in flight per round (virtual loss), 1 to 256.
+    #[arg(long, value_parser = ranged::<usize>(1, 256))]
     pub leaves_per_game: Option<usize>,
+    /// The step limit R_limit, 1 to 4096 (default: the standard rank).
+    #[arg(long, value_parser = ranged::<usize>(1, 4096))]
     pub max_steps: Option<usize>,
+    /// Fraction of games played in the standard basis (the rest in random bases).
+    #[arg(long)]
     pub standard_fraction: Option<f64>,
+    /// Learner batch size, 1 to 65536.
+    #[arg(long, value_parser = ranged::<usize>(1, 65_536))]
     pub batch: Option<usize>,
+    /// Learner AdamW learning rate.
+    #[arg(long)]
     pub lr: Option<f32>,
+    /// AdamW weight decay on the weights of linear maps (none on norms, biases, embeddings).
+    #[arg(long)]
     pub weight_decay: Option<f32>,
+    /// Shares of synthetic demonstrations, played games and best games in a batch, e.g. 0.5,0.25,0.25.
+    #[arg(long)]
     pub mix: Option<Mix>,
+    /// Actor moves per learner step, 1 to 100000.
+    #[arg(long, value_parser = ranged::<usize>(1, 100_000))]
     pub moves_per_step: Option<usize>,
+    /// Learner steps on synthetic demonstrations alone before self-play starts, up to 10000000.
+    #[arg(long, value_parser = ranged::<u32>(0, 10_000_000))]
     pub warmup_steps: Option<u32>,
+    /// Propose only the policy's own samples (pure AlphaTensor), without
+    /// the w completed from the residual.
+    #[arg(long)]
     pub no_completion: bool,
+    /// Moves of each game drawn from the MCTS policy, up to 4096; later moves take the most visited action.
+    #[arg(long, value_parser = ranged::<usize>(0, 4096))]
     pub sampled_moves: Option<usize>,
+    /// Do not walk the flip graph from the decompositions self-play finds (pure AlphaTensor).
+    #[arg(long)]
     pub no_polish: bool,
 }
 
@@ -76,36 +129,35 @@ const GPU_DEFAULTS: Defaults = Defaults {
 };
 
 pub fn run(device: DeviceArg, args: SearchArgs) -> Result<ExitCode> {
-    if args.target == Some(0) {
-        bail!("--target must be at least 1");
-    }
-    if args.steps == Some(0) {
-        bail!("--steps must be at least 1");
-    }
-    let backend = choose_device(device)?;
-    let defaults = match backend {
-        Device::Gpu(_) => &GPU_DEFAULTS,
-        Device::Cpu => &CPU_DEFAULTS,
-    };
+    // Everything the command line and the run directory say is checked
+    // before a GPU is touched: with the CPU's defaults first, then again
+    // with the chosen device's.
     let (settings, out, resume) = match &args.resume {
         Some(dir) => (resumed(&args, dir)?, dir.clone(), true),
         None => {
-            let s = fresh(&args, defaults)?;
+            let s = fresh(&args, &CPU_DEFAULTS)?;
             let out = args.out.clone().unwrap_or_else(|| {
                 let [n, m, p] = s.shape;
-                PathBuf::from(format!("runs/{n}x{m}x{p}-{}", s.field.to_lowercase()))
+                PathBuf::from(format!(
+                    "runs/{n}x{m}x{p}-{}",
+                    s.field.name().to_lowercase()
+                ))
             });
-            if out.join(tensorsearch::search::run::STATE_FILE).exists() {
-                bail!(
-                    "{} already holds a search run: continue it with --resume {0}, or choose another --out",
-                    out.display()
-                );
-            }
             (s, out, false)
         }
     };
     check(&settings)?;
-    let stop = StopConditions {
+    check_dir(&settings, &out, resume)?;
+    let backend = choose_device(device)?;
+    let settings = match (&backend, resume) {
+        (Device::Gpu(_), false) => {
+            let s = fresh(&args, &GPU_DEFAULTS)?;
+            check(&s)?;
+            s
+        }
+        _ => settings,
+    };
+    let stop = Stop {
         time: args.time,
         target: args.target,
         steps: args.steps,
@@ -119,8 +171,8 @@ pub fn run(device: DeviceArg, args: SearchArgs) -> Result<ExitCode> {
         }
         Device::Cpu => search(&mut CpuBackend::new(), &settings, &out, resume, stop, false)?,
     };
-    print_summary(&report, &settings);
-    Ok(ExitCode::SUCCESS)
+    print_summary(&report, &settings, &stop);
+    Ok(stop.exit_code(report.stopped_by))
 }
 
 /// Flips per polish: for 2x2x2 a walk from the standard algorithm reaches
@@ -143,12 +195,12 @@ fn fresh(args: &SearchArgs, d: &Defaults) -> Result<SearchSettings> {
         .as_deref()
         .ok_or_else(|| anyhow!("give SHAPE (e.g. 2x2x2), or --resume DIR"))?;
     let shape = parse_shape(shape)?;
-    let field = game_field(args.field.unwrap_or(Field::Z))?;
+    let field = args.field.unwrap_or(Field::Z);
     let preset = args.preset.clone().unwrap_or_else(|| d.preset.into());
     let lr = default_lr(&preset);
     Ok(SearchSettings {
         shape: [shape.n, shape.m, shape.p],
-        field: field.name().to_string(),
+        field,
         model: ModelConfig::preset(&preset)?,
         preset,
         seed: args.seed.unwrap_or(0),
@@ -194,11 +246,7 @@ fn resumed(args: &SearchArgs, dir: &std::path::Path) -> Result<SearchSettings> {
         let shape = parse_shape(text)?;
         agree("SHAPE", Some([shape.n, shape.m, shape.p]), s.shape)?;
     }
-    agree(
-        "--field",
-        args.field.map(|f| f.name().to_string()),
-        s.field.clone(),
-    )?;
+    agree("--field", args.field, s.field)?;
     agree("--preset", args.preset.clone(), s.preset.clone())?;
     agree("--seed", args.seed, s.seed)?;
     agree("--games", args.games, s.games)?;
@@ -233,20 +281,43 @@ fn resumed(args: &SearchArgs, dir: &std::path::Path) -> Result<SearchSettings> {
     Ok(s)
 }
 
+/// The most network evaluations (states × samples) one round may ask for.
+const MAX_ROUND_DRAWS: usize = 1 << 20;
+
+/// The ranges of the command line, applied also to a resumed run's saved
+/// settings (a state file edited by hand gets the same answer).
 fn check(s: &SearchSettings) -> Result<()> {
-    let positive = [
-        ("--games", s.games),
-        ("--samples", s.samples),
-        ("--simulations", s.simulations),
-        ("--leaves-per-game", s.leaves_per_game),
-        ("--max-steps", s.max_steps),
-        ("--batch", s.batch),
-        ("--moves-per-step", s.moves_per_step),
+    let ranges = [
+        ("--games", s.games, 1, 4096),
+        ("--samples", s.samples, 1, 1024),
+        ("--simulations", s.simulations, 1, 100_000),
+        ("--leaves-per-game", s.leaves_per_game, 1, 256),
+        ("--max-steps", s.max_steps, 1, 4096),
+        ("--batch", s.batch, 1, 65_536),
+        ("--moves-per-step", s.moves_per_step, 1, 100_000),
+        ("--sampled-moves", s.sampled_moves, 0, 4096),
+        ("--warmup-steps", s.warmup_steps as usize, 0, 10_000_000),
+        ("replay games", s.replay_games, 1, 1 << 20),
+        ("best games", s.best_games, 1, 1 << 16),
     ];
-    for (flag, v) in positive {
-        if v == 0 {
-            bail!("{flag} must be at least 1");
+    for (flag, v, lo, hi) in ranges {
+        if !(lo..=hi).contains(&v) {
+            bail!("{flag} must be from {lo} to {hi}, not {v}");
         }
+    }
+    if s.games * s.leaves_per_game * s.samples > MAX_ROUND_DRAWS {
+        bail!(
+            "--games × --leaves-per-game × --samples is {}, more than {MAX_ROUND_DRAWS} draws a round",
+            s.games * s.leaves_per_game * s.samples
+        );
+    }
+    // The saved model must be its preset's: its sizes decide what is
+    // allocated.
+    if ModelConfig::preset(&s.preset)? != s.model {
+        bail!("the model does not match preset {}", s.preset);
+    }
+    if s.history > 16 {
+        bail!("history {} is out of range", s.history);
     }
     if !(0.0..=1.0).contains(&s.standard_basis_fraction) {
         bail!("--standard-fraction must be in [0, 1]");
@@ -260,7 +331,7 @@ fn check(s: &SearchSettings) -> Result<()> {
     Ok(())
 }
 
-fn print_summary(r: &SearchReport, s: &SearchSettings) {
+fn print_summary(r: &SearchReport, s: &SearchSettings, stop: &Stop) {
     let [n, m, p] = s.shape;
     println!(
         "searched {n}x{m}x{p} over {} for {:.0} s on {}: {} games, {} simulations, {} learner steps",
@@ -289,5 +360,14 @@ fn print_summary(r: &SearchReport, s: &SearchSettings) {
             "no decomposition found yet (standard rank {}, best published {published}); continue with --resume",
             r.standard_rank
         ),
+    }
+    if let (Some(target), true) = (
+        stop.target,
+        r.stopped_by != tensorsearch::run::Stopped::Target,
+    ) {
+        println!(
+            "--target {target} not reached: stopped by {}",
+            r.stopped_by.words()
+        );
     }
 }

@@ -1,10 +1,25 @@
 //! `tensorsearch verify`: one line per decomposition, exit 0 only when all hold.
 //! Files are read one decomposition at a time.
 
-use super::common::one_line;
+use super::common::{any_field, one_line};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use tensorsearch::problem::{json, verify, Field};
+
+/// The command line of `verify`.
+#[derive(Clone, Debug, clap::Args)]
+pub struct VerifyArgs {
+    /// JSON files, each one decomposition or {"decompositions":[…]}.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// Verify in this field (z, z2 or q) instead of each decomposition's own.
+    #[arg(long, value_parser = any_field())]
+    field: Option<Field>,
+}
+
+pub fn run(args: VerifyArgs) -> ExitCode {
+    verify_files(&args.files, args.field)
+}
 
 pub fn verify_files(files: &[PathBuf], field: Option<Field>) -> ExitCode {
     let mut all_hold = true;

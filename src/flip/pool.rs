@@ -116,9 +116,31 @@ impl<F: Factor> PoolSearch<F> {
         }
     }
 
+    /// Continues a saved search. Nothing saved is believed unchecked:
+    /// every scheme of the pool and of the next level must be a
+    /// decomposition of `shape` in F's arithmetic, of the rank the state
+    /// says, with no bits outside its factors.
     pub fn resume(shape: Shape, settings: PoolSettings, state: PoolState<F>) -> Result<Self> {
         if state.pool.is_empty() || state.pool.iter().any(|t| t.len() != state.rank) {
             bail!("the saved pool is empty or not all of rank {}", state.rank);
+        }
+        if state.next.iter().any(|t| t.len() != state.next_rank)
+            || (!state.next.is_empty() && state.next_rank >= state.rank)
+        {
+            bail!(
+                "the saved schemes below the pool are not all of rank {}, below {}",
+                state.next_rank,
+                state.rank
+            );
+        }
+        for (i, terms) in state.pool.iter().chain(&state.next).enumerate() {
+            let scheme = Scheme {
+                shape,
+                terms: terms.clone(),
+            };
+            scheme
+                .check()
+                .map_err(|e| anyhow::anyhow!("saved scheme {i}: {e}"))?;
         }
         Ok(PoolSearch {
             shape,

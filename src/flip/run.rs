@@ -1,10 +1,11 @@
 //! The `flip` run: the pool search (over Z2, or Z with bounded
-//! coefficients) on CPU threads, or over Z2 on a GPU, with what
-//! a long run needs. Every improvement is verified exactly and written at
-//! once (`best.json`, and each distinct scheme of the best rank under
-//! `found/`, up to a limit); the pool is checkpointed (`state.json`) every
-//! few seconds, at the end and at Ctrl-C, and `--resume` continues it; a
-//! line of `metrics.jsonl` every few seconds. With `--lift`, the schemes
+//! coefficients) on CPU threads, or over Z2 on a GPU, in a run directory
+//! (`crate::run`). Every improvement is verified exactly and written at
+//! once (`best.json`, and each distinct scheme of each rank reached under
+//! `found/`, up to a limit per rank); the pool is checkpointed
+//! (`state.json`) every few seconds, at each improvement, at the end and at
+//! Ctrl-C, and `--resume` continues it after checking every saved scheme;
+//! a line of `metrics.jsonl` every few seconds. With `--lift`, the schemes
 //! of the best rank are Hensel-lifted at the end, and those that lift are
 //! written, verified over Z or Q, under `lifted/`.
 
@@ -14,34 +15,61 @@ use super::lift::{lift, Lift};
 use super::pool::{PoolSearch, PoolSettings, PoolState, Round};
 use super::scheme::{Scheme, Z2Scheme};
 use crate::engine::gpu::GpuBackend;
-use crate::interrupt;
 use crate::problem::{json, verify, Decomposition, Field, Shape};
-use crate::progress::say;
+use crate::run::display::{fit_message, say, spinner};
+use crate::run::{Clock, Every, Identity, Kind, RunDir, Stop, Stopped};
 use anyhow::{anyhow, bail, Context, Result};
-use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub const STATE_FILE: &str = "state.json";
-pub const BEST_FILE: &str = "best.json";
-pub const METRICS_FILE: &str = "metrics.jsonl";
+pub use crate::run::dir::{BEST_FILE, METRICS_FILE};
 /// Distinct schemes of one rank kept under `found/`.
 pub const FOUND_PER_RANK: usize = 16;
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(10);
 const LOG_EVERY: Duration = Duration::from_secs(5);
+
+/// The coefficient set of a walk over Z.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Coeffs {
+    /// {−1, 0, 1}.
+    Ternary,
+    /// −7 to 7 (the walker's word).
+    Any,
+}
+
+impl std::str::FromStr for Coeffs {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "ternary" => Ok(Coeffs::Ternary),
+            "any" => Ok(Coeffs::Any),
+            _ => Err(format!("unknown --coeffs '{s}': expected ternary or any")),
+        }
+    }
+}
+
+impl std::fmt::Display for Coeffs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Coeffs::Ternary => "ternary",
+            Coeffs::Any => "any",
+        })
+    }
+}
 
 /// What defines a run; saved with its state, so that `--resume` continues
 /// with the same settings.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FlipSettings {
     pub shape: [usize; 3],
-    /// `Z2` or `Z`.
-    pub field: String,
-    /// Over Z: `ternary` or `any` (see [`Arith`]).
+    /// Z2 or Z.
+    pub field: Field,
+    /// Over Z: the coefficient set (see [`Arith`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub coeffs: Option<String>,
+    pub coeffs: Option<Coeffs>,
     /// `standard`, or the file the start scheme came from.
     pub from: String,
     pub seed: u64,
@@ -55,7 +83,7 @@ impl FlipSettings {
     }
 
     pub fn arith(&self) -> Result<Arith> {
-        Arith::new(&self.field, self.coeffs.as_deref())
+        Arith::new(self.field, self.coeffs)
     }
 }
 
@@ -71,16 +99,15 @@ pub enum Arith {
 
 impl Arith {
     /// From `--field` and `--coeffs` (ternary by default over Z).
-    pub fn new(field: &str, coeffs: Option<&str>) -> Result<Self> {
-        match (field.to_ascii_lowercase().as_str(), coeffs) {
-            ("z2", None) => Ok(Arith::Z2),
-            ("z2", Some(c)) => {
+    pub fn new(field: Field, coeffs: Option<Coeffs>) -> Result<Self> {
+        match (field, coeffs) {
+            (Field::Z2, None) => Ok(Arith::Z2),
+            (Field::Z2, Some(c)) => {
                 bail!("--coeffs {c} is for --field z; over Z2 every coefficient is 0 or 1")
             }
-            ("z", None | Some("ternary")) => Ok(Arith::Ternary),
-            ("z", Some("any")) => Ok(Arith::Small),
-            ("z", Some(c)) => bail!("unknown --coeffs '{c}': expected ternary or any"),
-            (f, _) => bail!("unknown --field '{f}': expected z2 or z"),
+            (Field::Z, None | Some(Coeffs::Ternary)) => Ok(Arith::Ternary),
+            (Field::Z, Some(Coeffs::Any)) => Ok(Arith::Small),
+            (Field::Q, _) => bail!("flips walk over z2 or z, not q"),
         }
     }
 
@@ -101,23 +128,30 @@ impl Arith {
     }
 
     /// What `FlipSettings` records.
-    pub fn settings(self) -> (String, Option<String>) {
+    pub fn settings(self) -> (Field, Option<Coeffs>) {
         match self {
-            Arith::Z2 => ("Z2".into(), None),
-            Arith::Ternary => ("Z".into(), Some("ternary".into())),
-            Arith::Small => ("Z".into(), Some("any".into())),
+            Arith::Z2 => (Field::Z2, None),
+            Arith::Ternary => (Field::Z, Some(Coeffs::Ternary)),
+            Arith::Small => (Field::Z, Some(Coeffs::Any)),
         }
     }
 }
 
 /// The settings of the run checkpointed in `dir`.
 pub fn read_settings(dir: &Path) -> Result<FlipSettings> {
+    crate::run::dir::expect_kind(dir, Kind::Flip)?;
     #[derive(Deserialize)]
     struct Head {
         settings: FlipSettings,
     }
     let head: Head = read_checkpoint(dir)?;
     Ok(head.settings)
+}
+
+/// A run directory from before `run.json`: its identity is its settings'.
+fn legacy_identity(dir: &Path) -> Result<Identity> {
+    let s = read_settings(dir)?;
+    Ok(Identity::new(Kind::Flip, s.shape()?, s.field))
 }
 
 /// The checkpoint.
@@ -128,13 +162,6 @@ pub struct Saved<F> {
     pub state: PoolState<F>,
     /// Seconds run in earlier sessions.
     pub elapsed_s: f64,
-}
-
-/// When a run stops (any that is met; else at Ctrl-C).
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Stop {
-    pub time: Option<Duration>,
-    pub target: Option<usize>,
 }
 
 /// One line of `metrics.jsonl`.
@@ -151,6 +178,7 @@ pub struct FlipMetrics {
 
 #[derive(Clone, Debug, Serialize)]
 pub struct FlipReport {
+    /// The rank of `best.json`, verified in this session.
     pub best_rank: usize,
     pub best_file: PathBuf,
     pub flips: u64,
@@ -160,7 +188,7 @@ pub struct FlipReport {
     pub threads: Option<usize>,
     /// Where the walks ran, in words.
     pub device: String,
-    pub stopped_by: &'static str,
+    pub stopped_by: Stopped,
 }
 
 /// The start scheme: the standard algorithm, or the first decomposition
@@ -186,11 +214,11 @@ fn read_checkpoint<T: serde::de::DeserializeOwned>(dir: &Path) -> Result<T> {
     let text = std::fs::read_to_string(&path)
         .with_context(|| format!("cannot read {}", path.display()))?;
     serde_json::from_str(&text)
-        .with_context(|| format!("{} is not a flip checkpoint", path.display()))
+        .map_err(|e| anyhow!("{} is not a flip checkpoint: {e}", path.display()))
 }
 
 fn checkpoint<F: Factor>(
-    out: &Path,
+    dir: &RunDir,
     settings: &FlipSettings,
     search: &PoolSearch<F>,
     elapsed_s: f64,
@@ -201,7 +229,7 @@ fn checkpoint<F: Factor>(
         elapsed_s,
     };
     let text = serde_json::to_string(&saved)?;
-    json::write_atomic(&out.join(STATE_FILE), format!("{text}\n").as_bytes())
+    dir.write(STATE_FILE, format!("{text}\n").as_bytes())
 }
 
 /// A name for a scheme that does not depend on its terms' order (FNV-1a
@@ -224,43 +252,39 @@ fn fingerprint(d: &Decomposition) -> u64 {
     })
 }
 
-/// `s` in the standard basis, verified exactly over its field (and
-/// within its coefficient bound, by construction): nothing is written
-/// that has not passed through here.
-fn verified<F: Factor>(s: &Scheme<F>) -> Result<Decomposition> {
-    let d = s.to_decomposition();
-    verify(&d, F::FIELD).map_err(|e| anyhow!("internal error: a walk left the tensor: {e}"))?;
-    Ok(d)
+/// Where a run's best and kept schemes go: every scheme passes the run
+/// directory's exact check before it is written.
+struct Keeper {
+    dir: RunDir,
+    /// The rank of `best.json` (verified when read).
+    best_written: Option<usize>,
 }
 
-/// Writes `d` (verified) under `found/`, unless it is there or
-/// FOUND_PER_RANK of its rank are.
-fn keep(out: &Path, d: &Decomposition) -> Result<()> {
-    let prefix = format!("rank-{}-", d.rank());
-    let found = out.join("found");
-    let path = found.join(format!("{prefix}{:016x}.json", fingerprint(d)));
-    let of_rank = std::fs::read_dir(&found)
-        .with_context(|| format!("cannot read {}", found.display()))?
-        .filter_map(|e| e.ok())
-        .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
-        .count();
-    if of_rank < FOUND_PER_RANK && !path.exists() {
-        json::write_file(&path, std::slice::from_ref(d))?;
+impl Keeper {
+    /// Writes `s` under `found/` (unless it is there, or FOUND_PER_RANK of
+    /// its rank are), and as `best.json` when it is lower than that.
+    fn offer<F: Factor>(&mut self, s: &Scheme<F>) -> Result<()> {
+        let d = s.to_decomposition();
+        let prefix = format!("rank-{}-", d.rank());
+        if self.dir.found_with_prefix(&prefix)?.len() < FOUND_PER_RANK {
+            self.dir
+                .keep(&d, &format!("{prefix}{:016x}.json", fingerprint(&d)))?;
+        }
+        if self.best_written.is_none_or(|r| d.rank() < r) {
+            self.dir.write_best(&d)?;
+            self.best_written = Some(d.rank());
+        }
+        Ok(())
     }
-    Ok(())
-}
-
-/// Writes `d` (verified) as `best.json`.
-fn write_best(out: &Path, d: &Decomposition) -> Result<()> {
-    json::write_file(&out.join(BEST_FILE), std::slice::from_ref(d))
 }
 
 /// Where the walks run.
 pub enum Engine {
     /// CPU threads (all when None).
     Cpu(Option<usize>),
-    /// Z2 walks on a GPU, the pool's walks per round at a time.
-    Gpu(Box<GpuBackend>),
+    /// Z2 walks on a GPU, with the walks it takes at a time (for a fresh
+    /// run; a resumed one keeps its own).
+    Gpu(Box<GpuBackend>, usize),
 }
 
 /// One round of the pool search, wherever it runs.
@@ -269,222 +293,234 @@ type Rounds<'a, F> =
 
 /// Runs (or, with `resume`, continues the run checkpointed in `out`) the
 /// search in the settings' arithmetic until a stop condition or Ctrl-C.
+/// Everything read from `out` or `--from` is checked first; only then is
+/// `engine` asked where the walks run (so bad input never touches a GPU).
 pub fn run(
-    settings: &FlipSettings,
+    settings: FlipSettings,
     resume: bool,
     out: &Path,
     stop: Stop,
-    engine: Engine,
+    engine: impl FnOnce(Arith) -> Result<Engine>,
 ) -> Result<FlipReport> {
     settings.pool.check()?;
     let arith = settings.arith()?;
-    let threads = match engine {
-        Engine::Cpu(threads) => threads,
-        Engine::Gpu(mut gpu) => {
-            if arith != Arith::Z2 {
-                bail!("the GPU walk is over Z2 only: use --device cpu with --field z");
-            }
-            let device = gpu.adapter_name().to_string();
-            let mut rounds: Option<GpuRounds> = None;
-            return run_in::<u64>(
-                settings,
-                resume,
-                out,
-                stop,
-                None,
-                device,
-                &mut |search, halt| {
-                    if rounds.is_none() {
-                        let rank = search.state.rank;
-                        rounds = Some(GpuRounds::new(&mut gpu, &search.settings, rank)?);
-                    }
-                    let rounds = rounds.as_ref().expect("made above");
-                    Ok(rounds.round(&mut gpu, search, halt))
-                },
-            );
-        }
-    };
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads.unwrap_or(0))
-        .build()
-        .context("cannot start the walk threads")?;
+    let gpu_only_z2 = || bail!("the GPU walk is over Z2 only: use --device cpu with --field z");
     match arith {
-        Arith::Z2 => on_cpu::<u64>(settings, resume, out, stop, &pool),
-        Arith::Ternary => on_cpu::<Ternary>(settings, resume, out, stop, &pool),
-        Arith::Small => on_cpu::<Small>(settings, resume, out, stop, &pool),
-    }
-}
-
-fn on_cpu<F: Factor>(
-    settings: &FlipSettings,
-    resume: bool,
-    out: &Path,
-    stop: Stop,
-    pool: &rayon::ThreadPool,
-) -> Result<FlipReport> {
-    let n = pool.current_num_threads();
-    let device = format!("{n} CPU thread{}", if n == 1 { "" } else { "s" });
-    run_in::<F>(
-        settings,
-        resume,
-        out,
-        stop,
-        Some(n),
-        device,
-        &mut |search, halt| Ok(pool.install(|| search.round(halt))),
-    )
-}
-
-fn run_in<F: Factor>(
-    settings: &FlipSettings,
-    resume: bool,
-    out: &Path,
-    stop: Stop,
-    threads: Option<usize>,
-    device: String,
-    rounds: &mut Rounds<F>,
-) -> Result<FlipReport> {
-    let shape = settings.shape()?;
-    let saved: Option<Saved<F>> = resume.then(|| read_checkpoint(out)).transpose()?;
-    let (mut search, before_s) = match saved {
-        Some(s) => (
-            PoolSearch::resume(shape, settings.pool, s.state)?,
-            s.elapsed_s,
-        ),
-        None => {
-            let start = start_scheme(&settings.from, shape)?;
-            (PoolSearch::new(&start, settings.pool, settings.seed), 0.0)
-        }
-    };
-    if let Some(t) = stop.target {
-        if t >= search.best_rank() {
-            bail!(
-                "--target {t} is not below the start rank {}",
-                search.best_rank()
-            );
-        }
-    }
-    let mut metrics = crate::progress::open_outputs(out, METRICS_FILE)?;
-    // The rank in best.json: a resumed run whose checkpoint is older than
-    // its best file (killed between the two) must not overwrite it with
-    // a worse scheme.
-    let mut best_written = json::read_file(&out.join(BEST_FILE))
-        .ok()
-        .and_then(|ds| ds.first().map(|d| d.rank()));
-    if best_written.is_none_or(|r| search.best_rank() < r) {
-        let d = verified(&search.best())?;
-        write_best(out, &d)?;
-        keep(out, &d)?;
-        best_written = Some(d.rank());
-    }
-    // A run killed before its first periodic checkpoint can still resume.
-    checkpoint(out, settings, &search, before_s)?;
-    let flag = interrupt::stop_flag();
-    eprintln!(
-        "flip {shape} over {}{} on {device}: pool {}, {} walks per round, path limit {}, plateau {}, output in {}",
-        F::FIELD,
-        if F::SIGNED { format!(" (coefficients up to {} in size)", F::BOUND) } else { String::new() },
-        settings.pool.pool_size,
-        settings.pool.walks_per_round,
-        settings.pool.path_limit,
-        settings.pool.plateau,
-        out.display()
-    );
-    let bar = ProgressBar::new_spinner();
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {msg}")
-            .expect("a valid template"),
-    );
-    let start = Instant::now();
-    let (mut last_log, mut last_save) = (start, start);
-    let (mut logged_flips, flips_at_start) = (search.state.flips, search.state.flips);
-    let deadline = stop.time.map(|t| start + t);
-    let stopped_by = loop {
-        if flag.load(std::sync::atomic::Ordering::SeqCst) {
-            break "interrupt";
-        }
-        if stop.target.is_some_and(|t| search.best_rank() <= t) {
-            break "target";
-        }
-        if deadline.is_some_and(|d| Instant::now() >= d) {
-            break "time";
-        }
-        let halt = || interrupt::stop_requested() || deadline.is_some_and(|d| Instant::now() >= d);
-        let round = rounds(&mut search, &halt)?;
-        for s in &round.best {
-            let d = verified(s)?;
-            keep(out, &d)?;
-            if best_written.is_none_or(|r| d.rank() < r) {
-                write_best(out, &d)?;
-                best_written = Some(d.rank());
+        Arith::Z2 => {
+            let prepared = Prepared::<u64>::open(settings, resume, out, stop)?;
+            match engine(arith)? {
+                Engine::Cpu(threads) => prepared.on_cpu(threads),
+                Engine::Gpu(gpu, walks) => prepared.on_gpu(gpu, walks),
             }
         }
-        if let Some(s) = round.best.first().filter(|_| round.improved) {
-            say(
-                &bar,
-                format!(
-                    "[{:>7.1}s] rank {} (verified), {} flips",
-                    before_s + start.elapsed().as_secs_f64(),
-                    s.rank(),
-                    search.state.flips
+        Arith::Ternary => match engine(arith)? {
+            Engine::Cpu(t) => Prepared::<Ternary>::open(settings, resume, out, stop)?.on_cpu(t),
+            Engine::Gpu(..) => gpu_only_z2(),
+        },
+        Arith::Small => match engine(arith)? {
+            Engine::Cpu(t) => Prepared::<Small>::open(settings, resume, out, stop)?.on_cpu(t),
+            Engine::Gpu(..) => gpu_only_z2(),
+        },
+    }
+}
+
+/// A run whose directory, state and stop conditions have been checked.
+struct Prepared<F> {
+    settings: FlipSettings,
+    resume: bool,
+    keeper: Keeper,
+    search: PoolSearch<F>,
+    before_s: f64,
+    stop: Stop,
+}
+
+impl<F: Factor> Prepared<F> {
+    fn open(settings: FlipSettings, resume: bool, out: &Path, stop: Stop) -> Result<Self> {
+        let shape = settings.shape()?;
+        let check_target = |search: &PoolSearch<F>| -> Result<()> {
+            match stop.target {
+                Some(t) if t >= search.best_rank() => bail!(
+                    "--target {t} is not below the start rank {}",
+                    search.best_rank()
                 ),
-            );
+                _ => Ok(()),
+            }
+        };
+        let (dir, search, before_s) = if resume {
+            let dir = RunDir::resume(out, Kind::Flip, legacy_identity)?;
+            dir.check_state(STATE_FILE, settings.shape, settings.field)?;
+            let saved: Saved<F> = read_checkpoint(out)?;
+            if saved.settings != settings {
+                bail!(
+                    "{} changed while it was read",
+                    dir.file(STATE_FILE).display()
+                );
+            }
+            let search = PoolSearch::resume(shape, settings.pool, saved.state).map_err(|e| {
+                anyhow!(
+                    "{}: {e}: refusing to resume",
+                    dir.file(STATE_FILE).display()
+                )
+            })?;
+            check_target(&search)?;
+            let elapsed = saved.elapsed_s;
+            let before_s = if elapsed.is_finite() {
+                elapsed.max(0.0)
+            } else {
+                0.0
+            };
+            (dir, search, before_s)
+        } else {
+            // The start and the target are checked before the directory
+            // is made, so a refused run leaves nothing behind.
+            let start = start_scheme(&settings.from, shape)?;
+            let search = PoolSearch::new(&start, settings.pool, settings.seed);
+            check_target(&search)?;
+            let dir = RunDir::create(out, Identity::new(Kind::Flip, shape, F::FIELD))?;
+            (dir, search, 0.0)
+        };
+        // best.json is checked against the run's tensor before it is
+        // believed; a checkpoint older than it (killed between the two)
+        // must not overwrite it with a worse scheme.
+        let best_written = dir.best()?.map(|d| d.rank());
+        let mut keeper = Keeper { dir, best_written };
+        keeper.offer(&search.best())?;
+        Ok(Prepared {
+            settings,
+            resume,
+            keeper,
+            search,
+            before_s,
+            stop,
+        })
+    }
+
+    fn on_cpu(self, threads: Option<usize>) -> Result<FlipReport> {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads.unwrap_or(0))
+            .build()
+            .context("cannot start the walk threads")?;
+        let n = pool.current_num_threads();
+        let device = format!("{n} CPU thread{}", if n == 1 { "" } else { "s" });
+        self.walk(Some(n), device, &mut |search, halt| {
+            Ok(pool.install(|| search.round(halt)))
+        })
+    }
+
+    fn walk(
+        mut self,
+        threads: Option<usize>,
+        device: String,
+        rounds: &mut Rounds<F>,
+    ) -> Result<FlipReport> {
+        let (settings, before_s) = (self.settings.clone(), self.before_s);
+        let search = &mut self.search;
+        let dir = &self.keeper.dir;
+        // A run killed before its first periodic checkpoint can still resume.
+        checkpoint(dir, &settings, search, before_s)?;
+        let shape = search.shape;
+        eprintln!(
+            "flip {shape} over {}{} on {device}: pool {}, {} walks per round, path limit {}, plateau {}, output in {}",
+            F::FIELD,
+            if F::SIGNED { format!(" (coefficients up to {} in size)", F::BOUND) } else { String::new() },
+            settings.pool.pool_size,
+            settings.pool.walks_per_round,
+            settings.pool.path_limit,
+            settings.pool.plateau,
+            dir.path().display()
+        );
+        let bar = spinner(false);
+        let clock = self.stop.start();
+        let (mut log, mut save) = (Every::new(LOG_EVERY), Every::new(CHECKPOINT_EVERY));
+        let (mut logged_flips, flips_at_start) = (search.state.flips, search.state.flips);
+        let elapsed = |clock: &Clock| before_s + clock.seconds();
+        let stopped_by = loop {
+            if let Some(why) = clock.check(Some(search.best_rank()), 0) {
+                break why;
+            }
+            let halt = || clock.halted();
+            let round = rounds(search, &halt)?;
+            for s in &round.best {
+                self.keeper.offer(s)?;
+            }
+            if let Some(s) = round.best.first().filter(|_| round.improved) {
+                say(
+                    &bar,
+                    format!(
+                        "[{:>7.1}s] rank {} (verified), {} flips",
+                        elapsed(&clock),
+                        s.rank(),
+                        search.state.flips
+                    ),
+                );
+            }
+            let rate = (search.state.flips - flips_at_start) as f64 / clock.seconds().max(1e-9);
+            bar.set_message(fit_message(&[
+                format!("best {}", search.best_rank()),
+                format!("{:.2} M flips/s", rate / 1e6),
+                format!(
+                    "rank {} (pool {})",
+                    search.state.rank,
+                    search.state.pool.len()
+                ),
+                format!("{} walks", search.state.walks),
+            ]));
+            bar.tick();
+            let since = log.elapsed();
+            if log.due() {
+                let line = metrics_line(search, elapsed(&clock), logged_flips, since);
+                self.keeper.dir.log(&line)?;
+                logged_flips = search.state.flips;
+            }
+            // At each improvement too: a SIGKILL then loses at most the walks
+            // since.
+            if save.due() || round.improved {
+                save.restart();
+                checkpoint(&self.keeper.dir, &settings, search, elapsed(&clock))?;
+            }
+        };
+        bar.finish_and_clear();
+        let seconds = clock.seconds();
+        let line = metrics_line(search, before_s + seconds, logged_flips, log.elapsed());
+        self.keeper.dir.log(&line)?;
+        checkpoint(&self.keeper.dir, &settings, search, before_s + seconds)?;
+        let flips = search.state.flips - flips_at_start;
+        // The summary's rank is the one just verified and written.
+        let best_rank = self
+            .keeper
+            .best_written
+            .ok_or_else(|| anyhow!("internal error: no best.json written"))?;
+        Ok(FlipReport {
+            best_rank,
+            best_file: self.keeper.dir.file(BEST_FILE),
+            flips,
+            seconds,
+            flips_per_s: flips as f64 / seconds.max(1e-9),
+            threads,
+            device,
+            stopped_by,
+        })
+    }
+}
+
+impl Prepared<u64> {
+    fn on_gpu(mut self, mut gpu: Box<GpuBackend>, walks: usize) -> Result<FlipReport> {
+        if !self.resume {
+            // A fresh GPU run walks many at a time; a resumed one keeps its own.
+            self.settings.pool.walks_per_round = walks;
+            self.search.settings.walks_per_round = walks;
         }
-        let now = Instant::now();
-        let rate =
-            (search.state.flips - flips_at_start) as f64 / start.elapsed().as_secs_f64().max(1e-9);
-        bar.set_message(format!(
-            "rank {} (pool {}), best {}, {:.2} M flips/s, {} walks",
-            search.state.rank,
-            search.state.pool.len(),
-            search.best_rank(),
-            rate / 1e6,
-            search.state.walks
-        ));
-        bar.tick();
-        if now - last_log >= LOG_EVERY {
-            let line = metrics_line(
-                &search,
-                before_s + start.elapsed().as_secs_f64(),
-                search.state.flips - logged_flips,
-                now - last_log,
-            );
-            writeln!(metrics, "{}", serde_json::to_string(&line)?)?;
-            (last_log, logged_flips) = (now, search.state.flips);
-        }
-        // At each improvement too: a SIGKILL then loses at most the walks
-        // since.
-        if round.improved || now - last_save >= CHECKPOINT_EVERY {
-            checkpoint(
-                out,
-                settings,
-                &search,
-                before_s + start.elapsed().as_secs_f64(),
-            )?;
-            last_save = now;
-        }
-    };
-    bar.finish_and_clear();
-    let seconds = start.elapsed().as_secs_f64();
-    let line = metrics_line(
-        &search,
-        before_s + seconds,
-        search.state.flips - logged_flips,
-        Instant::now() - last_log,
-    );
-    writeln!(metrics, "{}", serde_json::to_string(&line)?)?;
-    checkpoint(out, settings, &search, before_s + seconds)?;
-    let flips = search.state.flips - flips_at_start;
-    Ok(FlipReport {
-        best_rank: search.best_rank(),
-        best_file: out.join(BEST_FILE),
-        flips,
-        seconds,
-        flips_per_s: flips as f64 / seconds.max(1e-9),
-        threads,
-        device,
-        stopped_by,
-    })
+        let device = gpu.adapter_name().to_string();
+        let mut rounds: Option<GpuRounds> = None;
+        self.walk(None, device, &mut |search, halt| {
+            if rounds.is_none() {
+                let rank = search.state.rank;
+                rounds = Some(GpuRounds::new(&mut gpu, &search.settings, rank)?);
+            }
+            let rounds = rounds.as_ref().expect("made above");
+            Ok(rounds.round(&mut gpu, search, halt))
+        })
+    }
 }
 
 /// Hensel steps of `--lift`: coefficients mod 2^21, fractions with
@@ -517,6 +553,14 @@ pub fn lift_found(out: &Path, rank: usize) -> Result<Vec<LiftOutcome>> {
         let d = ds
             .first()
             .ok_or_else(|| anyhow!("{} holds no decomposition", file.display()))?;
+        // A file under found/ may have changed since it was written.
+        if verify(d, Field::Z2).is_err() {
+            outcomes.push(LiftOutcome {
+                scheme: file.clone(),
+                result: Err("it does not verify over Z2".into()),
+            });
+            continue;
+        }
         let result = match lift(&Z2Scheme::from_decomposition(d)?, LIFT_STEPS) {
             Lift::Lifted(lifted) => {
                 let name = file.file_name().expect("a file name");
@@ -534,10 +578,12 @@ pub fn lift_found(out: &Path, rank: usize) -> Result<Vec<LiftOutcome>> {
     Ok(outcomes)
 }
 
+/// A line of `metrics.jsonl`: the rate is over the flips since
+/// `flips_before`, made in `over`.
 fn metrics_line<F: Factor>(
     search: &PoolSearch<F>,
     elapsed_s: f64,
-    flips: u64,
+    flips_before: u64,
     over: Duration,
 ) -> FlipMetrics {
     FlipMetrics {
@@ -545,7 +591,7 @@ fn metrics_line<F: Factor>(
         pool_rank: search.state.rank,
         best_rank: search.best_rank(),
         flips: search.state.flips,
-        flips_per_s: flips as f64 / over.as_secs_f64().max(1e-9),
+        flips_per_s: (search.state.flips - flips_before) as f64 / over.as_secs_f64().max(1e-9),
         walks: search.state.walks,
         pool: search.state.pool.len(),
     }

@@ -56,6 +56,32 @@ impl<F: Factor> Scheme<F> {
         self.terms.len()
     }
 
+    /// Whether this is a decomposition of its shape's tensor in F's
+    /// arithmetic, each factor nonzero and encoded as F encodes it (no
+    /// bits beyond the factor's length): what a scheme read back from a
+    /// file must pass before a walk starts from it.
+    pub fn check(&self) -> Result<()> {
+        if !Self::supports(self.shape) {
+            bail!("{} is not supported by the flip engine", self.shape);
+        }
+        let lens = self.shape.factor_lens();
+        for (r, term) in self.terms.iter().enumerate() {
+            for (role, &f) in term.iter().enumerate() {
+                let ints: Vec<i64> = (0..lens[role]).map(|i| f.get(i)).collect();
+                if f.is_zero() || F::from_ints(&ints) != Some(f) {
+                    bail!("term {r} has a malformed or zero factor");
+                }
+            }
+        }
+        crate::problem::verify(&self.to_decomposition(), F::FIELD).map_err(|e| {
+            anyhow::anyhow!(
+                "not a decomposition of {} over {}: {e}",
+                self.shape,
+                F::FIELD
+            )
+        })
+    }
+
     pub fn to_decomposition(&self) -> Decomposition {
         let lens = self.shape.factor_lens();
         let rows = |role: usize| -> Vec<Vec<i64>> {

@@ -4,9 +4,11 @@
 pub mod action;
 pub mod basis;
 pub mod demo;
+pub mod record;
 pub mod state;
 
 pub use action::ActionEncoding;
 pub use basis::{Basis, Unimodular};
 pub use demo::{random_demonstration, Demonstration, Example};
+pub use record::{FinishedGame, Move};
 pub use state::GameConfig;

@@ -20,7 +20,7 @@ pub const META_FILE: &str = "checkpoint.json";
 pub struct CheckpointMeta {
     pub model: ModelConfig,
     pub shape: [usize; 3],
-    pub field: String,
+    pub field: crate::problem::Field,
     /// The action encoding: coefficient set and chunk size (absent in
     /// checkpoints of the first versions, which no longer load).
     #[serde(default)]
@@ -42,7 +42,7 @@ impl<B: Backend> Network<B> {
         CheckpointMeta {
             model: self.model.clone(),
             shape: [s.n, s.m, s.p],
-            field: self.game.field.name().to_string(),
+            field: self.game.field,
             coefficients: self.encoding.coefficients().to_vec(),
             chunk: self.encoding.chunk(),
             history: self.game.history,
@@ -104,7 +104,7 @@ impl<B: Backend> Network<B> {
             (
                 m.model.clone(),
                 m.shape,
-                m.field.clone(),
+                m.field,
                 m.coefficients.clone(),
                 m.chunk,
                 m.history,
@@ -147,6 +147,17 @@ impl<B: Backend> Network<B> {
                     );
                 }
                 let src: Vec<f32> = bytemuck::pod_collect_to_vec(t.data());
+                // Weights are believed only when they are numbers (and
+                // second moments are never negative).
+                if src
+                    .iter()
+                    .any(|x| !x.is_finite() || (prefix == "adam_v." && *x < 0.0))
+                {
+                    bail!(
+                        "{}: tensor {name} holds values that are not finite (or negative second moments): refusing these weights",
+                        path.display()
+                    );
+                }
                 values[e.offset..e.offset + e.len()].copy_from_slice(&src);
             }
             b.write_f32(target, &values);

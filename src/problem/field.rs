@@ -69,6 +69,21 @@ impl FromStr for Field {
     }
 }
 
+/// Files and checkpoints spell a field as decomposition files do: "Z",
+/// "Z2", "Q" (any case is read).
+impl serde::Serialize for Field {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Field {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 /// The least common multiple of the denominators of `xs` (1 for none);
 /// `None` when it leaves i128.
 pub fn common_denominator<'a>(xs: impl IntoIterator<Item = &'a Coeff>) -> Option<i128> {

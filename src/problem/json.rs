@@ -424,7 +424,29 @@ pub fn directory_of(path: &Path) -> PathBuf {
 
 /// Writes `bytes` to `path` so that readers see the old file or the whole
 /// new one, never a part: write a sibling temporary file, sync, rename.
+/// Only a regular file (or none) is replaced so: a device or a pipe at
+/// `path` is written into as a stream, never replaced; a directory is
+/// refused; a link is followed, and its target replaced.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    match fs::metadata(path) {
+        Ok(m) if m.is_dir() => bail!("{} is a directory; give a file path", path.display()),
+        Ok(m) if !m.is_file() => {
+            let mut f = fs::OpenOptions::new()
+                .write(true)
+                .open(path)
+                .with_context(|| format!("cannot open {}", path.display()))?;
+            return f
+                .write_all(bytes)
+                .and_then(|_| f.flush())
+                .with_context(|| format!("cannot write {}", path.display()));
+        }
+        _ => {}
+    }
+    if fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+        if let Ok(target) = fs::canonicalize(path) {
+            return write_atomic(&target, bytes);
+        }
+    }
     let dir = directory_of(path);
     let name = path
         .file_name()

@@ -9,5 +9,6 @@ pub mod run;
 pub mod selfplay;
 pub mod tree;
 
-pub use selfplay::{FinishedGame, SelfPlay, SelfPlayConfig, SelfPlayCounters};
+pub use crate::game::record::{FinishedGame, Move};
+pub use selfplay::{SelfPlay, SelfPlayConfig, SelfPlayCounters};
 pub use tree::{MctsConfig, Tree};

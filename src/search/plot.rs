@@ -1,28 +1,43 @@
 //! `progress.svg`: best rank and learner losses against time, redrawn at
 //! every checkpoint from the run's metrics.
 
-use super::run::{SearchMetrics, SearchSettings};
 use crate::problem::json::write_atomic;
 use anyhow::{anyhow, Result};
 use plotters::prelude::*;
 use std::path::Path;
 
-/// Draws the series and writes the SVG atomically.
-pub fn write(path: &Path, series: &[SearchMetrics], settings: &SearchSettings) -> Result<()> {
-    let svg = render(series, settings).map_err(|e| anyhow!("progress plot: {e}"))?;
+/// One point of the plot.
+#[derive(Clone, Copy, Debug)]
+pub struct Point {
+    pub elapsed_s: f64,
+    pub best_rank: Option<usize>,
+    /// Whether the learner had taken a step (losses mean something).
+    pub trained: bool,
+    pub policy_loss: f32,
+    pub value_loss: f32,
+}
+
+/// What the plot draws.
+pub struct Plot {
+    pub shape: [usize; 3],
+    pub field: String,
+    pub points: Vec<Point>,
+}
+
+/// Draws the plot and writes the SVG atomically.
+pub fn write(path: &Path, plot: &Plot) -> Result<()> {
+    let svg = render(plot).map_err(|e| anyhow!("progress plot: {e}"))?;
     write_atomic(path, svg.as_bytes())
 }
 
-fn render(
-    series: &[SearchMetrics],
-    settings: &SearchSettings,
-) -> Result<String, Box<dyn std::error::Error>> {
+fn render(plot: &Plot) -> Result<String, Box<dyn std::error::Error>> {
+    let series = &plot.points;
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (900, 640)).into_drawing_area();
         root.fill(&WHITE)?;
-        let [n, m, p] = settings.shape;
-        let title = format!("tensorsearch {n}x{m}x{p} over {}", settings.field);
+        let [n, m, p] = plot.shape;
+        let title = format!("tensorsearch {n}x{m}x{p} over {}", plot.field);
         let (top, bottom) = root
             .titled(&title, ("sans-serif", 22))?
             .split_vertically(300);
@@ -52,7 +67,7 @@ fn render(
         let losses: Vec<(f64, f64, f64)> = series
             .iter()
             .zip(&minutes)
-            .filter(|(s, _)| s.learner_steps > 0)
+            .filter(|(s, _)| s.trained)
             .map(|(s, &t)| (t, s.policy_loss as f64, s.value_loss as f64))
             .filter(|(_, p, v)| p.is_finite() && v.is_finite())
             .collect();

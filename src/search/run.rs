@@ -11,15 +11,15 @@ use crate::engine::Backend;
 use crate::game::{ActionEncoding, GameConfig};
 use crate::model::memory::{self, MemoryEstimate};
 use crate::model::{ModelConfig, Network, StepStats};
-use crate::problem::{json, reference, Decomposition, Field, Shape};
+use crate::problem::{reference, Decomposition, Field, Shape};
+use crate::run::display::{fit_message, say, spinner};
+use crate::run::{Every, Identity, Kind, NonFinite, RunDir, Stop, Stopped};
 use crate::train::{mixed_batch, BestGame, Mix, Replay};
 use anyhow::{anyhow, bail, Context, Result};
-use indicatif::{ProgressBar, ProgressStyle};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -28,7 +28,8 @@ use std::time::{Duration, Instant};
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SearchSettings {
     pub shape: [usize; 3],
-    pub field: String,
+    /// Z or Z2.
+    pub field: Field,
     pub preset: String,
     pub model: ModelConfig,
     pub seed: u64,
@@ -84,9 +85,8 @@ impl SearchSettings {
         Shape::new(n, m, p).map_err(|e| anyhow!(e))
     }
     pub fn field(&self) -> Result<Field> {
-        match self.field.as_str() {
-            "Z" => Ok(Field::Z),
-            "Z2" => Ok(Field::Z2),
+        match self.field {
+            Field::Z | Field::Z2 => Ok(self.field),
             other => bail!("the search plays over Z or Z2, not {other}"),
         }
     }
@@ -104,16 +104,6 @@ impl SearchSettings {
     }
 }
 
-/// When a run stops (any that is met).
-#[derive(Clone, Copy, Debug, Default)]
-pub struct StopConditions {
-    pub time: Option<Duration>,
-    /// Stop once a verified decomposition of at most this rank is found.
-    pub target: Option<usize>,
-    /// Stop after this many learner steps in this session.
-    pub steps: Option<u64>,
-}
-
 /// Counters and the best games: what a checkpoint keeps besides the network.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct SearchState {
@@ -129,8 +119,7 @@ pub struct SearchState {
 }
 
 pub const STATE_FILE: &str = "search.json";
-pub const BEST_FILE: &str = "best.json";
-pub const METRICS_FILE: &str = "metrics.jsonl";
+pub use crate::run::dir::{BEST_FILE, METRICS_FILE};
 pub const PLOT_FILE: &str = "progress.svg";
 
 /// One line of `metrics.jsonl`.
@@ -163,6 +152,7 @@ pub struct SearchReport {
     pub standard_rank: usize,
     pub best_published: Option<usize>,
     pub time_to_best_s: Option<f64>,
+    pub stopped_by: Stopped,
 }
 
 /// Seconds between checkpoints.
@@ -175,11 +165,10 @@ const POLISH_EVERY: Duration = Duration::from_secs(1);
 const MESSAGE_EVERY: Duration = Duration::from_secs(1);
 /// Finished games the rank distribution covers.
 const RECENT: usize = 200;
-/// Non-finite learner steps in a row that stop a run.
-const MAX_NONFINITE: u32 = 5;
 
 /// Reads a run's settings and state from its directory.
 pub fn read_state(dir: &Path) -> Result<SearchState> {
+    crate::run::dir::expect_kind(dir, Kind::Search)?;
     let path = dir.join(STATE_FILE);
     let text = std::fs::read_to_string(&path)
         .with_context(|| format!("{} holds no search checkpoint", dir.display()))?;
@@ -214,8 +203,6 @@ impl Recent {
     }
 }
 
-/// Runs the search in `out` (a fresh run, or the checkpointed one there when
-/// `resume`). `quiet` hides the progress bar.
 /// The memory of the run's buffers: the learner and the actors' evaluator.
 pub fn memory_estimate(settings: &SearchSettings) -> Result<MemoryEstimate> {
     let (shape, field) = (settings.shape()?, settings.field()?);
@@ -226,22 +213,86 @@ pub fn memory_estimate(settings: &SearchSettings) -> Result<MemoryEstimate> {
     memory::estimate(&settings.model, &game, &encoding, settings.batch, &[actors])
 }
 
+/// A run directory from before `run.json`: its identity is its settings'.
+fn legacy_identity(dir: &Path) -> Result<Identity> {
+    let s = read_state(dir)?
+        .settings
+        .ok_or_else(|| anyhow!("{}: the checkpoint has no settings", dir.display()))?;
+    Ok(Identity::new(Kind::Search, s.shape()?, s.field()?))
+}
+
+/// Checks that `out` can take this run (fresh) or holds it (resume),
+/// without touching a device.
+pub fn check_dir(settings: &SearchSettings, out: &Path, resume: bool) -> Result<()> {
+    if resume {
+        let dir = RunDir::resume(out, Kind::Search, legacy_identity)?;
+        dir.check_state(STATE_FILE, settings.shape, settings.field()?)
+    } else {
+        crate::run::dir::check_fresh(out, Kind::Search)
+    }
+}
+
+/// The counters and best games of a resumed run, each checked against
+/// what was verified: `best.json` against the run's tensor, the state's
+/// best rank against it, every best game replayed exactly.
+fn verified_state(dir: &RunDir, game: &GameConfig) -> Result<SearchState> {
+    let state = read_state(dir.path())?;
+    let file = dir.file(STATE_FILE);
+    let best = dir.best()?.map(|d| d.rank());
+    if state.best_rank != best {
+        let said = state
+            .best_rank
+            .map_or_else(|| "none".to_string(), |r| r.to_string());
+        let held = best.map_or_else(
+            || "there is no best.json".to_string(),
+            |r| format!("the verified best.json holds rank {r}"),
+        );
+        bail!(
+            "{} says best rank {said}, but {held}: refusing to resume",
+            file.display()
+        );
+    }
+    for (i, g) in state.best_games.iter().enumerate() {
+        g.check(game)
+            .map_err(|e| anyhow!("{}: best game {i}: {e}: refusing to resume", file.display()))?;
+    }
+    if !(state.elapsed_s.is_finite() && state.elapsed_s >= 0.0) {
+        bail!("{}: elapsed_s is not a time", file.display());
+    }
+    Ok(state)
+}
+
+/// Runs the search in `out` (a fresh run, or the checkpointed one there
+/// when `resume`). `quiet` hides the progress bar.
 pub fn search<B: Backend>(
     b: &mut B,
     settings: &SearchSettings,
     out: &Path,
     resume: bool,
-    stop: StopConditions,
+    stop: Stop,
     quiet: bool,
 ) -> Result<SearchReport> {
+    let shape = settings.shape()?;
+    let field = settings.field()?;
+    let game = GameConfig::new(shape, field, settings.history, settings.max_steps);
+    // A run that does not fit is refused before its directory is touched.
     let memory = memory::guard(
         &memory_estimate(settings)?,
         b.host_memory(),
         "--batch, --games or --samples",
     )?;
-    let shape = settings.shape()?;
-    let field = settings.field()?;
-    let game = GameConfig::new(shape, field, settings.history, settings.max_steps);
+    let mut dir = if resume {
+        RunDir::resume(out, Kind::Search, legacy_identity)?
+    } else {
+        crate::run::dir::check_fresh(out, Kind::Search)?;
+        RunDir::create(out, Identity::new(Kind::Search, shape, field))?
+    };
+    dir.check_state(STATE_FILE, settings.shape, field)?;
+    let mut state = if resume {
+        verified_state(&dir, &game)?
+    } else {
+        SearchState::default()
+    };
     let encoding = ActionEncoding::default_for(shape, field);
     let mut net = Network::new(
         b,
@@ -252,17 +303,14 @@ pub fn search<B: Backend>(
         settings.seed,
     )?;
     net.weight_decay = settings.weight_decay;
-    let mut state = SearchState::default();
     if resume {
-        state = read_state(out)?;
         net.load_checkpoint(b, out)?;
     } else if let Some(init) = &settings.init {
         net.init_from(b, init)?;
     }
     state.settings = Some(settings.clone());
-    let mut metrics_file = crate::progress::open_outputs(out, METRICS_FILE)?;
-    let mut series = if resume {
-        read_metrics(&out.join(METRICS_FILE))
+    let mut series: Vec<SearchMetrics> = if resume {
+        dir.read_metrics()
     } else {
         Vec::new()
     };
@@ -294,22 +342,12 @@ pub fn search<B: Backend>(
         out.display()
     );
     eprintln!("{memory}");
-    let stop_flag = crate::interrupt::stop_flag();
-    let bar = if quiet {
-        ProgressBar::hidden()
-    } else {
-        let bar = ProgressBar::new_spinner();
-        bar.set_style(
-            ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_msg}")
-                .expect("a valid template"),
-        );
-        bar
-    };
-    let started = Instant::now();
+    let bar = spinner(quiet);
+    let clock = stop.start();
     let elapsed_before = state.elapsed_s;
     let steps_before = net.step;
-    let mut last_checkpoint = Instant::now();
-    let mut last_log = Instant::now();
+    let mut save = Every::new(CHECKPOINT_EVERY);
+    let mut log = Every::new(LOG_EVERY);
     let mut last_message: Option<Instant> = None;
     let mut last_polish: Option<Instant> = None;
     let mut last_stats = StepStats::default();
@@ -318,39 +356,33 @@ pub fn search<B: Backend>(
     };
     let mut moves_pending = 0u64;
     let mut moves_seen = 0u64;
-    let mut failures = 0;
-    let mut best_file = state
-        .best_rank
-        .map(|_| out.join(BEST_FILE))
-        .filter(|p| p.exists());
+    let mut nonfinite = NonFinite::default();
+    // Only a rank verified here (best.json read back, or found in this
+    // session) is ever reported.
+    let mut best_file = state.best_rank.map(|_| out.join(BEST_FILE));
     let mut time_to_best = None;
-    let total_elapsed = |started: &Instant| elapsed_before + started.elapsed().as_secs_f64();
+    let total_elapsed = |clock: &crate::run::Clock| elapsed_before + clock.seconds();
     let mut window = (Instant::now(), 0u64, 0u64);
+    let session_steps = |net: &Network<B>| (net.step - steps_before) as u64;
 
     let warmup_mix = Mix {
         demonstrations: 1.0,
         played: 0.0,
         best: 0.0,
     };
-    loop {
-        let reached = stop
-            .target
-            .is_some_and(|t| state.best_rank.is_some_and(|r| r <= t));
-        let stopping = reached
-            || stop.time.is_some_and(|t| started.elapsed() >= t)
-            || stop
-                .steps
-                .is_some_and(|s| (net.step - steps_before) as u64 >= s)
-            || stop_flag.load(std::sync::atomic::Ordering::SeqCst);
+    let stopped_by = loop {
+        let stopping = clock.check(state.best_rank, session_steps(&net));
         // Every minute, and once more at the end (Ctrl-C included).
-        if stopping || last_checkpoint.elapsed() >= CHECKPOINT_EVERY {
-            let elapsed = total_elapsed(&started);
-            checkpoint(b, &net, out, &mut state, &actors, &base, &replay, elapsed)?;
-            super::plot::write(&out.join(PLOT_FILE), &series, settings)?;
-            last_checkpoint = Instant::now();
+        if stopping.is_some() || save.due() {
+            let elapsed = total_elapsed(&clock);
+            state.skipped_steps += nonfinite.skipped;
+            nonfinite.skipped = 0;
+            checkpoint(b, &net, &dir, &mut state, &actors, &base, &replay, elapsed)?;
+            super::plot::write(&dir.file(PLOT_FILE), &plot_of(&series, settings))?;
+            save.restart();
         }
-        if stopping {
-            break;
+        if let Some(why) = stopping {
+            break why;
         }
         let warming_up = net.step < settings.warmup_steps;
         let finished = if warming_up {
@@ -390,19 +422,20 @@ pub fn search<B: Backend>(
             }
             for (d, how) in improvements {
                 if state.best_rank.is_none_or(|r| d.rank() < r) {
-                    let path = record_best(out, &d, games)?;
+                    dir.keep(&d, &format!("rank-{}-game-{games}.json", d.rank()))?;
+                    dir.write_best(&d)?;
                     state.best_rank = Some(d.rank());
-                    time_to_best = Some(total_elapsed(&started));
-                    crate::progress::say(
+                    time_to_best = Some(total_elapsed(&clock));
+                    say(
                         &bar,
                         format!(
                             "[{:>7.1}s] rank {} found by {how} after {games} games: {}",
-                            total_elapsed(&started),
+                            total_elapsed(&clock),
                             d.rank(),
-                            path.display()
+                            dir.file(BEST_FILE).display()
                         ),
                     );
-                    best_file = Some(out.join(BEST_FILE));
+                    best_file = Some(dir.file(BEST_FILE));
                 }
             }
             replay.add(f);
@@ -413,10 +446,7 @@ pub fn search<B: Backend>(
         let moves = actors.counters.moves;
         moves_pending += moves - moves_seen;
         moves_seen = moves;
-        let steps_left = |net: &Network<B>| {
-            stop.steps
-                .is_none_or(|s| ((net.step - steps_before) as u64) < s)
-        };
+        let steps_left = |net: &Network<B>| stop.steps.is_none_or(|s| session_steps(net) < s);
         while moves_pending >= settings.moves_per_step as u64 && steps_left(&net) {
             moves_pending -= settings.moves_per_step as u64;
             let mut rng = StdRng::seed_from_u64(
@@ -437,27 +467,11 @@ pub fn search<B: Backend>(
                 settings.max_steps,
             );
             let stats = net.train_step(b, &batch, settings.lr)?;
-            if stats.is_finite() {
-                failures = 0;
+            let step = net.step as u64 + 1;
+            if nonfinite.record(step, stats.policy_loss, stats.value_loss, out, |l| {
+                say(&bar, l)
+            })? {
                 last_stats = stats;
-            } else {
-                failures += 1;
-                state.skipped_steps += 1;
-                crate::progress::say(
-                    &bar,
-                    format!(
-                        "learner step {}: loss is not finite (policy {}, value {}); update skipped",
-                        net.step + 1,
-                        stats.policy_loss,
-                        stats.value_loss
-                    ),
-                );
-                if failures >= MAX_NONFINITE {
-                    bail!(
-                        "{MAX_NONFINITE} learner steps in a row had non-finite losses (lower --lr?); the last good checkpoint is kept in {}",
-                        out.display()
-                    );
-                }
             }
         }
         if last_message.is_none_or(|t| t.elapsed() >= MESSAGE_EVERY) {
@@ -465,7 +479,7 @@ pub fn search<B: Backend>(
             let dt = window.0.elapsed().as_secs_f64().max(1e-9);
             let (hist, unsolved) = recent.histogram();
             let line = SearchMetrics {
-                elapsed_s: total_elapsed(&started),
+                elapsed_s: total_elapsed(&clock),
                 games: base.games + c.games,
                 simulations: base.simulations + c.simulations,
                 learner_steps: net.step,
@@ -477,27 +491,21 @@ pub fn search<B: Backend>(
                 recent_ranks: hist,
                 recent_unsolved: unsolved,
             };
-            let phase = if warming_up {
-                "warm-up on demonstrations | "
-            } else {
-                ""
-            };
-            bar.set_message(format!("{phase}{}", progress_message(&line)));
+            bar.set_message(progress_message(&line, warming_up));
             last_message = Some(Instant::now());
             // Rates cover the time since the last metrics line.
-            if last_log.elapsed() >= LOG_EVERY {
-                writeln!(metrics_file, "{}", serde_json::to_string(&line)?)?;
+            if log.due() {
+                dir.log(&line)?;
                 series.push(line);
-                last_log = Instant::now();
                 window = (Instant::now(), c.games, c.simulations);
             }
         }
         bar.tick();
-    }
+    };
     bar.finish_and_clear();
     Ok(SearchReport {
         device: b.describe(),
-        seconds: total_elapsed(&started),
+        seconds: total_elapsed(&clock),
         games: state.games,
         simulations: state.simulations,
         learner_steps: net.step,
@@ -506,10 +514,30 @@ pub fn search<B: Backend>(
         standard_rank: shape.standard_rank(),
         best_published: reference::best_ranks(shape).map(|r| r.get(field)),
         time_to_best_s: time_to_best,
+        stopped_by,
     })
 }
 
-fn progress_message(m: &SearchMetrics) -> String {
+/// What `progress.svg` draws, from the metrics lines.
+fn plot_of(series: &[SearchMetrics], settings: &SearchSettings) -> super::plot::Plot {
+    super::plot::Plot {
+        shape: settings.shape,
+        field: settings.field.name().to_string(),
+        points: series
+            .iter()
+            .map(|m| super::plot::Point {
+                elapsed_s: m.elapsed_s,
+                best_rank: m.best_rank,
+                trained: m.learner_steps > 0,
+                policy_loss: m.policy_loss,
+                value_loss: m.value_loss,
+            })
+            .collect(),
+    }
+}
+
+/// The progress line's fields, most important first, as many as fit.
+fn progress_message(m: &SearchMetrics, warming_up: bool) -> String {
     let best = m
         .best_rank
         .map_or_else(|| "-".to_string(), |r| r.to_string());
@@ -518,17 +546,19 @@ fn progress_message(m: &SearchMetrics) -> String {
         .iter()
         .map(|(r, n)| format!("{r}:{n}"))
         .collect();
-    format!(
-        "best rank {best} | {} games ({:.1}/s) | {:.0} sims/s | {} learner steps | policy {:.3} value {:.3} | recent ranks {} unsolved:{}",
-        m.games,
-        m.games_per_s,
-        m.simulations_per_s,
-        m.learner_steps,
-        m.policy_loss,
-        m.value_loss,
-        ranks.join(" "),
-        m.recent_unsolved
-    )
+    let mut fields = vec![format!("best rank {best}")];
+    if warming_up {
+        fields.push("warm-up on demonstrations".into());
+    }
+    fields.extend([
+        format!("{:.1} games/s", m.games_per_s),
+        format!("policy {:.3} value {:.3}", m.policy_loss, m.value_loss),
+        format!("recent {} unsolved:{}", ranks.join(" "), m.recent_unsolved),
+        format!("{} learner steps", m.learner_steps),
+        format!("{:.0} sims/s", m.simulations_per_s),
+        format!("{} games", m.games),
+    ]);
+    fit_message(&fields)
 }
 
 /// Walks `d` in the flip graph (coefficients kept in the game's set); the
@@ -554,22 +584,11 @@ fn term_actions(d: &Decomposition, game: &GameConfig) -> Vec<Vec<i32>> {
     actions
 }
 
-/// Writes an improvement: `found/rank-R-game-G.json`, then `best.json`,
-/// each atomically.
-fn record_best(out: &Path, d: &Decomposition, games: u64) -> Result<PathBuf> {
-    let found = out
-        .join("found")
-        .join(format!("rank-{}-game-{games}.json", d.rank()));
-    json::write_file(&found, std::slice::from_ref(d))?;
-    json::write_file(&out.join(BEST_FILE), std::slice::from_ref(d))?;
-    Ok(out.join(BEST_FILE))
-}
-
 #[allow(clippy::too_many_arguments)]
 fn checkpoint<B: Backend>(
     b: &mut B,
     net: &Network<B>,
-    out: &Path,
+    dir: &RunDir,
     state: &mut SearchState,
     actors: &SelfPlay<B>,
     base: &SelfPlayCounters,
@@ -584,19 +603,9 @@ fn checkpoint<B: Backend>(
     state.elapsed_s = elapsed;
     state.best_games = replay.best.clone();
     let seed = state.settings.as_ref().map_or(0, |s| s.seed);
-    net.save(b, out, seed)?;
+    net.save(b, dir.path(), seed)?;
     let text = serde_json::to_string(state)?;
-    json::write_atomic(&out.join(STATE_FILE), format!("{text}\n").as_bytes())?;
+    dir.write(STATE_FILE, format!("{text}\n").as_bytes())?;
     state.best_games.clear();
     Ok(())
-}
-
-fn read_metrics(path: &Path) -> Vec<SearchMetrics> {
-    std::fs::read_to_string(path)
-        .map(|text| {
-            text.lines()
-                .filter_map(|l| serde_json::from_str(l).ok())
-                .collect()
-        })
-        .unwrap_or_default()
 }

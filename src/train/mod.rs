@@ -6,5 +6,5 @@ pub mod pretrain;
 pub mod replay;
 
 pub use batch::synthetic_batch;
-pub use pretrain::{memory_estimate, pretrain, PretrainOptions, Report};
+pub use pretrain::{memory_estimate, open_dir, pretrain, PretrainOptions, Report};
 pub use replay::{mixed_batch, BestGame, Mix, Replay};

@@ -8,14 +8,14 @@ use crate::game::{ActionEncoding, Example, GameConfig};
 use crate::model::memory::{self, MemoryEstimate};
 use crate::model::{Batch, Evaluator, ModelConfig, Network};
 use crate::problem::{Field, Shape};
-use anyhow::{bail, Context, Result};
+use crate::run::display::{fit_message, say};
+use crate::run::{Every, Identity, Kind, NonFinite, RunDir, Stop};
+use anyhow::{anyhow, bail, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::Serialize;
-use std::io::Write;
-use std::path::PathBuf;
-use std::sync::atomic::Ordering;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 #[derive(Clone, Debug)]
@@ -29,8 +29,9 @@ pub struct PretrainOptions {
     pub weight_decay: f32,
     pub steps: Option<u64>,
     pub time: Option<Duration>,
+    /// The run directory: a fresh one, or the run to continue.
     pub out: PathBuf,
-    pub resume: Option<PathBuf>,
+    pub resume: bool,
     pub seed: u64,
     /// Actions of history the network sees.
     pub history: usize,
@@ -81,8 +82,6 @@ struct MetricsLine {
 const GREEDY_TEMPERATURE: f32 = 1e-4;
 /// Seconds between checkpoints.
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(60);
-/// Non-finite steps in a row that stop a run.
-pub const MAX_NONFINITE: u32 = 5;
 /// Steps between metrics lines.
 const LOG_EVERY: u32 = 10;
 
@@ -100,11 +99,43 @@ pub fn memory_estimate(opts: &PretrainOptions) -> Result<MemoryEstimate> {
     memory::estimate(&opts.model, &game, &encoding, opts.batch, &evaluators)
 }
 
+/// A pretrain directory from before `run.json`: its identity is its
+/// checkpoint's.
+fn legacy_identity(dir: &Path) -> Result<Identity> {
+    let meta = crate::model::checkpoint::read_meta(dir)?;
+    let [n, m, p] = meta.shape;
+    let shape = Shape::new(n, m, p).map_err(|e| anyhow!(e))?;
+    Ok(Identity::new(Kind::Pretrain, shape, meta.field))
+}
+
+/// Opens the run directory of `opts` (fresh, or the run to continue),
+/// checking it holds what the options say; touches no device.
+pub fn open_dir(opts: &PretrainOptions) -> Result<RunDir> {
+    let dir = if opts.resume {
+        RunDir::resume(&opts.out, Kind::Pretrain, legacy_identity)?
+    } else {
+        RunDir::create(
+            &opts.out,
+            Identity::new(Kind::Pretrain, opts.shape, opts.field),
+        )?
+    };
+    let s = opts.shape;
+    dir.check_state(
+        crate::model::checkpoint::META_FILE,
+        [s.n, s.m, s.p],
+        opts.field,
+    )?;
+    Ok(dir)
+}
+
+/// Trains in the run directory of `opts` (opened after the memory check,
+/// so a run that does not fit leaves nothing behind).
 pub fn pretrain<B: Backend>(b: &mut B, opts: &PretrainOptions) -> Result<Report> {
     if opts.steps.is_none() && opts.time.is_none() {
         bail!("give --steps or --time");
     }
     let memory = memory::guard(&memory_estimate(opts)?, b.host_memory(), "--batch")?;
+    let mut dir = open_dir(opts)?;
     let max_rank = opts.shape.standard_rank();
     let game = GameConfig::new(opts.shape, opts.field, opts.history, max_rank);
     let encoding = ActionEncoding::default_for(opts.shape, opts.field);
@@ -117,30 +148,20 @@ pub fn pretrain<B: Backend>(b: &mut B, opts: &PretrainOptions) -> Result<Report>
         opts.seed,
     )?;
     net.weight_decay = opts.weight_decay;
-    if let Some(dir) = &opts.resume {
-        let meta = net.load_checkpoint(b, dir)?;
+    if opts.resume {
+        let meta = net.load_checkpoint(b, dir.path())?;
         if meta.seed != opts.seed {
             bail!(
                 "{} was trained with --seed {}, not {}",
-                dir.display(),
+                dir.path().display(),
                 meta.seed,
                 opts.seed
             );
         }
     }
-    std::fs::create_dir_all(&opts.out)
-        .with_context(|| format!("cannot create {}", opts.out.display()))?;
-    let metrics_path = opts.out.join("metrics.jsonl");
-    let mut metrics = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&metrics_path)
-        .with_context(|| format!("cannot open {}", metrics_path.display()))?;
-
     if !opts.quiet {
         eprintln!("{memory}");
     }
-    let stop = crate::interrupt::stop_flag();
     let bar = if opts.quiet {
         ProgressBar::hidden()
     } else {
@@ -149,25 +170,23 @@ pub fn pretrain<B: Backend>(b: &mut B, opts: &PretrainOptions) -> Result<Report>
             None => ProgressBar::new_spinner(),
         };
         bar.set_style(
-            ProgressStyle::with_template("{spinner} [{elapsed_precise}] {pos} steps {wide_msg}")
+            ProgressStyle::with_template("{spinner} [{elapsed_precise}] {pos} steps {msg}")
                 .expect("a valid template"),
         );
         bar
     };
 
-    let started = Instant::now();
+    let clock = Stop {
+        time: opts.time,
+        target: None,
+        steps: opts.steps,
+    }
+    .start();
     let first_step = net.step;
-    let mut last_checkpoint = Instant::now();
+    let mut save = Every::new(CHECKPOINT_EVERY);
     let mut window = (Instant::now(), net.step);
-    let mut failures = 0;
-    loop {
-        let taken = (net.step - first_step) as u64;
-        if opts.steps.is_some_and(|n| taken >= n)
-            || opts.time.is_some_and(|t| started.elapsed() >= t)
-            || stop.load(Ordering::SeqCst)
-        {
-            break;
-        }
+    let mut nonfinite = NonFinite::default();
+    while clock.check(None, (net.step - first_step) as u64).is_none() {
         // Each step's data comes from (seed, step), so a resumed run
         // continues the same stream.
         let mut rng = StdRng::seed_from_u64(
@@ -175,52 +194,38 @@ pub fn pretrain<B: Backend>(b: &mut B, opts: &PretrainOptions) -> Result<Report>
         );
         let data = synthetic_batch(&mut rng, &game, &encoding, opts.batch, max_rank);
         let stats = net.train_step(b, &data, opts.lr)?;
-        if !stats.is_finite() {
-            failures += 1;
-            crate::progress::say(
-                &bar,
-                format!(
-                    "step {}: loss is not finite (policy {}, value {}); update skipped",
-                    net.step + 1,
-                    stats.policy_loss,
-                    stats.value_loss
-                ),
-            );
-            if failures >= MAX_NONFINITE {
-                bail!(
-                    "{MAX_NONFINITE} steps in a row had non-finite losses (lower --lr?); the last good checkpoint is kept in {}",
-                    opts.out.display()
-                );
-            }
+        let step = net.step as u64 + 1;
+        if !nonfinite.record(step, stats.policy_loss, stats.value_loss, dir.path(), |l| {
+            say(&bar, l)
+        })? {
             continue;
         }
-        failures = 0;
         bar.inc(1);
         if net.step % LOG_EVERY == 0 {
             let rate = (net.step - window.1) as f64 / window.0.elapsed().as_secs_f64();
             window = (Instant::now(), net.step);
-            bar.set_message(format!(
-                "{rate:.2} steps/s  policy {:.3}  value {:.3}  token acc {:.3}",
-                stats.policy_loss, stats.value_loss, stats.token_accuracy
-            ));
-            let line = MetricsLine {
+            bar.set_message(fit_message(&[
+                format!("{rate:.2} steps/s"),
+                format!("policy {:.3}", stats.policy_loss),
+                format!("value {:.3}", stats.value_loss),
+                format!("token acc {:.3}", stats.token_accuracy),
+            ]));
+            dir.log(&MetricsLine {
                 step: net.step,
-                elapsed_s: started.elapsed().as_secs_f64(),
+                elapsed_s: clock.seconds(),
                 steps_per_second: rate,
                 policy_loss: stats.policy_loss,
                 value_loss: stats.value_loss,
                 token_accuracy: stats.token_accuracy,
-            };
-            writeln!(metrics, "{}", serde_json::to_string(&line)?)?;
+            })?;
         }
-        if last_checkpoint.elapsed() >= CHECKPOINT_EVERY {
-            net.save(b, &opts.out, opts.seed)?;
-            last_checkpoint = Instant::now();
+        if save.due() {
+            net.save(b, dir.path(), opts.seed)?;
         }
     }
-    let seconds = started.elapsed().as_secs_f64();
+    let seconds = clock.seconds();
     let steps = net.step - first_step;
-    net.save(b, &opts.out, opts.seed)?;
+    net.save(b, dir.path(), opts.seed)?;
     bar.finish_and_clear();
 
     let evaluation = evaluate(b, &mut net, opts)?;
@@ -234,10 +239,7 @@ pub fn pretrain<B: Backend>(b: &mut B, opts: &PretrainOptions) -> Result<Report>
         evaluation,
     };
     let text = serde_json::to_string_pretty(&report)?;
-    crate::problem::json::write_atomic(
-        &opts.out.join("report.json"),
-        format!("{text}\n").as_bytes(),
-    )?;
+    dir.write("report.json", format!("{text}\n").as_bytes())?;
     Ok(report)
 }
 

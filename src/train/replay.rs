@@ -11,9 +11,9 @@
 //! sequence, and it uses the training step as it is.
 
 use super::batch::{batch_of, demonstration_example};
+use crate::game::record::FinishedGame;
 use crate::game::{ActionEncoding, Demonstration, Example, GameConfig};
 use crate::model::Batch;
-use crate::search::FinishedGame;
 use rand::seq::SliceRandom;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -26,6 +26,49 @@ pub struct BestGame {
     pub rank: usize,
     pub tensor: Vec<i32>,
     pub actions: Vec<Vec<i32>>,
+}
+
+impl BestGame {
+    /// Whether this record is a solved game of `game`: a tensor of the
+    /// game's size, `rank` actions of the right length with coefficients
+    /// in the game's set, nonzero, whose rank-one terms sum to the tensor
+    /// exactly. What a checkpoint hands back is checked by this before the
+    /// learner trains on it.
+    pub fn check(&self, game: &GameConfig) -> Result<(), String> {
+        let [a, b, c] = game.dims;
+        if self.tensor.len() != a * b * c {
+            return Err(format!(
+                "its tensor has {} entries, not {}",
+                self.tensor.len(),
+                a * b * c
+            ));
+        }
+        if self.tensor.iter().any(|x| x.abs() > 1 << 16) {
+            return Err("its tensor has entries out of range".into());
+        }
+        if self.actions.len() != self.rank || self.rank == 0 || self.rank > game.max_steps {
+            return Err(format!(
+                "it claims rank {} with {} actions",
+                self.rank,
+                self.actions.len()
+            ));
+        }
+        let set = crate::game::action::coefficient_set(game.field);
+        let mut residual: Vec<i32> = self.tensor.iter().map(|&x| game.reduce(x)).collect();
+        for (i, action) in self.actions.iter().enumerate() {
+            if action.len() != game.action_len() || action.iter().any(|x| !set.contains(x)) {
+                return Err(format!("action {i} is not an action of this game"));
+            }
+            if crate::game::action::is_null(game.dims, action) {
+                return Err(format!("action {i} has a zero factor"));
+            }
+            game.subtract(&mut residual, action);
+        }
+        if residual.iter().any(|&x| x != 0) {
+            return Err("its actions do not sum to its tensor".into());
+        }
+        Ok(())
+    }
 }
 
 /// Shares of a training batch: synthetic demonstrations, played games,

@@ -50,3 +50,38 @@ pub fn temp_dir(tag: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+/// A failed run: non-zero exit, exactly one line of output, no panic, and
+/// `needle` in that line.
+pub fn assert_clean_failure(args: &[&str], needle: &str) {
+    let out = run(args, &[]);
+    let all = format!("{}{}", out.stdout, out.stderr);
+    assert_ne!(out.code, 0, "{args:?} succeeded: {all}");
+    assert!(!all.contains("panicked"), "{args:?} panicked: {all}");
+    assert_eq!(
+        all.trim_end().lines().count(),
+        1,
+        "{args:?} printed more than one line: {all}"
+    );
+    assert!(all.contains(needle), "{args:?}: '{all}' lacks '{needle}'");
+}
+
+/// Every file under `dir` with its bytes, to tell whether a command
+/// changed anything there.
+pub fn snapshot(dir: &std::path::Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut all = vec![];
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let bytes = std::fs::read(&p).unwrap();
+                all.push((p, bytes));
+            }
+        }
+    }
+    all.sort();
+    all
+}

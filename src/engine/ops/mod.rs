@@ -13,15 +13,15 @@ pub mod losses;
 pub mod matmul;
 pub mod mean;
 
-/// Every kernel file, by family name, as the GPU backend compiles it
-/// (after the shared prelude).
+/// The engine's kernel files, by family name, as the GPU backend compiles
+/// them (after the shared prelude). Kernels of other domains carry their
+/// own source in their `Kernel` (see `crate::all_shaders`).
 pub const SHADERS: &[(&str, &str)] = &[
     ("adam", adam::WGSL),
     ("attention", attention::WGSL),
     ("bias", matmul::BIAS_WGSL),
     ("elementwise", elementwise::WGSL),
     ("embedding", embedding::WGSL),
-    ("flip", crate::flip::gpu::WGSL),
     ("game", game::GAME_WGSL),
     ("gather", gather::WGSL),
     ("layernorm", layernorm::WGSL),
