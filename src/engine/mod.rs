@@ -210,7 +210,7 @@ pub trait Backend {
         dlogits: &Self::Buf,
         correct: &Self::Buf,
     );
-    /// Quantile Huber loss of DESIGN §3 per sample, and its gradient.
+    /// Quantile Huber loss of docs/design.md §3 per sample, and its gradient.
     fn quantile_huber(
         &mut self,
         spec: &QuantileSpec,

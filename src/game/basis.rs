@@ -1,4 +1,4 @@
-//! Change of basis (DESIGN §4): T' = T ×₁ A ×₂ B ×₃ C with random invertible
+//! Change of basis (docs/design.md §4): T' = T ×₁ A ×₂ B ×₃ C with random invertible
 //! integer matrices whose inverses are integer too (unimodular over Z;
 //! invertible over GF(2)). A decomposition (u', v', w') of T' maps back to
 //! (A⁻¹u', B⁻¹v', C⁻¹w'), a decomposition of T.

@@ -1,4 +1,4 @@
-//! Synthetic demonstrations (DESIGN §4): R random sparse factor triples over
+//! Synthetic demonstrations (docs/design.md §4): R random sparse factor triples over
 //! the coefficient set, summed into a tensor D; the network learns to play
 //! them back. Generated on the fly, never stored.
 

@@ -1,5 +1,5 @@
 //! TensorGame: actions and their token encoding, changes of basis,
-//! synthetic demonstrations and the state the network sees (DESIGN §2, §4).
+//! synthetic demonstrations and the state the network sees (docs/design.md §2, §4).
 
 pub mod action;
 pub mod basis;

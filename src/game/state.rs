@@ -1,7 +1,7 @@
 //! The game's dimensions and the state encoding fed to the network: the
 //! residual and the rank-one tensors of the last h actions (h + 1
 //! channels), padded to S = max dimension per mode, seen as three grids
-//! (DESIGN §3), plus the scalar step / R_limit.
+//! (docs/design.md §3), plus the scalar step / R_limit.
 
 use crate::problem::{Field, Shape};
 

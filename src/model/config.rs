@@ -1,4 +1,4 @@
-//! Model sizes. All sizes are configuration, not code (DESIGN §3).
+//! Model sizes. All sizes are configuration, not code (docs/design.md §3).
 
 use anyhow::{bail, Result};
 

@@ -1,4 +1,4 @@
-//! The AlphaTensor network (DESIGN §3): configuration, the flat parameter
+//! The AlphaTensor network (docs/design.md §3): configuration, the flat parameter
 //! buffer, layers, and the torso, policy and value heads.
 
 pub mod checkpoint;

@@ -36,7 +36,7 @@ impl StepStats {
     }
 }
 
-/// The pairs of grids the attentive-modes layers join, in order (DESIGN §3).
+/// The pairs of grids the attentive-modes layers join, in order (docs/design.md §3).
 const PAIRS: [(usize, usize); 3] = [(0, 1), (2, 0), (1, 2)];
 
 /// One attentive-modes step: grid a beside the transpose of grid b, a
@@ -67,7 +67,7 @@ pub struct Network<B: Backend> {
     pub samples: usize,
     pub layout: ParamLayout,
     pub weights: Weights<B>,
-    /// AdamW's decoupled weight decay, on linear weights only (DESIGN §3:
+    /// AdamW's decoupled weight decay, on linear weights only (docs/design.md §3:
     /// none on norms, biases and embeddings). 0 by default.
     pub weight_decay: f32,
     /// 1 for each parameter word the decay applies to, else 0.

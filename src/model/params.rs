@@ -1,4 +1,4 @@
-//! One flat f32 parameter buffer with named views (DESIGN §3). The layout
+//! One flat f32 parameter buffer with named views (docs/design.md §3). The layout
 //! is built once from the configuration; initial values are drawn on the
 //! host from a seed, so every backend starts from the same numbers.
 

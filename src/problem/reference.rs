@@ -1,5 +1,5 @@
 //! Reference ranks: the schoolbook rank nmp and the best published ranks
-//! for 2 ≤ n ≤ m ≤ p ≤ 5 (DESIGN §1). Ranks are invariant under permuting
+//! for 2 ≤ n ≤ m ≤ p ≤ 5 (docs/design.md §1). Ranks are invariant under permuting
 //! n, m, p, so the table is keyed by sorted dimensions.
 
 use super::field::Field;
@@ -23,7 +23,7 @@ impl BestRanks {
     }
 }
 
-/// (sorted dims, Z2, Z, Q). Sources are listed in DESIGN §1 (Strassen,
+/// (sorted dims, Z2, Z, Q). Sources are listed in docs/design.md §1 (Strassen,
 /// Hopcroft–Kerr, Laderman, Smirnov, AlphaTensor, Kauers–Moosbauer, …).
 const TABLE: [([usize; 3], usize, usize, usize); 20] = [
     ([2, 2, 2], 7, 7, 7),

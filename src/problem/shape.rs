@@ -1,4 +1,4 @@
-//! Matrix-multiplication shapes ⟨n,m,p⟩ and the tensor T of DESIGN §1.
+//! Matrix-multiplication shapes ⟨n,m,p⟩ and the tensor T of docs/design.md §1.
 
 use std::fmt;
 use std::str::FromStr;

@@ -1,4 +1,4 @@
-//! The search (DESIGN §5): sampled MCTS over TensorGame, batched self-play
+//! The search (docs/design.md §5): sampled MCTS over TensorGame, batched self-play
 //! against the network, and the rank bound charged at the step limit.
 
 pub mod actions;

@@ -1,4 +1,4 @@
-//! γ(S), the penalty at the step limit (DESIGN §2): an upper bound on the
+//! γ(S), the penalty at the step limit (docs/design.md §2): an upper bound on the
 //! rank of the residual, the smallest over the three modes of the summed
 //! ranks of its slices (rank over Q, or over GF(2) for the Z2 game).
 

@@ -1,4 +1,4 @@
-//! Batched self-play (DESIGN §5): G games in flight, each with its own tree.
+//! Batched self-play (docs/design.md §5): G games in flight, each with its own tree.
 //! Every round selects leaves in all trees (several per tree under virtual
 //! loss), evaluates them in one network call, expands and backs them up;
 //! a game moves once its root has had n_sim simulations since its last
@@ -78,7 +78,7 @@ pub struct SelfPlay<B: Backend> {
 }
 
 /// The search's value of a state: the mean of the quantiles with τ ≥ 0.75
-/// (risk seeking, DESIGN §3).
+/// (risk seeking, docs/design.md §3).
 pub fn risk_seeking_value(quantiles: &[f32]) -> f64 {
     let n = quantiles.len();
     let high: Vec<f64> = (0..n)

@@ -1,4 +1,4 @@
-//! One game's search tree (DESIGN §5): nodes hold a residual, edges the
+//! One game's search tree (docs/design.md §5): nodes hold a residual, edges the
 //! sampled candidate actions with their empirical prior, visit counts and
 //! summed returns. Selection is pUCT with c(s) and Q normalised to the
 //! min/max seen in the tree; the backup adds −1 per step to the leaf value

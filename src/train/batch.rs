@@ -1,4 +1,4 @@
-//! Batches of synthetic demonstrations for supervised training (DESIGN §4).
+//! Batches of synthetic demonstrations for supervised training (docs/design.md §4).
 
 use crate::game::{random_demonstration, ActionEncoding, Example, GameConfig};
 use crate::model::Batch;

@@ -1,4 +1,4 @@
-//! What the learner trains on besides synthetic demonstrations (DESIGN §4):
+//! What the learner trains on besides synthetic demonstrations (docs/design.md §4):
 //! recently played games (targets: an action drawn from the MCTS improved
 //! policy, and the observed return) and the best games found so far
 //! (played back like demonstrations, in a random factor order).
@@ -159,7 +159,7 @@ impl Replay {
 
     /// A position of a played game. Half the time the game's own state
     /// with an action drawn from its improved policy; else its factors in
-    /// a random order (DESIGN §4), the next factor as the target. The value
+    /// a random order (docs/design.md §4), the next factor as the target. The value
     /// target is the observed return from there.
     pub fn played_example<R: Rng>(&self, rng: &mut R, cfg: &GameConfig) -> Option<Example> {
         if self.played.is_empty() {

@@ -54,7 +54,7 @@ pub fn xent_cpu<F: Float>(
 pub struct QuantileSpec {
     pub batch: usize,
     pub quantiles: usize,
-    /// The Huber threshold (1 in DESIGN §3).
+    /// The Huber threshold (1 in docs/design.md §3).
     pub delta: f32,
     /// Multiplies every loss and gradient (e.g. 1 / batch).
     pub scale: f32,
