@@ -566,3 +566,48 @@ fn corrupted_run_files_never_yield_a_false_rank() {
     );
     fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn verify_streams_and_points_at_the_place() {
+    // An endless input ends at its first byte, not after reading it all.
+    assert_clean_failure(
+        &["verify", "/dev/zero"],
+        "invalid JSON: expected value at line 1 column 1",
+    );
+    let dir = temp_dir("hostile-verify");
+    // A short row deep in a long file is named at its own line.
+    let mut rows: Vec<String> = (0..1464).map(|_| "[1,0,0,0]".to_string()).collect();
+    rows[700] = "[1,0]".into();
+    let text = format!(
+        "{{\"shape\":[2,2,2],\"field\":\"Z\",\n\"u\":[\n{}],\n\"v\":[],\"w\":[]}}\n",
+        rows.join(",\n")
+    );
+    let long = dir.join("long.json");
+    fs::write(&long, text).unwrap();
+    assert_clean_failure(
+        &["verify", long.to_str().unwrap()],
+        "u[700] has 2 entries, shape 2x2x2 needs 4 at line 703",
+    );
+    // Out of range is said as such.
+    let tiny = dir.join("tiny.json");
+    fs::write(
+        &tiny,
+        r#"{"shape":[1,1,1],"field":"Q","u":[["1e-400"]],"v":[[1]],"w":[[1]]}"#,
+    )
+    .unwrap();
+    assert_clean_failure(
+        &["verify", tiny.to_str().unwrap()],
+        "too small to hold exactly",
+    );
+    let huge = dir.join("huge.json");
+    fs::write(
+        &huge,
+        r#"{"shape":[1,1,1],"field":"Q","u":[["1/340282366920938463463374607431768211457"]],"v":[[1]],"w":[[1]]}"#,
+    )
+    .unwrap();
+    assert_clean_failure(
+        &["verify", huge.to_str().unwrap()],
+        "denominator leaves 128-bit integers",
+    );
+    fs::remove_dir_all(&dir).unwrap();
+}

@@ -37,6 +37,11 @@ pub trait Backend {
     /// Whether buffers live in the host's memory (the CPU backend, software
     /// adapters), which bounds what a run may allocate.
     fn host_memory(&self) -> bool;
+    /// Whether this backend only counts what is allocated on it (sizing):
+    /// callers then skip making data that would be written to it.
+    fn counts_only(&self) -> bool {
+        false
+    }
     /// Dispatches, submissions and transfers so far, on a GPU.
     fn gpu_counts(&self) -> Option<GpuCounts> {
         None

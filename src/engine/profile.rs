@@ -67,6 +67,9 @@ impl<B: Backend> Backend for Profiled<B> {
     fn host_memory(&self) -> bool {
         self.inner.host_memory()
     }
+    fn counts_only(&self) -> bool {
+        self.inner.counts_only()
+    }
     fn gpu_counts(&self) -> Option<GpuCounts> {
         self.inner.gpu_counts()
     }

@@ -196,18 +196,13 @@ impl<B: Backend> Network<B> {
                     false,
                 )?;
                 let block = Stack::new(layers);
-                let (to_pair, from_a, from_b) = pair_indices(batch, s, ga, gb);
-                let upload = |b: &mut B, idx: &[u32]| -> Result<B::Buf> {
-                    let buf = b.alloc(idx.len())?;
-                    b.write_u32(&buf, idx);
-                    Ok(buf)
-                };
+                let [to_pair, from_a, from_b] = pair_indices(b, batch, s, ga, gb)?;
                 pairs.push(PairStep {
                     a: ga,
                     b: gb,
                     third: 3 - ga - gb,
-                    to_pair: upload(b, &to_pair)?,
-                    from_pair: [upload(b, &from_a)?, upload(b, &from_b)?],
+                    to_pair,
+                    from_pair: [from_a, from_b],
                     pair: b.alloc(pair_rows * c)?,
                     dpair: b.alloc(pair_rows * c)?,
                     block,
@@ -217,7 +212,7 @@ impl<B: Backend> Network<B> {
             }
         }
         let final_norm = Norm::new(b, &mut layout, "torso.norm", torso_rows, c)?;
-        let (to_mem, from_mem) = memory_indices(batch, s);
+        let [to_memory, from_memory] = memory_indices(b, batch, s)?;
 
         let tok_emb = Param::new(
             &mut layout,
@@ -290,15 +285,13 @@ impl<B: Backend> Network<B> {
             params: b.alloc(layout.total)?,
             grads: b.alloc(layout.total)?,
         };
-        b.write_f32(&weights.params, &layout.initial_values(seed));
+        if !b.counts_only() {
+            b.write_f32(&weights.params, &layout.initial_values(seed));
+        }
         let positions: Vec<u32> = (0..dec_rows).map(|r| (r % t) as u32).collect();
         let positions_buf = b.alloc(dec_rows)?;
         b.write_u32(&positions_buf, &positions);
         let pos_index = TokenIndex::build(b, &positions, t)?;
-        let to_memory = b.alloc(to_mem.len())?;
-        b.write_u32(&to_memory, &to_mem);
-        let from_memory = b.alloc(from_mem.len())?;
-        b.write_u32(&from_memory, &from_mem);
         let token_weights = b.alloc(dec_rows)?;
         b.fill(&token_weights, 1.0 / dec_rows as f32);
 
@@ -346,7 +339,9 @@ impl<B: Backend> Network<B> {
             weight_decay: 0.0,
             decay_mask: {
                 let mask = b.alloc(layout.total)?;
-                b.write_f32(&mask, &layout.decay_mask());
+                if !b.counts_only() {
+                    b.write_f32(&mask, &layout.decay_mask());
+                }
                 mask
             },
             adam_m: b.alloc(layout.total)?,
@@ -755,50 +750,96 @@ impl<B: Backend> Network<B> {
     }
 }
 
+/// A buffer of `len` words holding `data()`; on a backend that only
+/// counts, the data is never made (its tables grow with S², and sizing a
+/// configuration must answer at once, whatever it would take).
+fn upload_u32<B: Backend>(
+    b: &mut B,
+    len: usize,
+    data: impl FnOnce() -> Vec<u32>,
+) -> Result<B::Buf> {
+    let buf = b.alloc(len)?;
+    if !b.counts_only() {
+        let values = data();
+        debug_assert_eq!(values.len(), len);
+        b.write_u32(&buf, &values);
+    }
+    Ok(buf)
+}
+
 /// Index maps of one pair step over the grid-major torso rows
-/// ((g·batch + n)·S + x)·S + y.
-fn pair_indices(batch: usize, s: usize, a: usize, b: usize) -> (Vec<u32>, Vec<u32>, Vec<u32>) {
-    let row = |g: usize, n: usize, x: usize, y: usize| (((g * batch + n) * s + x) * s + y) as u32;
-    let pair_row = |n: usize, i: usize, j: usize| ((n * s + i) * 2 * s + j) as u32;
-    let mut to_pair = Vec::with_capacity(batch * s * 2 * s);
-    for n in 0..batch {
-        for i in 0..s {
-            for j in 0..2 * s {
-                to_pair.push(if j < s {
-                    row(a, n, i, j)
-                } else {
-                    row(b, n, j - s, i)
-                });
+/// ((g·batch + n)·S + x)·S + y: into the S×2S pair grid, and back out of
+/// it to grids a and b.
+fn pair_indices<B: Backend>(
+    b: &mut B,
+    batch: usize,
+    s: usize,
+    ga: usize,
+    gb: usize,
+) -> Result<[B::Buf; 3]> {
+    let row =
+        move |g: usize, n: usize, x: usize, y: usize| (((g * batch + n) * s + x) * s + y) as u32;
+    let pair_row = move |n: usize, i: usize, j: usize| ((n * s + i) * 2 * s + j) as u32;
+    let to_pair = upload_u32(b, batch * s * 2 * s, || {
+        let mut to_pair = Vec::with_capacity(batch * s * 2 * s);
+        for n in 0..batch {
+            for i in 0..s {
+                for j in 0..2 * s {
+                    to_pair.push(if j < s {
+                        row(ga, n, i, j)
+                    } else {
+                        row(gb, n, j - s, i)
+                    });
+                }
             }
         }
-    }
-    let mut from_a = Vec::with_capacity(batch * s * s);
-    let mut from_b = Vec::with_capacity(batch * s * s);
-    for n in 0..batch {
-        for x in 0..s {
-            for y in 0..s {
-                from_a.push(pair_row(n, x, y));
-                from_b.push(pair_row(n, y, s + x));
+        to_pair
+    })?;
+    let from = |swap: bool| {
+        move || {
+            let mut from = Vec::with_capacity(batch * s * s);
+            for n in 0..batch {
+                for x in 0..s {
+                    for y in 0..s {
+                        from.push(if swap {
+                            pair_row(n, y, s + x)
+                        } else {
+                            pair_row(n, x, y)
+                        });
+                    }
+                }
             }
+            from
         }
-    }
-    (to_pair, from_a, from_b)
+    };
+    let from_a = upload_u32(b, batch * s * s, from(false))?;
+    let from_b = upload_u32(b, batch * s * s, from(true))?;
+    Ok([to_pair, from_a, from_b])
 }
 
 /// Torso rows (grid-major) to memory rows (batch-major: n, then g·S² + x·S + y), and back.
-fn memory_indices(batch: usize, s: usize) -> (Vec<u32>, Vec<u32>) {
+fn memory_indices<B: Backend>(b: &mut B, batch: usize, s: usize) -> Result<[B::Buf; 2]> {
     let g2 = s * s;
-    let mut to_mem = vec![0u32; 3 * batch * g2];
-    let mut from_mem = vec![0u32; 3 * batch * g2];
-    for g in 0..3 {
-        for n in 0..batch {
-            for cell in 0..g2 {
-                let torso = (g * batch + n) * g2 + cell;
-                let mem = n * 3 * g2 + g * g2 + cell;
-                to_mem[mem] = torso as u32;
-                from_mem[torso] = mem as u32;
-            }
+    let pairs = move || {
+        (0..3).flat_map(move |g| {
+            (0..batch).flat_map(move |n| {
+                (0..g2).map(move |cell| ((g * batch + n) * g2 + cell, n * 3 * g2 + g * g2 + cell))
+            })
+        })
+    };
+    let to_mem = upload_u32(b, 3 * batch * g2, || {
+        let mut to_mem = vec![0u32; 3 * batch * g2];
+        for (torso, mem) in pairs() {
+            to_mem[mem] = torso as u32;
         }
-    }
-    (to_mem, from_mem)
+        to_mem
+    })?;
+    let from_mem = upload_u32(b, 3 * batch * g2, || {
+        let mut from_mem = vec![0u32; 3 * batch * g2];
+        for (torso, mem) in pairs() {
+            from_mem[torso] = mem as u32;
+        }
+        from_mem
+    })?;
+    Ok([to_mem, from_mem])
 }

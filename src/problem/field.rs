@@ -99,16 +99,45 @@ pub fn common_denominator<'a>(xs: impl IntoIterator<Item = &'a Coeff>) -> Option
 pub fn parse_coeff(text: &str) -> Result<Coeff, String> {
     let t = text.trim();
     let bad = || format!("'{text}' is not a number");
+    let too_big = || format!("'{text}' is too large (it leaves 128-bit integers)");
+    let too_fine = || {
+        format!("'{text}' is too small to hold exactly (its denominator leaves 128-bit integers)")
+    };
+    // An integer of a fraction: "not a number" only when it is not one.
+    let integer = |part: &str, what: &str| -> Result<i128, String> {
+        match part.trim().parse::<i128>() {
+            // i128::MIN has no negation, which a fraction's sign needs.
+            Ok(i128::MIN) => Err(format!("'{text}': its {what} leaves 128-bit integers")),
+            Ok(x) => Ok(x),
+            Err(e) => match e.kind() {
+                std::num::IntErrorKind::PosOverflow | std::num::IntErrorKind::NegOverflow => {
+                    Err(format!("'{text}': its {what} leaves 128-bit integers"))
+                }
+                _ => Err(bad()),
+            },
+        }
+    };
     if let Some((num, den)) = t.split_once('/') {
-        let num: i128 = num.trim().parse().map_err(|_| bad())?;
-        let den: i128 = den.trim().parse().map_err(|_| bad())?;
+        let num = integer(num, "numerator")?;
+        let den = integer(den, "denominator")?;
         if den == 0 {
             return Err(format!("'{text}' has a zero denominator"));
         }
         return Ok(Coeff::new(num, den));
     }
     let (mantissa, exponent) = match t.find(['e', 'E']) {
-        Some(pos) => (&t[..pos], t[pos + 1..].parse::<i32>().map_err(|_| bad())?),
+        Some(pos) => {
+            let e = &t[pos + 1..];
+            let exponent = match e.parse::<i32>() {
+                Ok(x) => x,
+                Err(err) => match err.kind() {
+                    std::num::IntErrorKind::PosOverflow => return Err(too_big()),
+                    std::num::IntErrorKind::NegOverflow => return Err(too_fine()),
+                    _ => return Err(bad()),
+                },
+            };
+            (&t[..pos], exponent)
+        }
         None => (t, 0),
     };
     let (negative, digits) = match mantissa.strip_prefix('-') {
@@ -124,7 +153,6 @@ pub fn parse_coeff(text: &str) -> Result<Coeff, String> {
     {
         return Err(bad());
     }
-    let too_big = || format!("'{text}' is too large");
     let mut value: i128 = 0;
     for b in int_part.bytes().chain(frac_part.bytes()) {
         value = value
@@ -132,16 +160,22 @@ pub fn parse_coeff(text: &str) -> Result<Coeff, String> {
             .and_then(|v| v.checked_add((b - b'0') as i128))
             .ok_or_else(too_big)?;
     }
-    let scale = exponent - frac_part.len() as i32;
-    let pow10 = |e: u32| 10i128.checked_pow(e).ok_or_else(too_big);
+    if value == 0 {
+        return Ok(Coeff::from_integer(0));
+    }
+    let scale = exponent as i64 - frac_part.len() as i64;
     let mut q = if scale >= 0 {
-        Coeff::from_integer(
-            value
-                .checked_mul(pow10(scale as u32)?)
-                .ok_or_else(too_big)?,
-        )
+        let pow10 = u32::try_from(scale)
+            .ok()
+            .and_then(|e| 10i128.checked_pow(e))
+            .ok_or_else(too_big)?;
+        Coeff::from_integer(value.checked_mul(pow10).ok_or_else(too_big)?)
     } else {
-        Coeff::new(value, pow10((-scale) as u32)?)
+        let pow10 = u32::try_from(-scale)
+            .ok()
+            .and_then(|e| 10i128.checked_pow(e))
+            .ok_or_else(too_fine)?;
+        Coeff::new(value, pow10)
     };
     if negative {
         q = -q;
@@ -207,6 +241,34 @@ mod tests {
         for bad in ["", "-", ".", "x", "1/0", "1..2", "--1", "1e", "0x10"] {
             assert!(parse_coeff(bad).is_err(), "{bad} accepted");
         }
+    }
+
+    #[test]
+    fn out_of_range_values_are_named_for_what_they_are() {
+        let says = |text: &str, words: &str| {
+            let e = parse_coeff(text).unwrap_err();
+            assert!(e.contains(words), "{text}: {e}");
+        };
+        says("1e-400", "too small to hold exactly");
+        says("1e-99999999999", "too small to hold exactly");
+        says("0.000000000000000000000000000000000000000001", "too small");
+        says("1e400", "too large");
+        says("123456789012345678901234567890123456789012", "too large");
+        says(
+            "1/340282366920938463463374607431768211457",
+            "denominator leaves 128-bit",
+        );
+        says(
+            "340282366920938463463374607431768211457/3",
+            "numerator leaves 128-bit",
+        );
+        says(
+            "1/-170141183460469231731687303715884105728",
+            "denominator leaves 128-bit",
+        );
+        says("1/x", "is not a number");
+        assert_eq!(parse_coeff("0e-400").unwrap(), Coeff::from_integer(0));
+        assert_eq!(parse_coeff("1e-38").unwrap(), Coeff::new(1, 10i128.pow(38)));
     }
 
     #[test]

@@ -32,9 +32,15 @@ pub fn read_each(
     path: &Path,
     each: impl FnMut(Option<usize>, Decomposition) -> Result<()>,
 ) -> Result<Vec<String>> {
-    let text =
-        fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    for_each_in_str(&text, each).with_context(|| format!("{}", path.display()))
+    let file = fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    if file.metadata().is_ok_and(|m| m.is_dir()) {
+        bail!("cannot read {}: it is a directory", path.display());
+    }
+    // Streamed through a bounded buffer: a syntax error stops the read
+    // where it stands, and no file is held whole.
+    let reader = std::io::BufReader::with_capacity(1 << 16, file);
+    let mut de = serde_json::Deserializer::from_reader(reader);
+    for_each_in(&mut de, each).with_context(|| format!("{}", path.display()))
 }
 
 /// Parses a file's text: one decomposition or `{"decompositions":[…]}`.
@@ -51,9 +57,17 @@ pub fn parse_str(text: &str) -> Result<Vec<Decomposition>> {
 /// Duplicate keys are refused (JSON readers disagree on which one wins).
 pub fn for_each_in_str(
     text: &str,
-    mut each: impl FnMut(Option<usize>, Decomposition) -> Result<()>,
+    each: impl FnMut(Option<usize>, Decomposition) -> Result<()>,
 ) -> Result<Vec<String>> {
     let mut de = serde_json::Deserializer::from_str(text);
+    for_each_in(&mut de, each)
+}
+
+/// The decompositions from any JSON source, in order, to `each`.
+fn for_each_in<'de, R: serde_json::de::Read<'de>>(
+    de: &mut serde_json::Deserializer<R>,
+    mut each: impl FnMut(Option<usize>, Decomposition) -> Result<()>,
+) -> Result<Vec<String>> {
     let mut file = FileVisitor {
         each: &mut each,
         warnings: vec![],
@@ -63,6 +77,7 @@ pub fn for_each_in_str(
     match result {
         Ok(()) => Ok(file.warnings),
         Err(e) if e.is_syntax() || e.is_eof() => bail!("invalid JSON: {e}"),
+        Err(e) if e.is_io() => bail!("cannot read: {e}"),
         Err(e) => Err(anyhow!("{e}")),
     }
 }
@@ -189,6 +204,9 @@ struct Builder {
     field: Option<Value>,
     rank: Option<Value>,
     factors: [Option<Vec<Vec<Coeff>>>; 3],
+    /// The shape, once "shape" has been read and is valid: rows read after
+    /// it are checked as they are read, so an error points at the row.
+    known: Option<Shape>,
     seen: Vec<String>,
     warnings: Vec<String>,
 }
@@ -202,12 +220,20 @@ impl Builder {
         }
         self.seen.push(key.to_string());
         match key {
-            "shape" => self.shape = Some(map.next_value()?),
+            "shape" => {
+                let value: Value = map.next_value()?;
+                self.known = shape_of(&value).ok();
+                self.shape = Some(value);
+            }
             "field" => self.field = Some(map.next_value()?),
             "rank" => self.rank = Some(map.next_value()?),
             "u" | "v" | "w" => {
                 let f = FACTOR_NAMES.iter().position(|n| *n == key).unwrap();
-                self.factors[f] = Some(map.next_value_seed(RowsSeed(FACTOR_NAMES[f]))?);
+                let seed = RowsSeed {
+                    name: FACTOR_NAMES[f],
+                    expect: self.known.map(|s| (s, s.factor_lens()[f])),
+                };
+                self.factors[f] = Some(map.next_value_seed(seed)?);
             }
             _ => {
                 map.next_value::<IgnoredAny>()?;
@@ -221,21 +247,7 @@ impl Builder {
 
     fn build(self) -> Result<Decomposition, String> {
         let missing = |key: &str| format!("missing \"{key}\"");
-        let dims = self
-            .shape
-            .ok_or_else(|| missing("shape"))?
-            .as_array()
-            .filter(|a| a.len() == 3)
-            .cloned()
-            .ok_or("\"shape\" must be an array of three integers")?;
-        let mut d = [0usize; 3];
-        for (slot, x) in d.iter_mut().zip(&dims) {
-            *slot = x
-                .as_u64()
-                .ok_or_else(|| format!("\"shape\" must hold positive integers, found {x}"))?
-                as usize;
-        }
-        let shape = Shape::new(d[0], d[1], d[2]).map_err(|e| e.to_string())?;
+        let shape = shape_of(&self.shape.ok_or_else(|| missing("shape"))?)?;
         let field: Field = self
             .field
             .ok_or_else(|| missing("field"))?
@@ -262,8 +274,28 @@ impl Builder {
     }
 }
 
-/// A factor's rows, converted to exact coefficients one row at a time.
-struct RowsSeed(&'static str);
+/// `"shape": [n, m, p]` as a shape.
+fn shape_of(value: &Value) -> Result<Shape, String> {
+    let dims = value
+        .as_array()
+        .filter(|a| a.len() == 3)
+        .ok_or("\"shape\" must be an array of three integers")?;
+    let mut d = [0usize; 3];
+    for (slot, x) in d.iter_mut().zip(dims) {
+        *slot = x
+            .as_u64()
+            .ok_or_else(|| format!("\"shape\" must hold positive integers, found {x}"))?
+            as usize;
+    }
+    Shape::new(d[0], d[1], d[2]).map_err(|e| e.to_string())
+}
+
+/// A factor's rows, converted to exact coefficients one row at a time;
+/// with the shape known, each row's length is checked where it ends.
+struct RowsSeed {
+    name: &'static str,
+    expect: Option<(Shape, usize)>,
+}
 
 impl<'de> DeserializeSeed<'de> for RowsSeed {
     type Value = Vec<Vec<Coeff>>;
@@ -276,15 +308,15 @@ impl<'de> Visitor<'de> for RowsSeed {
     type Value = Vec<Vec<Coeff>>;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        write!(f, "\"{}\" to be an array of rows", self.0)
+        write!(f, "\"{}\" to be an array of rows", self.name)
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let name = self.0;
         let mut rows = vec![];
         while let Some(row) = seq.next_element_seed(RowSeed {
-            name,
+            name: self.name,
             row: rows.len(),
+            expect: self.expect,
         })? {
             rows.push(row);
         }
@@ -296,6 +328,7 @@ impl<'de> Visitor<'de> for RowsSeed {
 struct RowSeed {
     name: &'static str,
     row: usize,
+    expect: Option<(Shape, usize)>,
 }
 
 impl<'de> DeserializeSeed<'de> for RowSeed {
@@ -319,6 +352,14 @@ impl<'de> Visitor<'de> for RowSeed {
                 de::Error::custom(format!("{}[{}][{}]: {e}", self.name, self.row, row.len()))
             })?;
             row.push(x);
+        }
+        if let Some((shape, len)) = self.expect.filter(|&(_, len)| len != row.len()) {
+            return Err(de::Error::custom(format!(
+                "{}[{}] has {} entries, shape {shape} needs {len}",
+                self.name,
+                self.row,
+                row.len()
+            )));
         }
         Ok(row)
     }

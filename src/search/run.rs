@@ -281,7 +281,7 @@ pub fn search<B: Backend>(
         b.host_memory(),
         "--batch, --games or --samples",
     )?;
-    let mut dir = if resume {
+    let dir = if resume {
         RunDir::resume(out, Kind::Search, legacy_identity)?
     } else {
         crate::run::dir::check_fresh(out, Kind::Search)?;
@@ -309,12 +309,6 @@ pub fn search<B: Backend>(
         net.init_from(b, init)?;
     }
     state.settings = Some(settings.clone());
-    let mut series: Vec<SearchMetrics> = if resume {
-        dir.read_metrics()
-    } else {
-        Vec::new()
-    };
-
     let mut replay = Replay::new(settings.replay_games, settings.best_games);
     for g in std::mem::take(&mut state.best_games) {
         replay.offer_best(g);
@@ -323,14 +317,6 @@ pub fn search<B: Backend>(
     // games played.
     let actor_seed = settings.seed ^ state.games.wrapping_mul(0xD1B5_4A32_D192_ED03);
     let mut actors = SelfPlay::new(b, &net, settings.selfplay(), actor_seed)?;
-    let base = SelfPlayCounters {
-        simulations: state.simulations,
-        evaluations: state.evaluations,
-        moves: state.moves,
-        games: state.games,
-        rejected: 0,
-    };
-
     eprintln!(
         "search {shape} over {field} on {}: preset {}, {} games x {} samples, {} simulations per move, step limit {}, output in {}",
         b.describe(),
@@ -342,181 +328,341 @@ pub fn search<B: Backend>(
         out.display()
     );
     eprintln!("{memory}");
-    let bar = spinner(quiet);
-    let clock = stop.start();
-    let elapsed_before = state.elapsed_s;
-    let steps_before = net.step;
-    let mut save = Every::new(CHECKPOINT_EVERY);
-    let mut log = Every::new(LOG_EVERY);
-    let mut last_message: Option<Instant> = None;
-    let mut last_polish: Option<Instant> = None;
-    let mut last_stats = StepStats::default();
-    let mut recent = Recent {
-        ranks: VecDeque::new(),
+    let series = if resume {
+        dir.read_metrics()
+    } else {
+        Vec::new()
     };
-    let mut moves_pending = 0u64;
-    let mut moves_seen = 0u64;
-    let mut nonfinite = NonFinite::default();
-    // Only a rank verified here (best.json read back, or found in this
-    // session) is ever reported.
-    let mut best_file = state.best_rank.map(|_| out.join(BEST_FILE));
-    let mut time_to_best = None;
-    let total_elapsed = |clock: &crate::run::Clock| elapsed_before + clock.seconds();
-    let mut window = (Instant::now(), 0u64, 0u64);
-    let session_steps = |net: &Network<B>| (net.step - steps_before) as u64;
-
-    let warmup_mix = Mix {
-        demonstrations: 1.0,
-        played: 0.0,
-        best: 0.0,
-    };
+    let mut run = SearchLoop::new(settings, dir, state, replay, series, stop, quiet, net.step);
     let stopped_by = loop {
-        let stopping = clock.check(state.best_rank, session_steps(&net));
-        // Every minute, and once more at the end (Ctrl-C included).
-        if stopping.is_some() || save.due() {
-            let elapsed = total_elapsed(&clock);
-            state.skipped_steps += nonfinite.skipped;
-            nonfinite.skipped = 0;
-            checkpoint(b, &net, &dir, &mut state, &actors, &base, &replay, elapsed)?;
-            super::plot::write(&dir.file(PLOT_FILE), &plot_of(&series, settings))?;
-            save.restart();
-        }
-        if let Some(why) = stopping {
+        if let Some(why) = run.turn(b, &mut net, &mut actors)? {
             break why;
         }
-        let warming_up = net.step < settings.warmup_steps;
-        let finished = if warming_up {
-            moves_pending += settings.moves_per_step as u64;
-            Vec::new()
-        } else {
-            actors.round(b)?
+    };
+    run.bar.finish_and_clear();
+    let state = &run.state;
+    Ok(SearchReport {
+        device: b.describe(),
+        seconds: run.total_elapsed(),
+        games: state.games,
+        simulations: state.simulations,
+        learner_steps: net.step,
+        best_rank: state.best_rank,
+        best_file: state.best_rank.map(|_| run.dir.file(BEST_FILE)),
+        standard_rank: shape.standard_rank(),
+        best_published: reference::best_ranks(shape).map(|r| r.get(field)),
+        time_to_best_s: run.time_to_best,
+        stopped_by,
+    })
+}
+
+/// The bookkeeping of a search run between its rounds: what it keeps, when
+/// it saves, logs and polishes, and what it has seen.
+struct SearchLoop<'s> {
+    settings: &'s SearchSettings,
+    game: GameConfig,
+    encoding: ActionEncoding,
+    dir: RunDir,
+    /// Counters and best rank; the best rank is only ever one verified in
+    /// this session (best.json read back, or found here).
+    state: SearchState,
+    replay: Replay,
+    /// The counters of earlier sessions.
+    base: SelfPlayCounters,
+    series: Vec<SearchMetrics>,
+    clock: crate::run::Clock,
+    bar: indicatif::ProgressBar,
+    save: Every,
+    log: Every,
+    last_message: Option<Instant>,
+    last_polish: Option<Instant>,
+    last_stats: StepStats,
+    recent: Recent,
+    moves_pending: u64,
+    moves_seen: u64,
+    nonfinite: NonFinite,
+    time_to_best: Option<f64>,
+    /// Learner steps at the start of this session.
+    steps_before: u32,
+    /// Start of the rate window: time, games, simulations.
+    window: (Instant, u64, u64),
+}
+
+impl<'s> SearchLoop<'s> {
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        settings: &'s SearchSettings,
+        dir: RunDir,
+        state: SearchState,
+        replay: Replay,
+        series: Vec<SearchMetrics>,
+        stop: Stop,
+        quiet: bool,
+        steps_before: u32,
+    ) -> Self {
+        let shape = dir.shape();
+        let field = dir.identity().field;
+        let base = SelfPlayCounters {
+            simulations: state.simulations,
+            evaluations: state.evaluations,
+            moves: state.moves,
+            games: state.games,
+            rejected: 0,
         };
-        for f in finished {
-            let rank = f.found.as_ref().map(|d| d.rank());
-            recent.push(rank);
-            let games = base.games + actors.counters.games;
-            let mut improvements = Vec::new();
-            if let Some(d) = &f.found {
-                improvements.push((d.clone(), "self-play"));
-                // A lower rank is always polished; one equal to the best at
-                // most once a second, so polishing never starves the actors.
-                let worth = match state.best_rank {
-                    None => true,
-                    Some(r) => {
-                        d.rank() < r
-                            || (d.rank() == r
-                                && last_polish.is_none_or(|t: Instant| t.elapsed() >= POLISH_EVERY))
-                    }
-                };
-                if settings.polish_flips > 0 && worth {
-                    last_polish = Some(Instant::now());
-                    if let Some(p) = polish(d, settings, &encoding, games) {
-                        replay.offer_best(BestGame {
-                            rank: p.rank(),
-                            tensor: shape.dense_tensor(),
-                            actions: term_actions(&p, &game),
-                        });
-                        improvements.push((p, "flips from a self-play decomposition"));
-                    }
-                }
+        SearchLoop {
+            settings,
+            game: GameConfig::new(shape, field, settings.history, settings.max_steps),
+            encoding: ActionEncoding::default_for(shape, field),
+            dir,
+            state,
+            replay,
+            base,
+            series,
+            clock: stop.start(),
+            bar: spinner(quiet),
+            save: Every::new(CHECKPOINT_EVERY),
+            log: Every::new(LOG_EVERY),
+            last_message: None,
+            last_polish: None,
+            last_stats: StepStats::default(),
+            recent: Recent {
+                ranks: VecDeque::new(),
+            },
+            moves_pending: 0,
+            moves_seen: 0,
+            nonfinite: NonFinite::default(),
+            time_to_best: None,
+            steps_before,
+            window: (Instant::now(), 0, 0),
+        }
+    }
+
+    fn total_elapsed(&self) -> f64 {
+        self.state.elapsed_s + self.clock.seconds()
+    }
+
+    fn session_steps<B: Backend>(&self, net: &Network<B>) -> u64 {
+        (net.step - self.steps_before) as u64
+    }
+
+    /// One turn: checkpoint when due (and at the end), one actor round,
+    /// the learner steps it pays for, and the progress line. `Some` when
+    /// the run stops.
+    fn turn<B: Backend>(
+        &mut self,
+        b: &mut B,
+        net: &mut Network<B>,
+        actors: &mut SelfPlay<B>,
+    ) -> Result<Option<Stopped>> {
+        let stopping = self
+            .clock
+            .check(self.state.best_rank, self.session_steps(net));
+        // Every minute, and once more at the end (Ctrl-C included).
+        if stopping.is_some() || self.save.due() {
+            self.checkpoint(b, net, actors)?;
+            self.save.restart();
+        }
+        if stopping.is_some() {
+            return Ok(stopping);
+        }
+        let warming_up = net.step < self.settings.warmup_steps;
+        if warming_up {
+            self.moves_pending += self.settings.moves_per_step as u64;
+        } else {
+            for f in actors.round(b)? {
+                let games = self.base.games + actors.counters.games;
+                self.absorb(f, games)?;
             }
-            for (d, how) in improvements {
-                if state.best_rank.is_none_or(|r| d.rank() < r) {
-                    dir.keep(&d, &format!("rank-{}-game-{games}.json", d.rank()))?;
-                    dir.write_best(&d)?;
-                    state.best_rank = Some(d.rank());
-                    time_to_best = Some(total_elapsed(&clock));
-                    say(
-                        &bar,
-                        format!(
-                            "[{:>7.1}s] rank {} found by {how} after {games} games: {}",
-                            total_elapsed(&clock),
-                            d.rank(),
-                            dir.file(BEST_FILE).display()
-                        ),
-                    );
-                    best_file = Some(dir.file(BEST_FILE));
-                }
-            }
-            replay.add(f);
         }
         if actors.counters.rejected > 0 {
             bail!("a solved game did not verify after mapping back to the standard basis (a bug): stopping");
         }
         let moves = actors.counters.moves;
-        moves_pending += moves - moves_seen;
-        moves_seen = moves;
-        let steps_left = |net: &Network<B>| stop.steps.is_none_or(|s| session_steps(net) < s);
-        while moves_pending >= settings.moves_per_step as u64 && steps_left(&net) {
-            moves_pending -= settings.moves_per_step as u64;
-            let mut rng = StdRng::seed_from_u64(
-                settings.seed ^ (net.step as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15),
-            );
-            let mix = if warming_up {
-                &warmup_mix
-            } else {
-                &settings.mix
+        self.moves_pending += moves - self.moves_seen;
+        self.moves_seen = moves;
+        self.learn(b, net, warming_up)?;
+        if self
+            .last_message
+            .is_none_or(|t| t.elapsed() >= MESSAGE_EVERY)
+        {
+            self.report(net, actors.counters, warming_up)?;
+        }
+        self.bar.tick();
+        Ok(None)
+    }
+
+    /// A finished game: its rank into the recent distribution, its
+    /// decomposition (and what polishing makes of it) written when it is a
+    /// new best, the game into the replay buffer.
+    fn absorb(&mut self, f: crate::game::FinishedGame, games: u64) -> Result<()> {
+        self.recent.push(f.found.as_ref().map(|d| d.rank()));
+        let mut improvements = Vec::new();
+        if let Some(d) = &f.found {
+            improvements.push((d.clone(), "self-play"));
+            // A lower rank is always polished; one equal to the best at
+            // most once a second, so polishing never starves the actors.
+            let worth = match self.state.best_rank {
+                None => true,
+                Some(r) => {
+                    d.rank() < r
+                        || (d.rank() == r
+                            && self
+                                .last_polish
+                                .is_none_or(|t: Instant| t.elapsed() >= POLISH_EVERY))
+                }
             };
+            if self.settings.polish_flips > 0 && worth {
+                self.last_polish = Some(Instant::now());
+                if let Some(p) = polish(d, self.settings, &self.encoding, games) {
+                    self.replay.offer_best(BestGame {
+                        rank: p.rank(),
+                        tensor: self.game.shape.dense_tensor(),
+                        actions: term_actions(&p, &self.game),
+                    });
+                    improvements.push((p, "flips from a self-play decomposition"));
+                }
+            }
+        }
+        for (d, how) in improvements {
+            if self.state.best_rank.is_none_or(|r| d.rank() < r) {
+                self.dir
+                    .keep(&d, &format!("rank-{}-game-{games}.json", d.rank()))?;
+                self.dir.write_best(&d)?;
+                self.state.best_rank = Some(d.rank());
+                self.time_to_best = Some(self.total_elapsed());
+                say(
+                    &self.bar,
+                    format!(
+                        "[{:>7.1}s] rank {} found by {how} after {games} games: {}",
+                        self.total_elapsed(),
+                        d.rank(),
+                        self.dir.file(BEST_FILE).display()
+                    ),
+                );
+            }
+        }
+        self.replay.add(f);
+        Ok(())
+    }
+
+    /// The learner steps the actors' moves pay for (one per
+    /// `--moves-per-step`), within `--steps`.
+    fn learn<B: Backend>(
+        &mut self,
+        b: &mut B,
+        net: &mut Network<B>,
+        warming_up: bool,
+    ) -> Result<()> {
+        let per_step = self.settings.moves_per_step as u64;
+        let steps_left = |run: &Self, net: &Network<B>| {
+            run.clock
+                .stop()
+                .steps
+                .is_none_or(|s| run.session_steps(net) < s)
+        };
+        while self.moves_pending >= per_step && steps_left(self, net) {
+            self.moves_pending -= per_step;
+            let s = self.settings;
+            let mut rng = StdRng::seed_from_u64(
+                s.seed ^ (net.step as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+            );
+            let mix = if warming_up { &WARMUP_MIX } else { &s.mix };
             let (batch, _) = mixed_batch(
                 &mut rng,
-                &game,
-                &encoding,
-                &replay,
+                &self.game,
+                &self.encoding,
+                &self.replay,
                 mix,
-                settings.batch,
-                settings.max_steps,
+                s.batch,
+                s.max_steps,
             );
-            let stats = net.train_step(b, &batch, settings.lr)?;
+            let stats = net.train_step(b, &batch, s.lr)?;
             let step = net.step as u64 + 1;
-            if nonfinite.record(step, stats.policy_loss, stats.value_loss, out, |l| {
-                say(&bar, l)
-            })? {
-                last_stats = stats;
+            let bar = &self.bar;
+            let finite = self.nonfinite.record(
+                step,
+                stats.policy_loss,
+                stats.value_loss,
+                self.dir.path(),
+                |l| say(bar, l),
+            )?;
+            if finite {
+                self.last_stats = stats;
             }
         }
-        if last_message.is_none_or(|t| t.elapsed() >= MESSAGE_EVERY) {
-            let c = actors.counters;
-            let dt = window.0.elapsed().as_secs_f64().max(1e-9);
-            let (hist, unsolved) = recent.histogram();
-            let line = SearchMetrics {
-                elapsed_s: total_elapsed(&clock),
-                games: base.games + c.games,
-                simulations: base.simulations + c.simulations,
-                learner_steps: net.step,
-                policy_loss: last_stats.policy_loss,
-                value_loss: last_stats.value_loss,
-                best_rank: state.best_rank,
-                games_per_s: (c.games - window.1) as f64 / dt,
-                simulations_per_s: (c.simulations - window.2) as f64 / dt,
-                recent_ranks: hist,
-                recent_unsolved: unsolved,
-            };
-            bar.set_message(progress_message(&line, warming_up));
-            last_message = Some(Instant::now());
-            // Rates cover the time since the last metrics line.
-            if log.due() {
-                dir.log(&line)?;
-                series.push(line);
-                window = (Instant::now(), c.games, c.simulations);
-            }
+        Ok(())
+    }
+
+    /// The progress line, and a metrics line every few seconds.
+    fn report<B: Backend>(
+        &mut self,
+        net: &Network<B>,
+        c: SelfPlayCounters,
+        warming_up: bool,
+    ) -> Result<()> {
+        let dt = self.window.0.elapsed().as_secs_f64().max(1e-9);
+        let (hist, unsolved) = self.recent.histogram();
+        let line = SearchMetrics {
+            elapsed_s: self.total_elapsed(),
+            games: self.base.games + c.games,
+            simulations: self.base.simulations + c.simulations,
+            learner_steps: net.step,
+            policy_loss: self.last_stats.policy_loss,
+            value_loss: self.last_stats.value_loss,
+            best_rank: self.state.best_rank,
+            games_per_s: (c.games - self.window.1) as f64 / dt,
+            simulations_per_s: (c.simulations - self.window.2) as f64 / dt,
+            recent_ranks: hist,
+            recent_unsolved: unsolved,
+        };
+        self.bar.set_message(progress_message(&line, warming_up));
+        self.last_message = Some(Instant::now());
+        // Rates cover the time since the last metrics line.
+        if self.log.due() {
+            self.dir.log(&line)?;
+            self.series.push(line);
+            self.window = (Instant::now(), c.games, c.simulations);
         }
-        bar.tick();
-    };
-    bar.finish_and_clear();
-    Ok(SearchReport {
-        device: b.describe(),
-        seconds: total_elapsed(&clock),
-        games: state.games,
-        simulations: state.simulations,
-        learner_steps: net.step,
-        best_rank: state.best_rank,
-        best_file,
-        standard_rank: shape.standard_rank(),
-        best_published: reference::best_ranks(shape).map(|r| r.get(field)),
-        time_to_best_s: time_to_best,
-        stopped_by,
-    })
+        Ok(())
+    }
+
+    /// Weights, optimiser, counters and best games, then the plot.
+    fn checkpoint<B: Backend>(
+        &mut self,
+        b: &mut B,
+        net: &Network<B>,
+        actors: &SelfPlay<B>,
+    ) -> Result<()> {
+        let c = actors.counters;
+        let elapsed = self.total_elapsed();
+        let state = &mut self.state;
+        state.games = self.base.games + c.games;
+        state.moves = self.base.moves + c.moves;
+        state.simulations = self.base.simulations + c.simulations;
+        state.evaluations = self.base.evaluations + c.evaluations;
+        state.skipped_steps += std::mem::take(&mut self.nonfinite.skipped);
+        net.save(b, self.dir.path(), self.settings.seed)?;
+        // The state file's elapsed time includes this session's.
+        let saved = SearchState {
+            elapsed_s: elapsed,
+            best_games: self.replay.best.clone(),
+            ..state.clone()
+        };
+        let text = serde_json::to_string(&saved)?;
+        self.dir.write(STATE_FILE, format!("{text}\n").as_bytes())?;
+        super::plot::write(
+            &self.dir.file(PLOT_FILE),
+            &plot_of(&self.series, self.settings),
+        )
+    }
 }
+
+/// The learner's batches during the warm-up: demonstrations alone.
+const WARMUP_MIX: Mix = Mix {
+    demonstrations: 1.0,
+    played: 0.0,
+    best: 0.0,
+};
 
 /// What `progress.svg` draws, from the metrics lines.
 fn plot_of(series: &[SearchMetrics], settings: &SearchSettings) -> super::plot::Plot {
@@ -582,30 +728,4 @@ fn term_actions(d: &Decomposition, game: &GameConfig) -> Vec<Vec<i32>> {
         crate::game::action::canonicalise(game.field, game.dims, a);
     }
     actions
-}
-
-#[allow(clippy::too_many_arguments)]
-fn checkpoint<B: Backend>(
-    b: &mut B,
-    net: &Network<B>,
-    dir: &RunDir,
-    state: &mut SearchState,
-    actors: &SelfPlay<B>,
-    base: &SelfPlayCounters,
-    replay: &Replay,
-    elapsed: f64,
-) -> Result<()> {
-    let c = actors.counters;
-    state.games = base.games + c.games;
-    state.moves = base.moves + c.moves;
-    state.simulations = base.simulations + c.simulations;
-    state.evaluations = base.evaluations + c.evaluations;
-    state.elapsed_s = elapsed;
-    state.best_games = replay.best.clone();
-    let seed = state.settings.as_ref().map_or(0, |s| s.seed);
-    net.save(b, dir.path(), seed)?;
-    let text = serde_json::to_string(state)?;
-    dir.write(STATE_FILE, format!("{text}\n").as_bytes())?;
-    state.best_games.clear();
-    Ok(())
 }

@@ -16,6 +16,10 @@ impl<F: Word> Backend for CpuBackend<F> {
         true
     }
 
+    fn counts_only(&self) -> bool {
+        self.sizing
+    }
+
     fn describe(&self) -> String {
         format!("cpu ({})", std::any::type_name::<F>())
     }
