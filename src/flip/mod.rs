@@ -20,6 +20,7 @@ pub mod index;
 pub mod lift;
 pub mod polish;
 pub mod pool;
+pub mod rng;
 pub mod run;
 pub mod scheme;
 pub mod walker;

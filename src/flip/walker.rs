@@ -9,45 +9,8 @@
 
 use super::factor::Factor;
 use super::index::FactorIndex;
+pub use super::rng::XorShift;
 use super::scheme::Scheme;
-
-/// xorshift64*: eight bytes of state and a few instructions per number,
-/// simple enough to run the same stream in a kernel.
-#[derive(Clone, Debug)]
-pub struct XorShift(u64);
-
-impl XorShift {
-    pub fn new(seed: u64) -> Self {
-        // Any nonzero state; splitmix the seed so nearby seeds diverge.
-        let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        XorShift((z ^ (z >> 31)) | 1)
-    }
-
-    /// The generator's state, to save and continue a stream.
-    pub fn state(&self) -> u64 {
-        self.0
-    }
-
-    pub fn from_state(state: u64) -> Self {
-        XorShift(state.max(1))
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    /// Uniform in 0..n (n ≥ 1), by the high half of a 64×64 product.
-    pub fn below(&mut self, n: usize) -> usize {
-        ((self.next_u64() as u128 * n as u128) >> 64) as usize
-    }
-}
 
 /// One random walk on a scheme: flips, the reductions they enable, and
 /// plus transitions.
