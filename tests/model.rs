@@ -45,7 +45,7 @@ fn run<B: Backend>(
     net.backward(b);
     let stats = net.stats(b);
     (
-        b.read_f32(&net.logits),
+        b.read_f32(net.logits()),
         [stats.policy_loss, stats.value_loss],
         b.read_f32(&net.weights.grads),
     )
@@ -135,7 +135,7 @@ fn policy_logits_do_not_see_later_tokens() {
     let logits = |cpu: &mut CpuBackend, net: &mut Network<CpuBackend>, d: &Batch| {
         net.load(cpu, d).unwrap();
         net.forward(cpu);
-        cpu.read_f32(&net.logits)
+        cpu.read_f32(net.logits())
     };
     let before = logits(&mut cpu, &mut net, &data);
     // Target token 1 is the decoder's input at position 2 only.
@@ -276,7 +276,7 @@ fn weight_decay_reaches_linear_weights_only() {
     let mut cpu = CpuBackend::new();
     let params_after = |cpu: &mut CpuBackend, wd: f32| {
         let mut net = network(cpu, Field::Z, seed);
-        net.weight_decay = wd;
+        net.optimiser.weight_decay = wd;
         // One step: both runs see the same gradients, so the decay is the
         // only difference.
         net.train_step(cpu, &data, 1e-2).unwrap();
@@ -343,7 +343,7 @@ fn step_statistics_are_the_loss_sums_and_the_argmax_accuracy() {
         (stats.value_loss as f64 - v).abs() <= 1e-5 * v.abs(),
         "{stats:?} vs {v}"
     );
-    let logits = cpu.read_f32(&net.logits);
+    let logits = cpu.read_f32(net.logits());
     let vocab = logits.len() / data.targets.len();
     let hits = logits
         .chunks(vocab)

@@ -58,8 +58,8 @@ impl<B: Backend> Network<B> {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
         let buffers = [
             ("", b.read_f32(&self.weights.params)),
-            ("adam_m.", b.read_f32(&self.adam_m)),
-            ("adam_v.", b.read_f32(&self.adam_v)),
+            ("adam_m.", b.read_f32(&self.optimiser.m)),
+            ("adam_v.", b.read_f32(&self.optimiser.v)),
         ];
         let mut views = Vec::new();
         for (prefix, values) in &buffers {
@@ -129,8 +129,8 @@ impl<B: Backend> Network<B> {
             SafeTensors::deserialize(&bytes).map_err(|e| anyhow!("{}: {e}", path.display()))?;
         let targets = [
             ("", &self.weights.params),
-            ("adam_m.", &self.adam_m),
-            ("adam_v.", &self.adam_v),
+            ("adam_m.", &self.optimiser.m),
+            ("adam_v.", &self.optimiser.v),
         ];
         let count = if optimiser { 3 } else { 1 };
         for (prefix, target) in targets.into_iter().take(count) {

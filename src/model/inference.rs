@@ -93,7 +93,7 @@ impl<B: Backend> Evaluator<B> {
         b.fill(&ones, 1.0);
         let logits_layer = Linear {
             rows,
-            ..*net.logits_layer()
+            ..*net.policy.logits_layer()
         };
         Ok(Evaluator {
             sampled,
@@ -154,12 +154,12 @@ impl<B: Backend> Evaluator<B> {
         mut trace: Option<&mut Vec<Vec<f32>>>,
     ) -> Result<Evaluation> {
         let net = &self.net;
-        if states.len() != b.len(net.states()) || uniforms.len() != self.uniforms_len() {
+        if states.len() != b.len(&net.torso.states) || uniforms.len() != self.uniforms_len() {
             bail!(
                 "evaluate: {} state words and {} uniforms, expected {} and {}",
                 states.len(),
                 uniforms.len(),
-                b.len(net.states()),
+                b.len(&net.torso.states),
                 self.uniforms_len()
             );
         }
@@ -167,10 +167,10 @@ impl<B: Backend> Evaluator<B> {
         let rows = net.batch * net.samples;
         let c = net.model.channels;
         let vocab = net.encoding.vocab_size();
-        b.write_f32(net.states(), states);
+        b.write_f32(&net.torso.states, states);
         b.write_f32(&self.uniforms, uniforms);
-        net.forward_torso(b);
-        net.forward_value(b);
+        net.torso.forward(b, &net.weights);
+        net.value.forward(b, &net.weights, &net.torso.memory);
         let sample = SampleSpec {
             rows,
             vocab,
@@ -178,13 +178,20 @@ impl<B: Backend> Evaluator<B> {
         };
         let xent = XentSpec { rows, vocab };
         for pos in 0..t {
-            b.gather_rows(rows * t, 1, &self.feed, &self.sampled, net.tokens_in());
-            net.forward_decoder(b, pos == 0);
+            b.gather_rows(
+                rows * t,
+                1,
+                &self.feed,
+                &self.sampled,
+                &net.policy.tokens_in,
+            );
+            let memory = (pos == 0).then_some(&net.torso.memory);
+            net.policy.decode(b, &net.weights, memory);
             b.gather_rows(
                 rows,
                 c,
                 &self.at_position[pos],
-                net.decoder_output(),
+                net.policy.output(),
                 &self.current,
             );
             self.logits_layer

@@ -1,6 +1,7 @@
 //! The AlphaTensor network (docs/design.md §3): configuration, the flat parameter
 //! buffer, layers, and the torso, policy and value heads.
 
+pub mod adamw;
 pub mod checkpoint;
 pub mod config;
 pub mod inference;
@@ -8,6 +9,9 @@ pub mod layers;
 pub mod memory;
 pub mod network;
 pub mod params;
+pub mod policy;
+pub mod torso;
+pub mod value;
 
 pub use config::ModelConfig;
 pub use inference::{Evaluation, Evaluator};

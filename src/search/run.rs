@@ -302,7 +302,7 @@ pub fn search<B: Backend>(
         settings.batch,
         settings.seed,
     )?;
-    net.weight_decay = settings.weight_decay;
+    net.optimiser.weight_decay = settings.weight_decay;
     if resume {
         net.load_checkpoint(b, out)?;
     } else if let Some(init) = &settings.init {

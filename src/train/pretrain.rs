@@ -147,7 +147,7 @@ pub fn pretrain<B: Backend>(b: &mut B, opts: &PretrainOptions) -> Result<Report>
         opts.batch,
         opts.seed,
     )?;
-    net.weight_decay = opts.weight_decay;
+    net.optimiser.weight_decay = opts.weight_decay;
     if opts.resume {
         let meta = net.load_checkpoint(b, dir.path())?;
         if meta.seed != opts.seed {
