@@ -8,15 +8,6 @@ struct Params { n: u32, value: f32, _pad0: u32, _pad1: u32, off: vec4<u32> }
 @group(0) @binding(2) var<storage, read_write> b2: array<f32>;
 @group(0) @binding(3) var<storage, read_write> b3: array<f32>;
 
-@compute @workgroup_size(WG)
-fn gelu_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let i = linear_index(gid, nwg);
-    if (i >= p.n) {
-        return;
-    }
-    let x = b1[p.off.x + i];
-    b2[p.off.y + i] = gelu(x);
-}
 
 @compute @workgroup_size(WG)
 fn gelu_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {

@@ -37,34 +37,4 @@ fn residual_update(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_w
     b1[p.off.x + i] = x;
 }
 
-// Bindings: states, counts (u32 words). One thread per state.
-@compute @workgroup_size(WG)
-fn count_nonzeros(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let b = linear_index(gid, nwg);
-    if (b >= p.batch) {
-        return;
-    }
-    let n = p.la * p.lb * p.lc;
-    var count = 0;
-    for (var e = 0u; e < n; e++) {
-        count += select(0, 1, b1[p.off.x + b * n + e] != 0);
-    }
-    b2[p.off.y + b] = count;
-}
 
-// Bindings: coefficient values, tokens (u32 words), factors. One thread per
-// coefficient; digits are least significant first.
-@compute @workgroup_size(WG)
-fn decode_tokens(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let i = linear_index(gid, nwg);
-    if (i >= p.batch * p.len) {
-        return;
-    }
-    let b = i / p.len;
-    let l = i % p.len;
-    var token = u32(b2[p.off.y + b * p.n_tokens + l / p.chunk]);
-    for (var k = 0u; k < l % p.chunk; k++) {
-        token /= p.base;
-    }
-    b3[p.off.z + i] = b1[p.off.x + token % p.base];
-}

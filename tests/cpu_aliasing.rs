@@ -5,7 +5,7 @@
 use tensorsearch::engine::cpu::CpuBackend;
 use tensorsearch::engine::cpu::CpuBuf;
 use tensorsearch::engine::ops::layernorm::LayerNormSpec;
-use tensorsearch::engine::{AttentionSpec, Backend};
+use tensorsearch::engine::*;
 
 fn values(n: usize, seed: u32) -> Vec<f32> {
     (0..n)

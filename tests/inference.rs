@@ -9,7 +9,7 @@ use common::gpu::{fresh_rng, gpu};
 use rand::rngs::StdRng;
 use rand::Rng;
 use tensorsearch::engine::cpu::CpuBackend;
-use tensorsearch::engine::Backend;
+use tensorsearch::engine::*;
 use tensorsearch::game::{ActionEncoding, GameConfig};
 use tensorsearch::model::{Batch, Evaluator, ModelConfig, Network};
 use tensorsearch::problem::{Field, Shape};

@@ -6,7 +6,7 @@ mod common;
 use common::gpu::{fresh_rng, gpu};
 use rand::Rng;
 use tensorsearch::engine::cpu::CpuBackend;
-use tensorsearch::engine::Backend;
+use tensorsearch::engine::*;
 use tensorsearch::game::{ActionEncoding, GameConfig};
 use tensorsearch::model::{Batch, ModelConfig, Network};
 use tensorsearch::problem::{Field, Shape};

@@ -58,54 +58,71 @@ impl<B: Backend> Profiled<B> {
     }
 }
 
-impl<B: Backend> Backend for Profiled<B> {
+impl<B: Backend> Memory for Profiled<B> {
     type Buf = B::Buf;
 
     fn describe(&self) -> String {
         self.inner.describe()
     }
+
     fn host_memory(&self) -> bool {
         self.inner.host_memory()
     }
+
     fn counts_only(&self) -> bool {
         self.inner.counts_only()
     }
+
     fn gpu_counts(&self) -> Option<GpuCounts> {
         self.inner.gpu_counts()
     }
+
     fn alloc(&mut self, words: usize) -> Result<Self::Buf> {
         self.inner.alloc(words)
     }
+
     fn view(&self, buf: &Self::Buf, offset: usize, len: usize) -> Self::Buf {
         self.inner.view(buf, offset, len)
     }
+
     fn len(&self, buf: &Self::Buf) -> usize {
         self.inner.len(buf)
     }
+
     fn write_f32(&mut self, buf: &Self::Buf, data: &[f32]) {
         self.timed("upload", |b| b.write_f32(buf, data))
     }
+
     fn write_u32(&mut self, buf: &Self::Buf, data: &[u32]) {
         self.timed("upload", |b| b.write_u32(buf, data))
     }
+
     fn read_f32(&mut self, buf: &Self::Buf) -> Vec<f32> {
         self.timed("read back", |b| b.read_f32(buf))
     }
+
     fn read_u32(&mut self, buf: &Self::Buf) -> Vec<u32> {
         self.timed("read back", |b| b.read_u32(buf))
     }
+
     fn read_many_u32(&mut self, bufs: &[&Self::Buf]) -> Vec<Vec<u32>> {
         self.timed("read back", |b| b.read_many_u32(bufs))
     }
+
     fn fill(&mut self, buf: &Self::Buf, value: f32) {
         self.timed("fill", |b| b.fill(buf, value))
     }
+
     fn flush(&mut self) {
         self.inner.flush()
     }
+
     fn flush_timed(&mut self) -> Option<Duration> {
         self.inner.flush_timed()
     }
+}
+
+impl<B: Backend> LinearOps for Profiled<B> {
     fn matmul(&mut self, spec: &MatmulSpec, a: &Self::Buf, b: &Self::Buf, c: &Self::Buf) {
         // The weight gradient (Aᵀ·B) and the input gradient (A·Bᵀ) have
         // their own memory patterns, so their own rows.
@@ -117,6 +134,7 @@ impl<B: Backend> Backend for Profiled<B> {
         };
         self.timed(op, |be| be.matmul(spec, a, b, c))
     }
+
     fn linear(
         &mut self,
         spec: &LinearSpec,
@@ -133,12 +151,17 @@ impl<B: Backend> Backend for Profiled<B> {
         };
         self.timed(op, |b| b.linear(spec, x, w, bias, extra, y))
     }
+
     fn bias_add(&mut self, rows: usize, cols: usize, y: &Self::Buf, bias: &Self::Buf) {
         self.timed("bias add", |b| b.bias_add(rows, cols, y, bias))
     }
+
     fn bias_backward(&mut self, rows: usize, cols: usize, dy: &Self::Buf, dbias: &Self::Buf) {
         self.timed("bias backward", |b| b.bias_backward(rows, cols, dy, dbias))
     }
+}
+
+impl<B: Backend> NormOps for Profiled<B> {
     fn layer_norm(
         &mut self,
         spec: &LayerNormSpec,
@@ -153,6 +176,7 @@ impl<B: Backend> Backend for Profiled<B> {
             b.layer_norm(spec, x, gain, bias, y, mean, rstd)
         })
     }
+
     fn layer_norm_backward(
         &mut self,
         spec: &LayerNormSpec,
@@ -169,24 +193,33 @@ impl<B: Backend> Backend for Profiled<B> {
             b.layer_norm_backward(spec, x, gain, mean, rstd, dy, dx, dgain, dbias)
         })
     }
-    fn gelu(&mut self, n: usize, x: &Self::Buf, y: &Self::Buf) {
-        self.timed("gelu", |b| b.gelu(n, x, y))
-    }
+}
+
+impl<B: Backend> ElementwiseOps for Profiled<B> {
     fn gelu_backward(&mut self, n: usize, x: &Self::Buf, dy: &Self::Buf, dx: &Self::Buf) {
         self.timed("gelu backward", |b| b.gelu_backward(n, x, dy, dx))
     }
+
     fn add(&mut self, n: usize, a: &Self::Buf, b: &Self::Buf, out: &Self::Buf) {
         self.timed("add", |be| be.add(n, a, b, out))
     }
+
     fn copy(&mut self, n: usize, src: &Self::Buf, dst: &Self::Buf) {
         self.timed("copy", |b| b.copy(n, src, dst))
     }
+}
+
+impl<B: Backend> MeanOps for Profiled<B> {
     fn mean(&mut self, spec: &MeanSpec, x: &Self::Buf, y: &Self::Buf) {
         self.timed("mean", |b| b.mean(spec, x, y))
     }
+
     fn mean_backward(&mut self, spec: &MeanSpec, dy: &Self::Buf, dx: &Self::Buf) {
         self.timed("mean backward", |b| b.mean_backward(spec, dy, dx))
     }
+}
+
+impl<B: Backend> AttentionOps for Profiled<B> {
     fn attention(
         &mut self,
         spec: &AttentionSpec,
@@ -198,6 +231,7 @@ impl<B: Backend> Backend for Profiled<B> {
     ) {
         self.timed("attention", |b| b.attention(spec, q, k, v, out, lse))
     }
+
     fn attention_backward(
         &mut self,
         spec: &AttentionSpec,
@@ -216,6 +250,9 @@ impl<B: Backend> Backend for Profiled<B> {
             b.attention_backward(spec, q, k, v, out, lse, dout, delta, dq, dk, dv)
         })
     }
+}
+
+impl<B: Backend> GatherOps for Profiled<B> {
     fn gather_rows(
         &mut self,
         rows: usize,
@@ -226,6 +263,9 @@ impl<B: Backend> Backend for Profiled<B> {
     ) {
         self.timed("gather", |b| b.gather_rows(rows, row_len, index, src, dst))
     }
+}
+
+impl<B: Backend> EmbeddingOps for Profiled<B> {
     fn embedding(
         &mut self,
         spec: &EmbeddingSpec,
@@ -235,6 +275,7 @@ impl<B: Backend> Backend for Profiled<B> {
     ) {
         self.timed("embedding", |b| b.embedding(spec, tokens, table, out))
     }
+
     fn embedding_backward(
         &mut self,
         spec: &EmbeddingSpec,
@@ -246,6 +287,9 @@ impl<B: Backend> Backend for Profiled<B> {
             b.embedding_backward(spec, index, dout, dtable)
         })
     }
+}
+
+impl<B: Backend> LossOps for Profiled<B> {
     fn softmax_xent(
         &mut self,
         spec: &XentSpec,
@@ -260,6 +304,7 @@ impl<B: Backend> Backend for Profiled<B> {
             b.softmax_xent(spec, logits, targets, weights, loss, dlogits, correct)
         })
     }
+
     fn quantile_huber(
         &mut self,
         spec: &QuantileSpec,
@@ -272,6 +317,9 @@ impl<B: Backend> Backend for Profiled<B> {
             b.quantile_huber(spec, quantiles, targets, loss, dquantiles)
         })
     }
+}
+
+impl<B: Backend> AdamOps for Profiled<B> {
     fn adam(
         &mut self,
         spec: &AdamSpec,
@@ -283,25 +331,15 @@ impl<B: Backend> Backend for Profiled<B> {
     ) {
         self.timed("adamw", |b| b.adam(spec, params, grads, m, v, decay))
     }
+}
+
+impl<B: Backend> GameOps for Profiled<B> {
     fn residual_update(&mut self, spec: &GameSpec, states: &Self::Buf, factors: &Self::Buf) {
         self.timed("residual update", |b| {
             b.residual_update(spec, states, factors)
         })
     }
-    fn count_nonzeros(&mut self, spec: &GameSpec, states: &Self::Buf, counts: &Self::Buf) {
-        self.timed("count nonzeros", |b| b.count_nonzeros(spec, states, counts))
-    }
-    fn decode_tokens(
-        &mut self,
-        spec: &DecodeSpec,
-        values: &Self::Buf,
-        tokens: &Self::Buf,
-        factors: &Self::Buf,
-    ) {
-        self.timed("decode tokens", |b| {
-            b.decode_tokens(spec, values, tokens, factors)
-        })
-    }
+
     fn sample_tokens(
         &mut self,
         spec: &SampleSpec,

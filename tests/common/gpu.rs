@@ -4,7 +4,7 @@
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use tensorsearch::engine::gpu::{require_gpu, GpuBackend};
-use tensorsearch::engine::Backend;
+use tensorsearch::engine::*;
 
 /// The GPU backend, or `None` (with the reason printed) when there is no
 /// adapter; with TENSORSEARCH_REQUIRE_GPU=1 a missing adapter fails.

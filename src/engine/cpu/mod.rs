@@ -154,7 +154,7 @@ impl<F: Word> CpuBackend<F> {
     /// the operation works on copies, and only the words it changed are
     /// written back, so interleaved outputs cannot overwrite each other
     /// with stale words.
-    fn run<const I: usize, const O: usize>(
+    pub(crate) fn run<const I: usize, const O: usize>(
         ins: [&CpuBuf<F>; I],
         outs: [&CpuBuf<F>; O],
         f: impl FnOnce([&[F]; I], [&mut [F]; O]),
@@ -239,7 +239,7 @@ impl<F: Word> CpuBackend<F> {
     }
 
     /// The exact path for overlapping views: copies in, changed words back.
-    fn run_on_copies<const I: usize, const O: usize>(
+    pub(crate) fn run_on_copies<const I: usize, const O: usize>(
         ins: [&CpuBuf<F>; I],
         outs: [&CpuBuf<F>; O],
         f: impl FnOnce([&[F]; I], [&mut [F]; O]),
@@ -270,13 +270,15 @@ impl<F: Word> CpuBackend<F> {
 
 impl<F: Word> CpuBuf<F> {
     /// Whether both views are exactly the same words.
-    fn same_words(&self, other: &CpuBuf<F>) -> bool {
+    pub(crate) fn same_words(&self, other: &CpuBuf<F>) -> bool {
         Rc::ptr_eq(&self.data, &other.data) && self.offset == other.offset && self.len == other.len
     }
 
     /// When all views share one allocation: one view spanning them, and
     /// each view's offset inside it.
-    fn span_of<const N: usize>(views: [&CpuBuf<F>; N]) -> Option<(CpuBuf<F>, [usize; N])> {
+    pub(crate) fn span_of<const N: usize>(
+        views: [&CpuBuf<F>; N],
+    ) -> Option<(CpuBuf<F>, [usize; N])> {
         let first = views.first()?;
         if views.iter().any(|v| !Rc::ptr_eq(&v.data, &first.data)) {
             return None;

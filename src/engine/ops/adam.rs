@@ -1,7 +1,9 @@
 //! AdamW over one flat parameter buffer, in one dispatch.
 //! Kernel: `shaders/adam.wgsl`.
 
+use crate::engine::cpu::{CpuBackend, CpuBuf, Word};
 use crate::engine::gpu::{GpuBackend, GpuBuf, Kernel};
+use crate::engine::*;
 use num_traits::Float;
 
 pub const WGSL: &str = include_str!("../../../shaders/adam.wgsl");
@@ -110,4 +112,48 @@ pub fn launch(
     };
     let groups = gpu.grid(s.len);
     gpu.launch(kernel, &p, &[params, grads, m, v, decay], groups);
+}
+
+/// The optimiser update.
+pub trait AdamOps: Memory {
+    /// One AdamW step over a flat parameter buffer, in one dispatch.
+    fn adam(
+        &mut self,
+        spec: &AdamSpec,
+        params: &Self::Buf,
+        grads: &Self::Buf,
+        m: &Self::Buf,
+        v: &Self::Buf,
+        decay: &Self::Buf,
+    );
+}
+
+impl<F: Word> AdamOps for CpuBackend<F> {
+    fn adam(
+        &mut self,
+        spec: &AdamSpec,
+        params: &CpuBuf<F>,
+        grads: &CpuBuf<F>,
+        m: &CpuBuf<F>,
+        v: &CpuBuf<F>,
+        decay: &CpuBuf<F>,
+    ) {
+        Self::run([grads, decay], [params, m, v], |[g, d], [p, m, v]| {
+            cpu(spec, p, g, m, v, d)
+        });
+    }
+}
+
+impl AdamOps for GpuBackend {
+    fn adam(
+        &mut self,
+        spec: &AdamSpec,
+        params: &GpuBuf,
+        grads: &GpuBuf,
+        m: &GpuBuf,
+        v: &GpuBuf,
+        decay: &GpuBuf,
+    ) {
+        launch(self, spec, params, grads, m, v, decay);
+    }
 }

@@ -4,7 +4,9 @@
 //! self-attention in the policy decoder, and cross-attention to the torso
 //! output (kv_len ≠ q_len). Kernel: `shaders/attention.wgsl`.
 
+use crate::engine::cpu::{CpuBackend, CpuBuf, Word};
 use crate::engine::gpu::{offsets, GpuBackend, GpuBuf, Kernel};
+use crate::engine::*;
 use num_traits::Float;
 use rayon::prelude::*;
 
@@ -434,6 +436,115 @@ pub fn launch_backward(
     gpu.launch(kernel("backward_dq"), &p, &bufs, rows);
     let keys = gpu.grid(s.batch * s.heads * s.kv_len);
     gpu.launch(kernel("backward_dkv"), &p, &bufs, keys);
+}
+
+/// Scaled dot-product attention.
+pub trait AttentionOps: Memory {
+    /// Multi-head scaled dot-product attention; saves the log-sum-exp of
+    /// each query row for the backward pass.
+    #[allow(clippy::too_many_arguments)]
+    fn attention(
+        &mut self,
+        spec: &AttentionSpec,
+        q: &Self::Buf,
+        k: &Self::Buf,
+        v: &Self::Buf,
+        out: &Self::Buf,
+        lse: &Self::Buf,
+    );
+    /// dq, dk, dv from dout; `delta` is scratch of the size of `lse`.
+    #[allow(clippy::too_many_arguments)]
+    fn attention_backward(
+        &mut self,
+        spec: &AttentionSpec,
+        q: &Self::Buf,
+        k: &Self::Buf,
+        v: &Self::Buf,
+        out: &Self::Buf,
+        lse: &Self::Buf,
+        dout: &Self::Buf,
+        delta: &Self::Buf,
+        dq: &Self::Buf,
+        dk: &Self::Buf,
+        dv: &Self::Buf,
+    );
+}
+
+impl<F: Word> AttentionOps for CpuBackend<F> {
+    fn attention(
+        &mut self,
+        spec: &AttentionSpec,
+        q: &CpuBuf<F>,
+        k: &CpuBuf<F>,
+        v: &CpuBuf<F>,
+        out: &CpuBuf<F>,
+        lse: &CpuBuf<F>,
+    ) {
+        Self::run([q, k, v], [out, lse], |[q, k, v], [o, l]| {
+            cpu(spec, q, k, v, o, l)
+        });
+    }
+
+    fn attention_backward(
+        &mut self,
+        spec: &AttentionSpec,
+        q: &CpuBuf<F>,
+        k: &CpuBuf<F>,
+        v: &CpuBuf<F>,
+        out: &CpuBuf<F>,
+        lse: &CpuBuf<F>,
+        dout: &CpuBuf<F>,
+        _delta: &CpuBuf<F>,
+        dq: &CpuBuf<F>,
+        dk: &CpuBuf<F>,
+        dv: &CpuBuf<F>,
+    ) {
+        // Fused q, k, v gradients are column blocks of one buffer, views
+        // whose ranges overlap: write them through one view of the span.
+        if let Some((span, base)) = CpuBuf::span_of([dq, dk, dv]) {
+            return Self::run(
+                [q, k, v, out, lse, dout],
+                [&span],
+                |[q, k, v, o, l, d], [words]| backward_fused(spec, q, k, v, o, l, d, words, base),
+            );
+        }
+        Self::run(
+            [q, k, v, out, lse, dout],
+            [dq, dk, dv],
+            |[q, k, v, o, l, d], [dq, dk, dv]| backward_cpu(spec, q, k, v, o, l, d, dq, dk, dv),
+        );
+    }
+}
+
+impl AttentionOps for GpuBackend {
+    fn attention(
+        &mut self,
+        spec: &AttentionSpec,
+        q: &GpuBuf,
+        k: &GpuBuf,
+        v: &GpuBuf,
+        out: &GpuBuf,
+        lse: &GpuBuf,
+    ) {
+        launch(self, spec, q, k, v, out, lse);
+    }
+
+    fn attention_backward(
+        &mut self,
+        spec: &AttentionSpec,
+        q: &GpuBuf,
+        k: &GpuBuf,
+        v: &GpuBuf,
+        out: &GpuBuf,
+        lse: &GpuBuf,
+        dout: &GpuBuf,
+        delta: &GpuBuf,
+        dq: &GpuBuf,
+        dk: &GpuBuf,
+        dv: &GpuBuf,
+    ) {
+        launch_backward(self, spec, q, k, v, out, lse, dout, delta, dq, dk, dv);
+    }
 }
 
 #[cfg(test)]

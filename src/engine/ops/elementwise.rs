@@ -1,7 +1,9 @@
 //! Elementwise operations: GELU forward and backward, addition, copy and fill.
 //! Kernel: `shaders/elementwise.wgsl`.
 
+use crate::engine::cpu::{CpuBackend, CpuBuf, Word};
 use crate::engine::gpu::{offsets, GpuBackend, GpuBuf, Kernel};
+use crate::engine::*;
 use num_traits::Float;
 use rayon::prelude::*;
 
@@ -157,10 +159,6 @@ fn launch_n(gpu: &mut GpuBackend, entry: &'static str, n: usize, value: f32, buf
     gpu.launch(kernel, &p, bufs, groups);
 }
 
-pub fn launch_gelu(gpu: &mut GpuBackend, n: usize, x: &GpuBuf, y: &GpuBuf) {
-    launch_n(gpu, "gelu_forward", n, 0.0, &[x, y]);
-}
-
 pub fn launch_gelu_backward(gpu: &mut GpuBackend, n: usize, x: &GpuBuf, dy: &GpuBuf, dx: &GpuBuf) {
     launch_n(gpu, "gelu_backward", n, 0.0, &[x, dy, dx]);
 }
@@ -175,6 +173,65 @@ pub fn launch_fill(gpu: &mut GpuBackend, buf: &GpuBuf, value: f32) {
 
 pub fn launch_copy(gpu: &mut GpuBackend, n: usize, src: &GpuBuf, dst: &GpuBuf) {
     launch_n(gpu, "copy", n, 0.0, &[src, dst]);
+}
+
+/// Word-by-word operations.
+pub trait ElementwiseOps: Memory {
+    /// dx = dy · gelu'(x).
+    fn gelu_backward(&mut self, n: usize, x: &Self::Buf, dy: &Self::Buf, dx: &Self::Buf);
+    /// out = a + b over `n` words (`out` may be `a` or `b`).
+    fn add(&mut self, n: usize, a: &Self::Buf, b: &Self::Buf, out: &Self::Buf);
+    /// dst = src over `n` words.
+    fn copy(&mut self, n: usize, src: &Self::Buf, dst: &Self::Buf);
+}
+
+impl<F: Word> ElementwiseOps for CpuBackend<F> {
+    fn gelu_backward(&mut self, n: usize, x: &CpuBuf<F>, dy: &CpuBuf<F>, dx: &CpuBuf<F>) {
+        // The network's backward runs in place (dx is dy): no copies then.
+        if dx.same_words(dy) {
+            return Self::run([x], [dx], |[x], [dx]| {
+                gelu_backward_in_place_cpu(&x[..n], &mut dx[..n])
+            });
+        }
+        Self::run([x, dy], [dx], |[x, dy], [dx]| {
+            gelu_backward_cpu(&x[..n], &dy[..n], &mut dx[..n])
+        });
+    }
+
+    fn add(&mut self, n: usize, a: &CpuBuf<F>, b: &CpuBuf<F>, out: &CpuBuf<F>) {
+        let in_place = |other: &CpuBuf<F>| {
+            Self::run([other], [out], |[b], [o]| {
+                add_in_place_cpu(&b[..n], &mut o[..n])
+            })
+        };
+        if out.same_words(a) && !out.same_words(b) {
+            return in_place(b);
+        }
+        if out.same_words(b) && !out.same_words(a) {
+            return in_place(a);
+        }
+        Self::run([a, b], [out], |[a, b], [o]| {
+            add_cpu(&a[..n], &b[..n], &mut o[..n])
+        });
+    }
+
+    fn copy(&mut self, n: usize, src: &CpuBuf<F>, dst: &CpuBuf<F>) {
+        Self::run([src], [dst], |[s], [d]| d[..n].copy_from_slice(&s[..n]));
+    }
+}
+
+impl ElementwiseOps for GpuBackend {
+    fn gelu_backward(&mut self, n: usize, x: &GpuBuf, dy: &GpuBuf, dx: &GpuBuf) {
+        launch_gelu_backward(self, n, x, dy, dx);
+    }
+
+    fn add(&mut self, n: usize, a: &GpuBuf, b: &GpuBuf, out: &GpuBuf) {
+        launch_add(self, n, a, b, out);
+    }
+
+    fn copy(&mut self, n: usize, src: &GpuBuf, dst: &GpuBuf) {
+        launch_copy(self, n, src, dst);
+    }
 }
 
 #[cfg(test)]

@@ -4,8 +4,10 @@
 //! positions per word (a CSR index) are built on the host, where training
 //! tokens come from. Kernel: `shaders/embedding.wgsl`.
 
+use crate::engine::cpu::{u32s, CpuBackend, CpuBuf, Word};
 use crate::engine::gpu::{offsets, GpuBackend, GpuBuf, Kernel};
 use crate::engine::Backend;
+use crate::engine::*;
 use anyhow::Result;
 use num_traits::Float;
 
@@ -154,4 +156,69 @@ pub fn launch_backward(
     let bufs = [&index.offsets, &index.positions, dout, dtable];
     let groups = gpu.grid(s.vocab * s.dim);
     gpu.launch(kernel("backward"), &params(s, &bufs), &bufs, groups);
+}
+
+/// Embedding lookups.
+pub trait EmbeddingOps: Memory {
+    /// out[t] = table[tokens[t]].
+    fn embedding(
+        &mut self,
+        spec: &EmbeddingSpec,
+        tokens: &Self::Buf,
+        table: &Self::Buf,
+        out: &Self::Buf,
+    );
+    /// dtable[v] += Σ over positions t with tokens[t] = v of dout[t], in
+    /// increasing t (deterministic; `index` comes from [`TokenIndex::build`]).
+    fn embedding_backward(
+        &mut self,
+        spec: &EmbeddingSpec,
+        index: &TokenIndex<Self::Buf>,
+        dout: &Self::Buf,
+        dtable: &Self::Buf,
+    );
+}
+
+impl<F: Word> EmbeddingOps for CpuBackend<F> {
+    fn embedding(
+        &mut self,
+        spec: &EmbeddingSpec,
+        tokens: &CpuBuf<F>,
+        table: &CpuBuf<F>,
+        out: &CpuBuf<F>,
+    ) {
+        Self::run([tokens, table], [out], |[t, w], [o]| {
+            cpu(spec, &u32s(t), w, o)
+        });
+    }
+
+    fn embedding_backward(
+        &mut self,
+        spec: &EmbeddingSpec,
+        index: &TokenIndex<CpuBuf<F>>,
+        dout: &CpuBuf<F>,
+        dtable: &CpuBuf<F>,
+    ) {
+        Self::run(
+            [&index.offsets, &index.positions, dout],
+            [dtable],
+            |[o, p, d], [dt]| backward_cpu(spec, &u32s(o), &u32s(p), d, dt),
+        );
+    }
+}
+
+impl EmbeddingOps for GpuBackend {
+    fn embedding(&mut self, spec: &EmbeddingSpec, tokens: &GpuBuf, table: &GpuBuf, out: &GpuBuf) {
+        launch(self, spec, tokens, table, out);
+    }
+
+    fn embedding_backward(
+        &mut self,
+        spec: &EmbeddingSpec,
+        index: &TokenIndex<GpuBuf>,
+        dout: &GpuBuf,
+        dtable: &GpuBuf,
+    ) {
+        launch_backward(self, spec, index, dout, dtable);
+    }
 }

@@ -2,7 +2,9 @@
 //! token decoding and categorical sampling. Kernels: `shaders/game.wgsl`,
 //! `shaders/sample.wgsl`.
 
+use crate::engine::cpu::{i32s, put_i32s, put_u32s, CpuBackend, CpuBuf, Word};
 use crate::engine::gpu::{GpuBackend, GpuBuf, Kernel};
+use crate::engine::*;
 
 pub const GAME_WGSL: &str = include_str!("../../../shaders/game.wgsl");
 pub const SAMPLE_WGSL: &str = include_str!("../../../shaders/sample.wgsl");
@@ -43,35 +45,6 @@ pub fn residual_update_cpu(s: &GameSpec, states: &mut [i32], factors: &[i32]) {
                     }
                 }
             }
-        }
-    }
-}
-
-pub fn count_nonzeros_cpu(s: &GameSpec, states: &[i32], counts: &mut [u32]) {
-    for b in 0..s.batch {
-        let state = &states[b * s.state_len()..(b + 1) * s.state_len()];
-        counts[b] = state.iter().filter(|&&x| x != 0).count() as u32;
-    }
-}
-
-/// `batch` actions of `n_tokens` tokens each; token t holds coefficients
-/// t·chunk … t·chunk + chunk − 1 as base-|values| digits, least significant
-/// first (as [`crate::game::ActionEncoding`]); `len` coefficients are kept.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct DecodeSpec {
-    pub batch: usize,
-    pub n_tokens: usize,
-    pub chunk: usize,
-    pub base: usize,
-    pub len: usize,
-}
-
-pub fn decode_cpu(s: &DecodeSpec, values: &[i32], tokens: &[u32], factors: &mut [i32]) {
-    for b in 0..s.batch {
-        for l in 0..s.len {
-            let token = tokens[b * s.n_tokens + l / s.chunk] as usize;
-            let digit = token / s.base.pow((l % s.chunk) as u32) % s.base;
-            factors[b * s.len + l] = values[digit];
         }
     }
 }
@@ -160,37 +133,6 @@ pub fn launch_residual_update(
     );
 }
 
-pub fn launch_count_nonzeros(gpu: &mut GpuBackend, s: &GameSpec, states: &GpuBuf, counts: &GpuBuf) {
-    let groups = gpu.grid(s.batch);
-    let p = game_params(s, states, counts);
-    gpu.launch(game_kernel("count_nonzeros"), &p, &[states, counts], groups);
-}
-
-pub fn launch_decode(
-    gpu: &mut GpuBackend,
-    s: &DecodeSpec,
-    values: &GpuBuf,
-    tokens: &GpuBuf,
-    factors: &GpuBuf,
-) {
-    let p = GameParams {
-        batch: s.batch as u32,
-        n_tokens: s.n_tokens as u32,
-        chunk: s.chunk as u32,
-        base: s.base as u32,
-        len: s.len as u32,
-        off: [values.off(), tokens.off(), factors.off(), 0],
-        ..Default::default()
-    };
-    let groups = gpu.grid(s.batch * s.len);
-    gpu.launch(
-        game_kernel("decode_tokens"),
-        &p,
-        &[values, tokens, factors],
-        groups,
-    );
-}
-
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
 struct SampleParams {
@@ -222,4 +164,60 @@ pub fn launch_sample(
     };
     let groups = gpu.grid(s.rows);
     gpu.launch(kernel, &p, &[logits, uniforms, tokens], groups);
+}
+
+/// TensorGame on the device: residual updates and token draws.
+pub trait GameOps: Memory {
+    /// S_b ← S_b − u_b ⊗ v_b ⊗ w_b (i32; mod 2 when the spec says so).
+    fn residual_update(&mut self, spec: &GameSpec, states: &Self::Buf, factors: &Self::Buf);
+    /// tokens[r] = inverse CDF of softmax(logits[r] · inv_temperature) at uniforms[r].
+    fn sample_tokens(
+        &mut self,
+        spec: &SampleSpec,
+        logits: &Self::Buf,
+        uniforms: &Self::Buf,
+        tokens: &Self::Buf,
+    );
+}
+
+impl<F: Word> GameOps for CpuBackend<F> {
+    fn residual_update(&mut self, spec: &GameSpec, states: &CpuBuf<F>, factors: &CpuBuf<F>) {
+        Self::run([factors], [states], |[f], [s]| {
+            let mut states = i32s(s);
+            residual_update_cpu(spec, &mut states, &i32s(f));
+            put_i32s(s, &states);
+        });
+    }
+
+    fn sample_tokens(
+        &mut self,
+        spec: &SampleSpec,
+        logits: &CpuBuf<F>,
+        uniforms: &CpuBuf<F>,
+        tokens: &CpuBuf<F>,
+    ) {
+        Self::run([logits, uniforms], [tokens], |[x, u], [t]| {
+            let logits: Vec<f32> = x.iter().map(|w| w.narrow()).collect();
+            let uniforms: Vec<f32> = u.iter().map(|w| w.narrow()).collect();
+            let mut tokens = vec![0u32; spec.rows];
+            sample_cpu(spec, &logits, &uniforms, &mut tokens);
+            put_u32s(t, &tokens);
+        });
+    }
+}
+
+impl GameOps for GpuBackend {
+    fn residual_update(&mut self, spec: &GameSpec, states: &GpuBuf, factors: &GpuBuf) {
+        launch_residual_update(self, spec, states, factors);
+    }
+
+    fn sample_tokens(
+        &mut self,
+        spec: &SampleSpec,
+        logits: &GpuBuf,
+        uniforms: &GpuBuf,
+        tokens: &GpuBuf,
+    ) {
+        launch_sample(self, spec, logits, uniforms, tokens);
+    }
 }

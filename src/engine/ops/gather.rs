@@ -3,7 +3,9 @@
 //! permutations of c-channel rows; the backward pass of a permutation is
 //! the gather with its inverse. Kernel: `shaders/gather.wgsl`.
 
+use crate::engine::cpu::{u32s, CpuBackend, CpuBuf, Word};
 use crate::engine::gpu::{GpuBackend, GpuBuf, Kernel};
+use crate::engine::*;
 
 pub const WGSL: &str = include_str!("../../../shaders/gather.wgsl");
 
@@ -61,4 +63,47 @@ pub fn launch(
     };
     let groups = gpu.grid(rows * row_len);
     gpu.launch(kernel, &p, &[index, src, dst], groups);
+}
+
+/// Row gathers.
+pub trait GatherOps: Memory {
+    /// dst[r] = src[index[r]] for rows of `row_len` words. With a
+    /// permutation, the backward pass is the same gather with the inverse
+    /// permutation ([`ops::gather::invert_permutation`]).
+    fn gather_rows(
+        &mut self,
+        rows: usize,
+        row_len: usize,
+        index: &Self::Buf,
+        src: &Self::Buf,
+        dst: &Self::Buf,
+    );
+}
+
+impl<F: Word> GatherOps for CpuBackend<F> {
+    fn gather_rows(
+        &mut self,
+        rows: usize,
+        row_len: usize,
+        index: &CpuBuf<F>,
+        src: &CpuBuf<F>,
+        dst: &CpuBuf<F>,
+    ) {
+        Self::run([index, src], [dst], |[i, s], [d]| {
+            cpu(rows, row_len, &u32s(i), s, d)
+        });
+    }
+}
+
+impl GatherOps for GpuBackend {
+    fn gather_rows(
+        &mut self,
+        rows: usize,
+        row_len: usize,
+        index: &GpuBuf,
+        src: &GpuBuf,
+        dst: &GpuBuf,
+    ) {
+        launch(self, rows, row_len, index, src, dst);
+    }
 }

@@ -1,7 +1,9 @@
 //! Layer normalisation over the last dimension, forward and backward.
 //! Kernel: `shaders/layernorm.wgsl`.
 
+use crate::engine::cpu::{CpuBackend, CpuBuf, Word};
 use crate::engine::gpu::{offsets, GpuBackend, GpuBuf, Kernel};
+use crate::engine::*;
 use num_traits::Float;
 use rayon::prelude::*;
 
@@ -184,4 +186,100 @@ pub fn launch_backward(
     gpu.launch(kernel("backward_input"), &p, &bufs, rows);
     let cols = gpu.grid(s.cols);
     gpu.launch(kernel("backward_params"), &p, &bufs, cols);
+}
+
+/// Layer normalisation.
+pub trait NormOps: Memory {
+    /// y = (x − mean) · rstd · gain + bias per row; saves mean and rstd.
+    #[allow(clippy::too_many_arguments)]
+    fn layer_norm(
+        &mut self,
+        spec: &LayerNormSpec,
+        x: &Self::Buf,
+        gain: &Self::Buf,
+        bias: &Self::Buf,
+        y: &Self::Buf,
+        mean: &Self::Buf,
+        rstd: &Self::Buf,
+    );
+    /// dx (or dx +=, per spec), dgain +=, dbias +=.
+    #[allow(clippy::too_many_arguments)]
+    fn layer_norm_backward(
+        &mut self,
+        spec: &LayerNormSpec,
+        x: &Self::Buf,
+        gain: &Self::Buf,
+        mean: &Self::Buf,
+        rstd: &Self::Buf,
+        dy: &Self::Buf,
+        dx: &Self::Buf,
+        dgain: &Self::Buf,
+        dbias: &Self::Buf,
+    );
+}
+
+impl<F: Word> NormOps for CpuBackend<F> {
+    fn layer_norm(
+        &mut self,
+        spec: &LayerNormSpec,
+        x: &CpuBuf<F>,
+        gain: &CpuBuf<F>,
+        bias: &CpuBuf<F>,
+        y: &CpuBuf<F>,
+        mean: &CpuBuf<F>,
+        rstd: &CpuBuf<F>,
+    ) {
+        Self::run([x, gain, bias], [y, mean, rstd], |[x, g, b], [y, m, r]| {
+            cpu(spec, x, g, b, y, m, r)
+        });
+    }
+
+    fn layer_norm_backward(
+        &mut self,
+        spec: &LayerNormSpec,
+        x: &CpuBuf<F>,
+        gain: &CpuBuf<F>,
+        mean: &CpuBuf<F>,
+        rstd: &CpuBuf<F>,
+        dy: &CpuBuf<F>,
+        dx: &CpuBuf<F>,
+        dgain: &CpuBuf<F>,
+        dbias: &CpuBuf<F>,
+    ) {
+        Self::run(
+            [x, gain, mean, rstd, dy],
+            [dx, dgain, dbias],
+            |[x, g, m, r, dy], [dx, dg, db]| backward_cpu(spec, x, g, m, r, dy, dx, dg, db),
+        );
+    }
+}
+
+impl NormOps for GpuBackend {
+    fn layer_norm(
+        &mut self,
+        spec: &LayerNormSpec,
+        x: &GpuBuf,
+        gain: &GpuBuf,
+        bias: &GpuBuf,
+        y: &GpuBuf,
+        mean: &GpuBuf,
+        rstd: &GpuBuf,
+    ) {
+        launch(self, spec, x, gain, bias, y, mean, rstd);
+    }
+
+    fn layer_norm_backward(
+        &mut self,
+        spec: &LayerNormSpec,
+        x: &GpuBuf,
+        gain: &GpuBuf,
+        mean: &GpuBuf,
+        rstd: &GpuBuf,
+        dy: &GpuBuf,
+        dx: &GpuBuf,
+        dgain: &GpuBuf,
+        dbias: &GpuBuf,
+    ) {
+        launch_backward(self, spec, x, gain, mean, rstd, dy, dx, dgain, dbias);
+    }
 }

@@ -2,7 +2,9 @@
 //! backward in one pass) and the quantile Huber loss for the value head.
 //! Kernels: `shaders/xent.wgsl`, `shaders/quantile.wgsl`.
 
+use crate::engine::cpu::{u32s, CpuBackend, CpuBuf, Word};
 use crate::engine::gpu::{offsets, GpuBackend, GpuBuf, Kernel};
+use crate::engine::*;
 use num_traits::Float;
 
 pub const XENT_WGSL: &str = include_str!("../../../shaders/xent.wgsl");
@@ -171,4 +173,91 @@ pub fn launch_quantile(
     };
     let groups = gpu.grid(s.batch);
     gpu.launch(kernel, &p, &bufs, groups);
+}
+
+/// The losses of the policy and the value.
+pub trait LossOps: Memory {
+    /// Fused softmax cross-entropy: per row, loss = w·(lse − logit[target]),
+    /// dlogits = w·(softmax − onehot), correct = 1.0 when argmax = target
+    /// (else 0.0).
+    #[allow(clippy::too_many_arguments)]
+    fn softmax_xent(
+        &mut self,
+        spec: &XentSpec,
+        logits: &Self::Buf,
+        targets: &Self::Buf,
+        weights: &Self::Buf,
+        loss: &Self::Buf,
+        dlogits: &Self::Buf,
+        correct: &Self::Buf,
+    );
+    /// Quantile Huber loss of docs/design.md §3 per sample, and its gradient.
+    fn quantile_huber(
+        &mut self,
+        spec: &QuantileSpec,
+        quantiles: &Self::Buf,
+        targets: &Self::Buf,
+        loss: &Self::Buf,
+        dquantiles: &Self::Buf,
+    );
+}
+
+impl<F: Word> LossOps for CpuBackend<F> {
+    fn softmax_xent(
+        &mut self,
+        spec: &XentSpec,
+        logits: &CpuBuf<F>,
+        targets: &CpuBuf<F>,
+        weights: &CpuBuf<F>,
+        loss: &CpuBuf<F>,
+        dlogits: &CpuBuf<F>,
+        correct: &CpuBuf<F>,
+    ) {
+        Self::run(
+            [logits, targets, weights],
+            [loss, dlogits, correct],
+            |[x, t, w], [l, d, c]| xent_cpu(spec, x, &u32s(t), w, l, d, c),
+        );
+    }
+
+    fn quantile_huber(
+        &mut self,
+        spec: &QuantileSpec,
+        quantiles: &CpuBuf<F>,
+        targets: &CpuBuf<F>,
+        loss: &CpuBuf<F>,
+        dquantiles: &CpuBuf<F>,
+    ) {
+        Self::run(
+            [quantiles, targets],
+            [loss, dquantiles],
+            |[q, t], [l, d]| quantile_cpu(spec, q, t, l, d),
+        );
+    }
+}
+
+impl LossOps for GpuBackend {
+    fn softmax_xent(
+        &mut self,
+        spec: &XentSpec,
+        logits: &GpuBuf,
+        targets: &GpuBuf,
+        weights: &GpuBuf,
+        loss: &GpuBuf,
+        dlogits: &GpuBuf,
+        correct: &GpuBuf,
+    ) {
+        launch_xent(self, spec, logits, targets, weights, loss, dlogits, correct);
+    }
+
+    fn quantile_huber(
+        &mut self,
+        spec: &QuantileSpec,
+        quantiles: &GpuBuf,
+        targets: &GpuBuf,
+        loss: &GpuBuf,
+        dquantiles: &GpuBuf,
+    ) {
+        launch_quantile(self, spec, quantiles, targets, loss, dquantiles);
+    }
 }

@@ -4,7 +4,9 @@
 //! and bias gradient. Kernels: `shaders/matmul.wgsl`, `shaders/bias.wgsl`.
 
 use super::elementwise::{gelu, ActivationExp};
+use crate::engine::cpu::{CpuBackend, CpuBuf, Word};
 use crate::engine::gpu::{GpuBackend, GpuBuf, Kernel};
+use crate::engine::*;
 use num_traits::Float;
 use rayon::prelude::*;
 
@@ -478,6 +480,95 @@ pub fn launch_bias_backward(
     };
     let groups = gpu.grid(cols);
     gpu.launch(kernel, &p, &[dy, dbias], groups);
+}
+
+/// Products and linear layers.
+pub trait LinearOps: Memory {
+    /// C (+)= op(A) op(B), batched (see [`MatmulSpec`]).
+    fn matmul(&mut self, spec: &MatmulSpec, a: &Self::Buf, b: &Self::Buf, c: &Self::Buf);
+    /// A linear layer, y = x·W + bias, with its epilogue (residual or
+    /// GELU, see [`Epilogue`]) in the same kernel. `extra` is read for
+    /// the residual and written for the GELU's pre-activation; with
+    /// [`Epilogue::Bias`] it is unused (pass `y`).
+    fn linear(
+        &mut self,
+        spec: &LinearSpec,
+        x: &Self::Buf,
+        w: &Self::Buf,
+        bias: &Self::Buf,
+        extra: &Self::Buf,
+        y: &Self::Buf,
+    );
+    /// y[r][c] += bias[c] for a rows × cols matrix.
+    fn bias_add(&mut self, rows: usize, cols: usize, y: &Self::Buf, bias: &Self::Buf);
+    /// dbias[c] += Σ_r dy[r][c] (the bias gradient).
+    fn bias_backward(&mut self, rows: usize, cols: usize, dy: &Self::Buf, dbias: &Self::Buf);
+}
+
+impl<F: Word> LinearOps for CpuBackend<F> {
+    fn matmul(&mut self, spec: &MatmulSpec, a: &CpuBuf<F>, b: &CpuBuf<F>, c: &CpuBuf<F>) {
+        Self::run([a, b], [c], |[a, b], [c]| cpu(spec, a, b, c));
+    }
+
+    fn linear(
+        &mut self,
+        spec: &LinearSpec,
+        x: &CpuBuf<F>,
+        w: &CpuBuf<F>,
+        bias: &CpuBuf<F>,
+        extra: &CpuBuf<F>,
+        y: &CpuBuf<F>,
+    ) {
+        match spec.epilogue {
+            Epilogue::Bias => Self::run([x, w, bias], [y], |[x, w, bias], [y]| {
+                linear_cpu(spec, x, w, bias, None, None, y)
+            }),
+            Epilogue::BiasResidual => {
+                Self::run([x, w, bias, extra], [y], |[x, w, bias, res], [y]| {
+                    linear_cpu(spec, x, w, bias, Some(res), None, y)
+                })
+            }
+            Epilogue::BiasGelu => Self::run([x, w, bias], [extra, y], |[x, w, bias], [pre, y]| {
+                linear_cpu(spec, x, w, bias, None, Some(pre), y)
+            }),
+        }
+    }
+
+    fn bias_add(&mut self, rows: usize, cols: usize, y: &CpuBuf<F>, bias: &CpuBuf<F>) {
+        Self::run([bias], [y], |[bias], [y]| bias_add_cpu(rows, cols, y, bias));
+    }
+
+    fn bias_backward(&mut self, rows: usize, cols: usize, dy: &CpuBuf<F>, dbias: &CpuBuf<F>) {
+        Self::run([dy], [dbias], |[dy], [db]| {
+            bias_backward_cpu(rows, cols, dy, db)
+        });
+    }
+}
+
+impl LinearOps for GpuBackend {
+    fn matmul(&mut self, spec: &MatmulSpec, a: &GpuBuf, b: &GpuBuf, c: &GpuBuf) {
+        launch(self, spec, a, b, c);
+    }
+
+    fn linear(
+        &mut self,
+        spec: &LinearSpec,
+        x: &GpuBuf,
+        w: &GpuBuf,
+        bias: &GpuBuf,
+        extra: &GpuBuf,
+        y: &GpuBuf,
+    ) {
+        launch_linear(self, spec, x, w, bias, extra, y);
+    }
+
+    fn bias_add(&mut self, rows: usize, cols: usize, y: &GpuBuf, bias: &GpuBuf) {
+        launch_bias_add(self, rows, cols, y, bias);
+    }
+
+    fn bias_backward(&mut self, rows: usize, cols: usize, dy: &GpuBuf, dbias: &GpuBuf) {
+        launch_bias_backward(self, rows, cols, dy, dbias);
+    }
 }
 
 #[cfg(test)]

@@ -1,7 +1,9 @@
 //! Mean over positions, forward and backward (the value head's pooling).
 //! Kernel: `shaders/mean.wgsl`.
 
+use crate::engine::cpu::{CpuBackend, CpuBuf, Word};
 use crate::engine::gpu::{GpuBackend, GpuBuf, Kernel};
+use crate::engine::*;
 use num_traits::Float;
 
 pub const WGSL: &str = include_str!("../../../shaders/mean.wgsl");
@@ -93,4 +95,32 @@ pub fn launch_backward(gpu: &mut GpuBackend, s: &MeanSpec, dy: &GpuBuf, dx: &Gpu
         dy,
         s.batch * s.positions * s.channels,
     );
+}
+
+/// Means over positions.
+pub trait MeanOps: Memory {
+    /// y[b][c] = mean over p of x[b][p][c].
+    fn mean(&mut self, spec: &MeanSpec, x: &Self::Buf, y: &Self::Buf);
+    /// dx[b][p][c] (+)= dy[b][c] / positions.
+    fn mean_backward(&mut self, spec: &MeanSpec, dy: &Self::Buf, dx: &Self::Buf);
+}
+
+impl<F: Word> MeanOps for CpuBackend<F> {
+    fn mean(&mut self, spec: &MeanSpec, x: &CpuBuf<F>, y: &CpuBuf<F>) {
+        Self::run([x], [y], |[x], [y]| cpu(spec, x, y));
+    }
+
+    fn mean_backward(&mut self, spec: &MeanSpec, dy: &CpuBuf<F>, dx: &CpuBuf<F>) {
+        Self::run([dy], [dx], |[dy], [dx]| backward_cpu(spec, dy, dx));
+    }
+}
+
+impl MeanOps for GpuBackend {
+    fn mean(&mut self, spec: &MeanSpec, x: &GpuBuf, y: &GpuBuf) {
+        launch(self, spec, x, y);
+    }
+
+    fn mean_backward(&mut self, spec: &MeanSpec, dy: &GpuBuf, dx: &GpuBuf) {
+        launch_backward(self, spec, dy, dx);
+    }
 }
