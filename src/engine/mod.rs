@@ -14,6 +14,42 @@
 //! - On the GPU, operations are recorded and run at the next `flush` or
 //!   read; on the CPU they run at once. Results are the same either way.
 
+/// Declares a family of operations once: the trait (every method takes
+/// `&mut self` and views of `Self::Buf`) and its timed forwarding on
+/// [`profile::Profiled`], which records each call under the name after
+/// `as` (an expression of the arguments, for operations whose variants
+/// have their own rows in a profile).
+macro_rules! family {
+    (
+        $(#[$meta:meta])*
+        pub trait $name:ident {
+            $(
+                $(#[$fmeta:meta])*
+                fn $f:ident(&mut self $(, $arg:ident : $ty:ty)* $(,)?) as $label:expr;
+            )*
+        }
+    ) => {
+        $(#[$meta])*
+        pub trait $name: $crate::engine::Memory {
+            $(
+                $(#[$fmeta])*
+                #[allow(clippy::too_many_arguments)]
+                fn $f(&mut self $(, $arg: $ty)*);
+            )*
+        }
+
+        impl<B: $crate::engine::Backend> $name for $crate::engine::profile::Profiled<B> {
+            $(
+                #[allow(clippy::too_many_arguments)]
+                fn $f(&mut self $(, $arg: $ty)*) {
+                    let op: &'static str = $label;
+                    self.timed(op, |inner| inner.$f($($arg),*))
+                }
+            )*
+        }
+    };
+}
+
 pub mod cpu;
 pub mod gpu;
 pub mod ops;
@@ -94,7 +130,7 @@ pub trait Memory {
 
 /// The operations of the network and the game, on one device: its memory
 /// and every family of operations, each declared beside its kernels in
-/// `ops/` (as `ops::matmul::LinearOps`). Any type with them all is one.
+/// `ops/` (as `ops::matmul::LinearOps`).
 pub trait Backend:
     Memory
     + LinearOps
@@ -107,20 +143,5 @@ pub trait Backend:
     + LossOps
     + AdamOps
     + GameOps
-{
-}
-
-impl<T> Backend for T where
-    T: Memory
-        + LinearOps
-        + NormOps
-        + ElementwiseOps
-        + MeanOps
-        + AttentionOps
-        + GatherOps
-        + EmbeddingOps
-        + LossOps
-        + AdamOps
-        + GameOps
 {
 }

@@ -6,6 +6,8 @@ use anyhow::Result;
 use std::cell::RefCell;
 use std::rc::Rc;
 
+impl<F: Word> Backend for CpuBackend<F> {}
+
 impl<F: Word> Memory for CpuBackend<F> {
     type Buf = CpuBuf<F>;
 

@@ -5,6 +5,8 @@ use crate::engine::ops::elementwise;
 use crate::engine::*;
 use anyhow::Result;
 
+impl Backend for GpuBackend {}
+
 impl Memory for GpuBackend {
     type Buf = GpuBuf;
 

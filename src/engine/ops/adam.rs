@@ -3,7 +3,6 @@
 
 use crate::engine::cpu::{CpuBackend, CpuBuf, Word};
 use crate::engine::gpu::{GpuBackend, GpuBuf, Kernel};
-use crate::engine::*;
 use num_traits::Float;
 
 pub const WGSL: &str = include_str!("../../../shaders/adam.wgsl");
@@ -114,18 +113,21 @@ pub fn launch(
     gpu.launch(kernel, &p, &[params, grads, m, v, decay], groups);
 }
 
-/// The optimiser update.
-pub trait AdamOps: Memory {
-    /// One AdamW step over a flat parameter buffer, in one dispatch.
-    fn adam(
-        &mut self,
-        spec: &AdamSpec,
-        params: &Self::Buf,
-        grads: &Self::Buf,
-        m: &Self::Buf,
-        v: &Self::Buf,
-        decay: &Self::Buf,
-    );
+family! {
+    /// The optimiser update.
+    pub trait AdamOps {
+        /// One AdamW step over a flat parameter buffer, in one dispatch.
+        fn adam(
+            &mut self,
+            spec: &AdamSpec,
+            params: &Self::Buf,
+            grads: &Self::Buf,
+            m: &Self::Buf,
+            v: &Self::Buf,
+            decay: &Self::Buf,
+        )
+            as "adamw";
+    }
 }
 
 impl<F: Word> AdamOps for CpuBackend<F> {

@@ -6,7 +6,6 @@
 
 use crate::engine::cpu::{CpuBackend, CpuBuf, Word};
 use crate::engine::gpu::{offsets, GpuBackend, GpuBuf, Kernel};
-use crate::engine::*;
 use num_traits::Float;
 use rayon::prelude::*;
 
@@ -438,36 +437,40 @@ pub fn launch_backward(
     gpu.launch(kernel("backward_dkv"), &p, &bufs, keys);
 }
 
-/// Scaled dot-product attention.
-pub trait AttentionOps: Memory {
-    /// Multi-head scaled dot-product attention; saves the log-sum-exp of
-    /// each query row for the backward pass.
-    #[allow(clippy::too_many_arguments)]
-    fn attention(
-        &mut self,
-        spec: &AttentionSpec,
-        q: &Self::Buf,
-        k: &Self::Buf,
-        v: &Self::Buf,
-        out: &Self::Buf,
-        lse: &Self::Buf,
-    );
-    /// dq, dk, dv from dout; `delta` is scratch of the size of `lse`.
-    #[allow(clippy::too_many_arguments)]
-    fn attention_backward(
-        &mut self,
-        spec: &AttentionSpec,
-        q: &Self::Buf,
-        k: &Self::Buf,
-        v: &Self::Buf,
-        out: &Self::Buf,
-        lse: &Self::Buf,
-        dout: &Self::Buf,
-        delta: &Self::Buf,
-        dq: &Self::Buf,
-        dk: &Self::Buf,
-        dv: &Self::Buf,
-    );
+family! {
+    /// Scaled dot-product attention.
+    pub trait AttentionOps {
+        /// Multi-head scaled dot-product attention; saves the log-sum-exp of
+        /// each query row for the backward pass.
+        #[allow(clippy::too_many_arguments)]
+        fn attention(
+            &mut self,
+            spec: &AttentionSpec,
+            q: &Self::Buf,
+            k: &Self::Buf,
+            v: &Self::Buf,
+            out: &Self::Buf,
+            lse: &Self::Buf,
+        )
+            as "attention";
+        /// dq, dk, dv from dout; `delta` is scratch of the size of `lse`.
+        #[allow(clippy::too_many_arguments)]
+        fn attention_backward(
+            &mut self,
+            spec: &AttentionSpec,
+            q: &Self::Buf,
+            k: &Self::Buf,
+            v: &Self::Buf,
+            out: &Self::Buf,
+            lse: &Self::Buf,
+            dout: &Self::Buf,
+            delta: &Self::Buf,
+            dq: &Self::Buf,
+            dk: &Self::Buf,
+            dv: &Self::Buf,
+        )
+            as "attention backward";
+    }
 }
 
 impl<F: Word> AttentionOps for CpuBackend<F> {

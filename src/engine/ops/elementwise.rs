@@ -3,7 +3,6 @@
 
 use crate::engine::cpu::{CpuBackend, CpuBuf, Word};
 use crate::engine::gpu::{offsets, GpuBackend, GpuBuf, Kernel};
-use crate::engine::*;
 use num_traits::Float;
 use rayon::prelude::*;
 
@@ -175,14 +174,19 @@ pub fn launch_copy(gpu: &mut GpuBackend, n: usize, src: &GpuBuf, dst: &GpuBuf) {
     launch_n(gpu, "copy", n, 0.0, &[src, dst]);
 }
 
-/// Word-by-word operations.
-pub trait ElementwiseOps: Memory {
-    /// dx = dy · gelu'(x).
-    fn gelu_backward(&mut self, n: usize, x: &Self::Buf, dy: &Self::Buf, dx: &Self::Buf);
-    /// out = a + b over `n` words (`out` may be `a` or `b`).
-    fn add(&mut self, n: usize, a: &Self::Buf, b: &Self::Buf, out: &Self::Buf);
-    /// dst = src over `n` words.
-    fn copy(&mut self, n: usize, src: &Self::Buf, dst: &Self::Buf);
+family! {
+    /// Word-by-word operations.
+    pub trait ElementwiseOps {
+        /// dx = dy · gelu'(x).
+        fn gelu_backward(&mut self, n: usize, x: &Self::Buf, dy: &Self::Buf, dx: &Self::Buf)
+            as "gelu backward";
+        /// out = a + b over `n` words (`out` may be `a` or `b`).
+        fn add(&mut self, n: usize, a: &Self::Buf, b: &Self::Buf, out: &Self::Buf)
+            as "add";
+        /// dst = src over `n` words.
+        fn copy(&mut self, n: usize, src: &Self::Buf, dst: &Self::Buf)
+            as "copy";
+    }
 }
 
 impl<F: Word> ElementwiseOps for CpuBackend<F> {

@@ -7,7 +7,6 @@
 use crate::engine::cpu::{u32s, CpuBackend, CpuBuf, Word};
 use crate::engine::gpu::{offsets, GpuBackend, GpuBuf, Kernel};
 use crate::engine::Backend;
-use crate::engine::*;
 use anyhow::Result;
 use num_traits::Float;
 
@@ -158,25 +157,29 @@ pub fn launch_backward(
     gpu.launch(kernel("backward"), &params(s, &bufs), &bufs, groups);
 }
 
-/// Embedding lookups.
-pub trait EmbeddingOps: Memory {
-    /// out[t] = table[tokens[t]].
-    fn embedding(
-        &mut self,
-        spec: &EmbeddingSpec,
-        tokens: &Self::Buf,
-        table: &Self::Buf,
-        out: &Self::Buf,
-    );
-    /// dtable[v] += Σ over positions t with tokens[t] = v of dout[t], in
-    /// increasing t (deterministic; `index` comes from [`TokenIndex::build`]).
-    fn embedding_backward(
-        &mut self,
-        spec: &EmbeddingSpec,
-        index: &TokenIndex<Self::Buf>,
-        dout: &Self::Buf,
-        dtable: &Self::Buf,
-    );
+family! {
+    /// Embedding lookups.
+    pub trait EmbeddingOps {
+        /// out[t] = table[tokens[t]].
+        fn embedding(
+            &mut self,
+            spec: &EmbeddingSpec,
+            tokens: &Self::Buf,
+            table: &Self::Buf,
+            out: &Self::Buf,
+        )
+            as "embedding";
+        /// dtable[v] += Σ over positions t with tokens[t] = v of dout[t], in
+        /// increasing t (deterministic; `index` comes from [`TokenIndex::build`]).
+        fn embedding_backward(
+            &mut self,
+            spec: &EmbeddingSpec,
+            index: &TokenIndex<Self::Buf>,
+            dout: &Self::Buf,
+            dtable: &Self::Buf,
+        )
+            as "embedding backward";
+    }
 }
 
 impl<F: Word> EmbeddingOps for CpuBackend<F> {

@@ -4,7 +4,6 @@
 
 use crate::engine::cpu::{i32s, put_i32s, put_u32s, CpuBackend, CpuBuf, Word};
 use crate::engine::gpu::{GpuBackend, GpuBuf, Kernel};
-use crate::engine::*;
 
 pub const GAME_WGSL: &str = include_str!("../../../shaders/game.wgsl");
 pub const SAMPLE_WGSL: &str = include_str!("../../../shaders/sample.wgsl");
@@ -166,18 +165,22 @@ pub fn launch_sample(
     gpu.launch(kernel, &p, &[logits, uniforms, tokens], groups);
 }
 
-/// TensorGame on the device: residual updates and token draws.
-pub trait GameOps: Memory {
-    /// S_b ← S_b − u_b ⊗ v_b ⊗ w_b (i32; mod 2 when the spec says so).
-    fn residual_update(&mut self, spec: &GameSpec, states: &Self::Buf, factors: &Self::Buf);
-    /// tokens[r] = inverse CDF of softmax(logits[r] · inv_temperature) at uniforms[r].
-    fn sample_tokens(
-        &mut self,
-        spec: &SampleSpec,
-        logits: &Self::Buf,
-        uniforms: &Self::Buf,
-        tokens: &Self::Buf,
-    );
+family! {
+    /// TensorGame on the device: residual updates and token draws.
+    pub trait GameOps {
+        /// S_b ← S_b − u_b ⊗ v_b ⊗ w_b (i32; mod 2 when the spec says so).
+        fn residual_update(&mut self, spec: &GameSpec, states: &Self::Buf, factors: &Self::Buf)
+            as "residual update";
+        /// tokens[r] = inverse CDF of softmax(logits[r] · inv_temperature) at uniforms[r].
+        fn sample_tokens(
+            &mut self,
+            spec: &SampleSpec,
+            logits: &Self::Buf,
+            uniforms: &Self::Buf,
+            tokens: &Self::Buf,
+        )
+            as "sample tokens";
+    }
 }
 
 impl<F: Word> GameOps for CpuBackend<F> {

@@ -5,7 +5,6 @@
 
 use crate::engine::cpu::{u32s, CpuBackend, CpuBuf, Word};
 use crate::engine::gpu::{GpuBackend, GpuBuf, Kernel};
-use crate::engine::*;
 
 pub const WGSL: &str = include_str!("../../../shaders/gather.wgsl");
 
@@ -65,19 +64,22 @@ pub fn launch(
     gpu.launch(kernel, &p, &[index, src, dst], groups);
 }
 
-/// Row gathers.
-pub trait GatherOps: Memory {
-    /// dst[r] = src[index[r]] for rows of `row_len` words. With a
-    /// permutation, the backward pass is the same gather with the inverse
-    /// permutation ([`ops::gather::invert_permutation`]).
-    fn gather_rows(
-        &mut self,
-        rows: usize,
-        row_len: usize,
-        index: &Self::Buf,
-        src: &Self::Buf,
-        dst: &Self::Buf,
-    );
+family! {
+    /// Row gathers.
+    pub trait GatherOps {
+        /// dst[r] = src[index[r]] for rows of `row_len` words. With a
+        /// permutation, the backward pass is the same gather with the inverse
+        /// permutation ([`ops::gather::invert_permutation`]).
+        fn gather_rows(
+            &mut self,
+            rows: usize,
+            row_len: usize,
+            index: &Self::Buf,
+            src: &Self::Buf,
+            dst: &Self::Buf,
+        )
+            as "gather";
+    }
 }
 
 impl<F: Word> GatherOps for CpuBackend<F> {

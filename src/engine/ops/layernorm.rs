@@ -3,7 +3,6 @@
 
 use crate::engine::cpu::{CpuBackend, CpuBuf, Word};
 use crate::engine::gpu::{offsets, GpuBackend, GpuBuf, Kernel};
-use crate::engine::*;
 use num_traits::Float;
 use rayon::prelude::*;
 
@@ -188,34 +187,38 @@ pub fn launch_backward(
     gpu.launch(kernel("backward_params"), &p, &bufs, cols);
 }
 
-/// Layer normalisation.
-pub trait NormOps: Memory {
-    /// y = (x − mean) · rstd · gain + bias per row; saves mean and rstd.
-    #[allow(clippy::too_many_arguments)]
-    fn layer_norm(
-        &mut self,
-        spec: &LayerNormSpec,
-        x: &Self::Buf,
-        gain: &Self::Buf,
-        bias: &Self::Buf,
-        y: &Self::Buf,
-        mean: &Self::Buf,
-        rstd: &Self::Buf,
-    );
-    /// dx (or dx +=, per spec), dgain +=, dbias +=.
-    #[allow(clippy::too_many_arguments)]
-    fn layer_norm_backward(
-        &mut self,
-        spec: &LayerNormSpec,
-        x: &Self::Buf,
-        gain: &Self::Buf,
-        mean: &Self::Buf,
-        rstd: &Self::Buf,
-        dy: &Self::Buf,
-        dx: &Self::Buf,
-        dgain: &Self::Buf,
-        dbias: &Self::Buf,
-    );
+family! {
+    /// Layer normalisation.
+    pub trait NormOps {
+        /// y = (x − mean) · rstd · gain + bias per row; saves mean and rstd.
+        #[allow(clippy::too_many_arguments)]
+        fn layer_norm(
+            &mut self,
+            spec: &LayerNormSpec,
+            x: &Self::Buf,
+            gain: &Self::Buf,
+            bias: &Self::Buf,
+            y: &Self::Buf,
+            mean: &Self::Buf,
+            rstd: &Self::Buf,
+        )
+            as "layer norm";
+        /// dx (or dx +=, per spec), dgain +=, dbias +=.
+        #[allow(clippy::too_many_arguments)]
+        fn layer_norm_backward(
+            &mut self,
+            spec: &LayerNormSpec,
+            x: &Self::Buf,
+            gain: &Self::Buf,
+            mean: &Self::Buf,
+            rstd: &Self::Buf,
+            dy: &Self::Buf,
+            dx: &Self::Buf,
+            dgain: &Self::Buf,
+            dbias: &Self::Buf,
+        )
+            as "layer norm backward";
+    }
 }
 
 impl<F: Word> NormOps for CpuBackend<F> {

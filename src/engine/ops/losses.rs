@@ -4,7 +4,6 @@
 
 use crate::engine::cpu::{u32s, CpuBackend, CpuBuf, Word};
 use crate::engine::gpu::{offsets, GpuBackend, GpuBuf, Kernel};
-use crate::engine::*;
 use num_traits::Float;
 
 pub const XENT_WGSL: &str = include_str!("../../../shaders/xent.wgsl");
@@ -175,31 +174,35 @@ pub fn launch_quantile(
     gpu.launch(kernel, &p, &bufs, groups);
 }
 
-/// The losses of the policy and the value.
-pub trait LossOps: Memory {
-    /// Fused softmax cross-entropy: per row, loss = w·(lse − logit[target]),
-    /// dlogits = w·(softmax − onehot), correct = 1.0 when argmax = target
-    /// (else 0.0).
-    #[allow(clippy::too_many_arguments)]
-    fn softmax_xent(
-        &mut self,
-        spec: &XentSpec,
-        logits: &Self::Buf,
-        targets: &Self::Buf,
-        weights: &Self::Buf,
-        loss: &Self::Buf,
-        dlogits: &Self::Buf,
-        correct: &Self::Buf,
-    );
-    /// Quantile Huber loss of docs/design.md §3 per sample, and its gradient.
-    fn quantile_huber(
-        &mut self,
-        spec: &QuantileSpec,
-        quantiles: &Self::Buf,
-        targets: &Self::Buf,
-        loss: &Self::Buf,
-        dquantiles: &Self::Buf,
-    );
+family! {
+    /// The losses of the policy and the value.
+    pub trait LossOps {
+        /// Fused softmax cross-entropy: per row, loss = w·(lse − logit[target]),
+        /// dlogits = w·(softmax − onehot), correct = 1.0 when argmax = target
+        /// (else 0.0).
+        #[allow(clippy::too_many_arguments)]
+        fn softmax_xent(
+            &mut self,
+            spec: &XentSpec,
+            logits: &Self::Buf,
+            targets: &Self::Buf,
+            weights: &Self::Buf,
+            loss: &Self::Buf,
+            dlogits: &Self::Buf,
+            correct: &Self::Buf,
+        )
+            as "softmax xent";
+        /// Quantile Huber loss of docs/design.md §3 per sample, and its gradient.
+        fn quantile_huber(
+            &mut self,
+            spec: &QuantileSpec,
+            quantiles: &Self::Buf,
+            targets: &Self::Buf,
+            loss: &Self::Buf,
+            dquantiles: &Self::Buf,
+        )
+            as "quantile huber";
+    }
 }
 
 impl<F: Word> LossOps for CpuBackend<F> {

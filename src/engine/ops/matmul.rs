@@ -6,7 +6,6 @@
 use super::elementwise::{gelu, ActivationExp};
 use crate::engine::cpu::{CpuBackend, CpuBuf, Word};
 use crate::engine::gpu::{GpuBackend, GpuBuf, Kernel};
-use crate::engine::*;
 use num_traits::Float;
 use rayon::prelude::*;
 
@@ -482,27 +481,44 @@ pub fn launch_bias_backward(
     gpu.launch(kernel, &p, &[dy, dbias], groups);
 }
 
-/// Products and linear layers.
-pub trait LinearOps: Memory {
-    /// C (+)= op(A) op(B), batched (see [`MatmulSpec`]).
-    fn matmul(&mut self, spec: &MatmulSpec, a: &Self::Buf, b: &Self::Buf, c: &Self::Buf);
-    /// A linear layer, y = x·W + bias, with its epilogue (residual or
-    /// GELU, see [`Epilogue`]) in the same kernel. `extra` is read for
-    /// the residual and written for the GELU's pre-activation; with
-    /// [`Epilogue::Bias`] it is unused (pass `y`).
-    fn linear(
-        &mut self,
-        spec: &LinearSpec,
-        x: &Self::Buf,
-        w: &Self::Buf,
-        bias: &Self::Buf,
-        extra: &Self::Buf,
-        y: &Self::Buf,
-    );
-    /// y[r][c] += bias[c] for a rows × cols matrix.
-    fn bias_add(&mut self, rows: usize, cols: usize, y: &Self::Buf, bias: &Self::Buf);
-    /// dbias[c] += Σ_r dy[r][c] (the bias gradient).
-    fn bias_backward(&mut self, rows: usize, cols: usize, dy: &Self::Buf, dbias: &Self::Buf);
+family! {
+    /// Products and linear layers.
+    pub trait LinearOps {
+        /// C (+)= op(A) op(B), batched (see [`MatmulSpec`]).
+        fn matmul(&mut self, spec: &MatmulSpec, a: &Self::Buf, b: &Self::Buf, c: &Self::Buf)
+            as match (spec.trans_a, spec.trans_b) {
+                // The weight gradient (Aᵀ·B) and the input gradient (A·Bᵀ)
+                // have their own memory patterns, so their own rows.
+                (false, false) => "matmul",
+                (true, false) => "matmul Aᵀ·B",
+                (false, true) => "matmul A·Bᵀ",
+                (true, true) => "matmul Aᵀ·Bᵀ",
+            };
+        /// A linear layer, y = x·W + bias, with its epilogue (residual or
+        /// GELU, see [`Epilogue`]) in the same kernel. `extra` is read for
+        /// the residual and written for the GELU's pre-activation; with
+        /// [`Epilogue::Bias`] it is unused (pass `y`).
+        fn linear(
+            &mut self,
+            spec: &LinearSpec,
+            x: &Self::Buf,
+            w: &Self::Buf,
+            bias: &Self::Buf,
+            extra: &Self::Buf,
+            y: &Self::Buf,
+        )
+            as match spec.epilogue {
+                Epilogue::Bias => "linear",
+                Epilogue::BiasResidual => "linear + residual",
+                Epilogue::BiasGelu => "linear + gelu",
+            };
+        /// y[r][c] += bias[c] for a rows × cols matrix.
+        fn bias_add(&mut self, rows: usize, cols: usize, y: &Self::Buf, bias: &Self::Buf)
+            as "bias add";
+        /// dbias[c] += Σ_r dy[r][c] (the bias gradient).
+        fn bias_backward(&mut self, rows: usize, cols: usize, dy: &Self::Buf, dbias: &Self::Buf)
+            as "bias backward";
+    }
 }
 
 impl<F: Word> LinearOps for CpuBackend<F> {

@@ -3,7 +3,6 @@
 
 use crate::engine::cpu::{CpuBackend, CpuBuf, Word};
 use crate::engine::gpu::{GpuBackend, GpuBuf, Kernel};
-use crate::engine::*;
 use num_traits::Float;
 
 pub const WGSL: &str = include_str!("../../../shaders/mean.wgsl");
@@ -97,12 +96,16 @@ pub fn launch_backward(gpu: &mut GpuBackend, s: &MeanSpec, dy: &GpuBuf, dx: &Gpu
     );
 }
 
-/// Means over positions.
-pub trait MeanOps: Memory {
-    /// y[b][c] = mean over p of x[b][p][c].
-    fn mean(&mut self, spec: &MeanSpec, x: &Self::Buf, y: &Self::Buf);
-    /// dx[b][p][c] (+)= dy[b][c] / positions.
-    fn mean_backward(&mut self, spec: &MeanSpec, dy: &Self::Buf, dx: &Self::Buf);
+family! {
+    /// Means over positions.
+    pub trait MeanOps {
+        /// y[b][c] = mean over p of x[b][p][c].
+        fn mean(&mut self, spec: &MeanSpec, x: &Self::Buf, y: &Self::Buf)
+            as "mean";
+        /// dx[b][p][c] (+)= dy[b][c] / positions.
+        fn mean_backward(&mut self, spec: &MeanSpec, dy: &Self::Buf, dx: &Self::Buf)
+            as "mean backward";
+    }
 }
 
 impl<F: Word> MeanOps for CpuBackend<F> {
