@@ -305,13 +305,18 @@ fn readme_worked_example_is_strassen() {
     assert_eq!(out.code, 0, "{}", out.stderr);
 }
 
+/// `pretrain 2x2x2` of the tiny model on the CPU into `out`.
+fn tiny_pretrain(out: &str) -> Vec<&str> {
+    vec![
+        "pretrain", "2x2x2", "--device", "cpu", "--preset", "tiny", "--out", out,
+    ]
+}
+
 #[test]
 fn pretrain_refuses_or_explains_odd_options() {
     let dir = common::temp_dir("cli-pretrain-odd");
     let out = dir.to_str().unwrap();
-    let base = [
-        "pretrain", "2x2x2", "--device", "cpu", "--preset", "tiny", "--out", out,
-    ];
+    let base = tiny_pretrain(out);
     let with = |extra: &[&'static str]| [&base[..], extra].concat();
     assert_clean_failure(
         &with(&["--steps", "0"]),
@@ -347,21 +352,10 @@ fn pretrain_refuses_or_explains_odd_options() {
     let fresh = dir.join("nan");
     let nan = run(
         &[
-            "pretrain",
-            "2x2x2",
-            "--device",
-            "cpu",
-            "--preset",
-            "tiny",
-            "--batch",
-            "4",
-            "--steps",
-            "30",
-            "--lr",
-            "1e30",
-            "--out",
-            fresh.to_str().unwrap(),
-        ],
+            &tiny_pretrain(fresh.to_str().unwrap())[..],
+            &["--batch", "4", "--steps", "30", "--lr", "1e30"],
+        ]
+        .concat(),
         &[],
     );
     assert_ne!(nan.code, 0, "{}", nan.stdout);
@@ -461,19 +455,10 @@ fn pretrain_trains_checkpoints_resumes_and_reports() {
     let dir = common::temp_dir("cli-pretrain");
     let out = dir.to_str().unwrap();
     let base = [
-        "pretrain",
-        "2x2x2",
-        "--device",
-        "cpu",
-        "--preset",
-        "tiny",
-        "--batch",
-        "4",
-        "--eval-states",
-        "4",
-        "--out",
-        out,
-    ];
+        &tiny_pretrain(out)[..],
+        &["--batch", "4", "--eval-states", "4"],
+    ]
+    .concat();
     let first = run(&[&base[..], &["--steps", "3"]].concat(), &[]);
     assert_eq!(first.code, 0, "{}", first.stderr);
     assert!(first.stdout.contains("trained 3 steps"), "{}", first.stdout);

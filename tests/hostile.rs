@@ -311,13 +311,9 @@ fn outputs_that_are_not_regular_files_are_never_replaced() {
     fs::remove_dir_all(&dir).unwrap();
 }
 
-#[test]
-fn a_users_file_is_replaced_only_with_force() {
-    let dir = temp_dir("hostile-users-file");
-    let mine = dir.join("notes.txt");
-    fs::write(&mine, "my notes\n").unwrap();
-    let m = mine.to_str().unwrap();
-    let bench = [
+/// A quick `bench flips` that writes its JSON to `json`.
+fn bench_flips_to(json: &str) -> Vec<&str> {
+    vec![
         "bench",
         "flips",
         "--device",
@@ -326,8 +322,17 @@ fn a_users_file_is_replaced_only_with_force() {
         "--seconds",
         "0.2",
         "--json",
-        m,
-    ];
+        json,
+    ]
+}
+
+#[test]
+fn a_users_file_is_replaced_only_with_force() {
+    let dir = temp_dir("hostile-users-file");
+    let mine = dir.join("notes.txt");
+    fs::write(&mine, "my notes\n").unwrap();
+    let m = mine.to_str().unwrap();
+    let bench = bench_flips_to(m);
     assert_clean_failure(&bench, "was not written by tensorsearch; give --force");
     assert_eq!(fs::read_to_string(&mine).unwrap(), "my notes\n");
     let strassen = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/strassen.json");
@@ -338,18 +343,7 @@ fn a_users_file_is_replaced_only_with_force() {
     assert_eq!(fs::read_to_string(&mine).unwrap(), "my notes\n");
     // A benchmark's own JSON is replaced without --force.
     let ours = dir.join("bench.json");
-    let o = ours.to_str().unwrap();
-    let again = [
-        "bench",
-        "flips",
-        "--device",
-        "cpu",
-        "--quick",
-        "--seconds",
-        "0.2",
-        "--json",
-        o,
-    ];
+    let again = bench_flips_to(ours.to_str().unwrap());
     for _ in 0..2 {
         let r = run(&again, &[]);
         assert_eq!(r.code, 0, "{}", r.stderr);

@@ -1,6 +1,7 @@
 //! What the commands share: devices, shapes, durations, one-line errors.
 
 use anyhow::{anyhow, Result};
+use std::path::PathBuf;
 use tensorsearch::engine::gpu;
 use tensorsearch::problem::{Field, Shape};
 use tensorsearch::run::stop::MAX_TIME;
@@ -115,4 +116,35 @@ pub fn any_field() -> impl clap::builder::TypedValueParser<Value = Field> {
 /// `--preset`: the model sizes.
 pub fn preset() -> clap::builder::PossibleValuesParser {
     clap::builder::PossibleValuesParser::new(["tiny", "small", "large"])
+}
+
+/// What `search` and `pretrain` share on their command lines: the game,
+/// the model, when to stop, and where the run lives.
+#[derive(Clone, Debug, Default, clap::Args)]
+pub struct LearningRun {
+    /// Shape n x m x p, e.g. 2x2x2 or 2,2,2 (not needed with --resume).
+    pub shape: Option<String>,
+    /// z (default) or z2.
+    #[arg(long, value_parser = game_field())]
+    pub field: Option<Field>,
+    /// Model size: tiny, small or large (on the CPU search defaults to tiny
+    /// and pretrain to small; large on a GPU).
+    #[arg(long, value_parser = preset())]
+    pub preset: Option<String>,
+    /// Stop after this long, e.g. 90s, 10m, 2h, at most a year.
+    #[arg(long, value_parser = duration_arg)]
+    pub time: Option<std::time::Duration>,
+    /// Stop after this many learner steps.
+    #[arg(long, value_parser = ranged::<u64>(1, 1 << 40))]
+    pub steps: Option<u64>,
+    /// Output directory (default runs/SHAPE-FIELD for search, runs/pretrain
+    /// for pretrain).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Continue the run in this directory, with its settings.
+    #[arg(long)]
+    pub resume: Option<PathBuf>,
+    /// Seed of the weights, the data and the games (default 0).
+    #[arg(long)]
+    pub seed: Option<u64>,
 }

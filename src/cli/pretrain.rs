@@ -1,11 +1,8 @@
 //! `tensorsearch pretrain`: options (a resumed run takes its settings from
 //! its checkpoint), the training, and the report printed after it.
 
-use super::common::{
-    agree, choose_device, duration_arg, game_field, parse_shape, preset, ranged, Device, DeviceArg,
-};
+use super::common::{agree, choose_device, parse_shape, ranged, Device, DeviceArg, LearningRun};
 use anyhow::{anyhow, bail, Result};
-use std::path::PathBuf;
 use std::process::ExitCode;
 use tensorsearch::engine::cpu::CpuBackend;
 use tensorsearch::model::checkpoint::read_meta;
@@ -18,31 +15,8 @@ use tensorsearch::train::{pretrain, PretrainOptions, Report};
 /// The command line of `pretrain`.
 #[derive(Clone, Debug, clap::Args)]
 pub struct PretrainArgs {
-    /// Shape n x m x p, e.g. 2x2x2 or 2,2,2 (not needed with --resume).
-    pub shape: Option<String>,
-    /// z (default) or z2.
-    #[arg(long, value_parser = game_field())]
-    pub field: Option<Field>,
-    /// Model size: tiny, small (CPU default) or large (GPU default).
-    #[arg(long, value_parser = preset())]
-    pub preset: Option<String>,
-    /// Train for this long, e.g. 90s, 10m, 2h, at most a year; the
-    /// held-out evaluation follows, with its own progress bar.
-    #[arg(long, value_parser = duration_arg)]
-    pub time: Option<std::time::Duration>,
-    /// Stop after this many optimiser steps.
-    #[arg(long, value_parser = ranged::<u64>(1, 1 << 40))]
-    pub steps: Option<u64>,
-    /// Output directory: run.json, checkpoint, metrics.jsonl, report.json
-    /// (default runs/pretrain, or the --resume DIR).
-    #[arg(long)]
-    pub out: Option<PathBuf>,
-    /// Continue the pretrain run in this directory, with its settings.
-    #[arg(long)]
-    pub resume: Option<PathBuf>,
-    /// Seed of the weights and the data stream (default 0).
-    #[arg(long)]
-    pub seed: Option<u64>,
+    #[command(flatten)]
+    pub run: LearningRun,
     /// States per batch, 1 to 65536 (default 64).
     #[arg(long, value_parser = ranged::<usize>(1, 65_536))]
     pub batch: Option<usize>,
@@ -61,7 +35,7 @@ pub struct PretrainArgs {
 }
 
 pub fn run(device: DeviceArg, args: PretrainArgs) -> Result<ExitCode> {
-    if args.steps.is_none() && args.time.is_none() {
+    if args.run.steps.is_none() && args.run.time.is_none() {
         bail!("give --steps or --time");
     }
     if !(args.lr > 0.0 && args.lr.is_finite()) {
@@ -73,27 +47,33 @@ pub fn run(device: DeviceArg, args: PretrainArgs) -> Result<ExitCode> {
     // The options and the run directory are checked before any device is
     // chosen; a fresh run's default preset is the CPU's until then.
     let resumed = args
+        .run
         .resume
         .as_ref()
         .map(|dir| resumed(&args, dir))
         .transpose()?;
     let fresh_opts = |preset: &str| -> Result<PretrainOptions> {
         let shape = args
+            .run
             .shape
             .as_deref()
             .ok_or_else(|| anyhow!("give SHAPE (e.g. 2x2x2), or --resume DIR"))?;
         Ok(PretrainOptions {
             shape: parse_shape(shape)?,
-            field: args.field.unwrap_or(Field::Z),
-            model: ModelConfig::preset(args.preset.as_deref().unwrap_or(preset))?,
+            field: args.run.field.unwrap_or(Field::Z),
+            model: ModelConfig::preset(args.run.preset.as_deref().unwrap_or(preset))?,
             batch: args.batch.unwrap_or(64),
             lr: args.lr,
             weight_decay: args.weight_decay,
-            steps: args.steps,
-            time: args.time,
-            out: args.out.clone().unwrap_or_else(|| "runs/pretrain".into()),
+            steps: args.run.steps,
+            time: args.run.time,
+            out: args
+                .run
+                .out
+                .clone()
+                .unwrap_or_else(|| "runs/pretrain".into()),
             resume: false,
-            seed: args.seed.unwrap_or(0),
+            seed: args.run.seed.unwrap_or(0),
             history: 1,
             eval_states: args.eval_states,
             samples: args.samples,
@@ -132,23 +112,23 @@ pub fn run(device: DeviceArg, args: PretrainArgs) -> Result<ExitCode> {
 /// must agree with its checkpoint.
 fn resumed(args: &PretrainArgs, dir: &std::path::Path) -> Result<PretrainOptions> {
     expect_kind(dir, Kind::Pretrain)?;
-    if args.out.as_ref().is_some_and(|o| o != dir) {
+    if args.run.out.as_ref().is_some_and(|o| o != dir) {
         bail!("a resumed run writes where it was: leave out --out, or give the same DIR");
     }
     let meta = read_meta(dir)?;
-    let shape = match &args.shape {
+    let shape = match &args.run.shape {
         Some(s) => agree("SHAPE", Some(shape_dims(parse_shape(s)?)), meta.shape)?,
         None => meta.shape,
     };
     let shape = Shape::new(shape[0], shape[1], shape[2]).map_err(|e| anyhow!(e))?;
-    let field = agree("--field", args.field, meta.field)?;
+    let field = agree("--field", args.run.field, meta.field)?;
     if !matches!(field, Field::Z | Field::Z2) {
         bail!(
             "{}: the checkpoint names field {field}, not z or z2",
             dir.display()
         );
     }
-    if let Some(p) = &args.preset {
+    if let Some(p) = &args.run.preset {
         if ModelConfig::preset(p)? != meta.model {
             bail!("--preset {p} conflicts with the checkpoint's model");
         }
@@ -185,11 +165,11 @@ fn resumed(args: &PretrainArgs, dir: &std::path::Path) -> Result<PretrainOptions
         batch,
         lr: args.lr,
         weight_decay: args.weight_decay,
-        steps: args.steps,
-        time: args.time,
+        steps: args.run.steps,
+        time: args.run.time,
         out: dir.to_path_buf(),
         resume: true,
-        seed: agree("--seed", args.seed, meta.seed)?,
+        seed: agree("--seed", args.run.seed, meta.seed)?,
         history: meta.history,
         eval_states: args.eval_states,
         samples: args.samples,

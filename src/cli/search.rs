@@ -1,13 +1,10 @@
 //! `tensorsearch search`: settings (per-device defaults, or a resumed run's
 //! own), the run, and the closing summary.
 
-use super::common::{
-    agree, choose_device, duration_arg, game_field, parse_shape, preset, ranged, Device, DeviceArg,
-};
+use super::common::{agree, choose_device, parse_shape, ranged, Device, DeviceArg, LearningRun};
 use anyhow::{anyhow, bail, Result};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 use tensorsearch::engine::cpu::CpuBackend;
 use tensorsearch::model::ModelConfig;
 use tensorsearch::problem::Field;
@@ -19,32 +16,11 @@ use tensorsearch::train::Mix;
 /// resumed run can tell what was given again.
 #[derive(Clone, Debug, Default, clap::Args)]
 pub struct SearchArgs {
-    /// Shape n x m x p, e.g. 2x2x2 or 2,2,2 (not needed with --resume).
-    pub shape: Option<String>,
-    /// z (default) or z2.
-    #[arg(long, value_parser = game_field())]
-    pub field: Option<Field>,
-    /// Model size: tiny (CPU default), small or large (GPU default).
-    #[arg(long, value_parser = preset())]
-    pub preset: Option<String>,
-    /// Stop after this long, e.g. 90s, 10m, 2h, at most a year (default: at --target or Ctrl-C).
-    #[arg(long, value_parser = duration_arg)]
-    pub time: Option<Duration>,
+    #[command(flatten)]
+    pub run: LearningRun,
     /// Stop once a verified decomposition of at most this rank is found (exit 3 if the run ends first).
     #[arg(long, value_parser = ranged::<usize>(1, 1 << 20))]
     pub target: Option<usize>,
-    /// Stop after this many learner steps.
-    #[arg(long, value_parser = ranged::<u64>(1, 1 << 40))]
-    pub steps: Option<u64>,
-    /// Output directory (default runs/SHAPE-FIELD).
-    #[arg(long)]
-    pub out: Option<PathBuf>,
-    /// Continue the run checkpointed in this directory, with its settings.
-    #[arg(long)]
-    pub resume: Option<PathBuf>,
-    /// Seed of the network, the games and the batches (default 0).
-    #[arg(long)]
-    pub seed: Option<u64>,
     /// Start from the weights of a `pretrain` checkpoint directory.
     #[arg(long)]
     pub init: Option<PathBuf>,
@@ -132,11 +108,11 @@ pub fn run(device: DeviceArg, args: SearchArgs) -> Result<ExitCode> {
     // Everything the command line and the run directory say is checked
     // before a GPU is touched: with the CPU's defaults first, then again
     // with the chosen device's.
-    let (settings, out, resume) = match &args.resume {
+    let (settings, out, resume) = match &args.run.resume {
         Some(dir) => (resumed(&args, dir)?, dir.clone(), true),
         None => {
             let s = fresh(&args, &CPU_DEFAULTS)?;
-            let out = args.out.clone().unwrap_or_else(|| {
+            let out = args.run.out.clone().unwrap_or_else(|| {
                 let [n, m, p] = s.shape;
                 PathBuf::from(format!(
                     "runs/{n}x{m}x{p}-{}",
@@ -158,9 +134,9 @@ pub fn run(device: DeviceArg, args: SearchArgs) -> Result<ExitCode> {
         _ => settings,
     };
     let stop = Stop {
-        time: args.time,
+        time: args.run.time,
         target: args.target,
-        steps: args.steps,
+        steps: args.run.steps,
     };
     let report = match backend {
         Device::Gpu(mut g) => {
@@ -191,19 +167,20 @@ fn default_lr(preset: &str) -> f32 {
 
 fn fresh(args: &SearchArgs, d: &Defaults) -> Result<SearchSettings> {
     let shape = args
+        .run
         .shape
         .as_deref()
         .ok_or_else(|| anyhow!("give SHAPE (e.g. 2x2x2), or --resume DIR"))?;
     let shape = parse_shape(shape)?;
-    let field = args.field.unwrap_or(Field::Z);
-    let preset = args.preset.clone().unwrap_or_else(|| d.preset.into());
+    let field = args.run.field.unwrap_or(Field::Z);
+    let preset = args.run.preset.clone().unwrap_or_else(|| d.preset.into());
     let lr = default_lr(&preset);
     Ok(SearchSettings {
         shape: [shape.n, shape.m, shape.p],
         field,
         model: ModelConfig::preset(&preset)?,
         preset,
-        seed: args.seed.unwrap_or(0),
+        seed: args.run.seed.unwrap_or(0),
         games: args.games.unwrap_or(d.games),
         samples: args.samples.unwrap_or(d.samples),
         simulations: args.simulations.unwrap_or(d.simulations),
@@ -242,13 +219,13 @@ fn resumed(args: &SearchArgs, dir: &std::path::Path) -> Result<SearchSettings> {
     let s = state
         .settings
         .ok_or_else(|| anyhow!("{}: the checkpoint has no settings", dir.display()))?;
-    if let Some(text) = &args.shape {
+    if let Some(text) = &args.run.shape {
         let shape = parse_shape(text)?;
         agree("SHAPE", Some([shape.n, shape.m, shape.p]), s.shape)?;
     }
-    agree("--field", args.field, s.field)?;
-    agree("--preset", args.preset.clone(), s.preset.clone())?;
-    agree("--seed", args.seed, s.seed)?;
+    agree("--field", args.run.field, s.field)?;
+    agree("--preset", args.run.preset.clone(), s.preset.clone())?;
+    agree("--seed", args.run.seed, s.seed)?;
     agree("--games", args.games, s.games)?;
     agree("--samples", args.samples, s.samples)?;
     agree("--simulations", args.simulations, s.simulations)?;
@@ -275,7 +252,7 @@ fn resumed(args: &SearchArgs, dir: &std::path::Path) -> Result<SearchSettings> {
     if args.init.is_some() {
         bail!("--init starts a new run; a resumed run continues from its own checkpoint");
     }
-    if args.out.as_ref().is_some_and(|o| o != dir) {
+    if args.run.out.as_ref().is_some_and(|o| o != dir) {
         bail!("a resumed run writes where it was: leave out --out, or give the same DIR");
     }
     Ok(s)
