@@ -169,18 +169,20 @@ pub struct Attention<B: Backend> {
 }
 
 impl<B: Backend> Attention<B> {
-    /// Self-attention over sequences of `len` rows.
-    #[allow(clippy::too_many_arguments)]
+    /// Self-attention within each sequence of `seq`.
     pub fn new_self(
         b: &mut B,
         layout: &mut ParamLayout,
         name: &str,
-        rows: usize,
-        len: usize,
-        c: usize,
-        heads: usize,
-        causal: bool,
+        seq: Sequences,
     ) -> Result<Self> {
+        let Sequences {
+            rows,
+            len,
+            channels: c,
+            heads,
+            causal,
+        } = seq;
         let mut spec = AttentionSpec::new(rows / len, heads, len, len, c / heads);
         spec.causal = causal;
         spec.q_stride = 3 * c;
@@ -498,29 +500,28 @@ impl<B: Backend> Stack<B> {
     }
 }
 
+/// Rows that attend within sequences: `rows` rows in sequences of `len`,
+/// `channels` wide, in `heads` heads; `causal` lets a row see only those
+/// before it.
+#[derive(Clone, Copy, Debug)]
+pub struct Sequences {
+    pub rows: usize,
+    pub len: usize,
+    pub channels: usize,
+    pub heads: usize,
+    pub causal: bool,
+}
+
 /// A pre-norm transformer block: self-attention then MLP.
-#[allow(clippy::too_many_arguments)]
 pub fn encoder_block<B: Backend>(
     b: &mut B,
     layout: &mut ParamLayout,
     name: &str,
-    rows: usize,
-    len: usize,
-    c: usize,
-    heads: usize,
-    causal: bool,
+    seq: Sequences,
 ) -> Result<Vec<Residual<B>>> {
+    let (rows, c) = (seq.rows, seq.channels);
     let n1 = Norm::new(b, layout, &format!("{name}.norm1"), rows, c)?;
-    let attn = Attention::new_self(
-        b,
-        layout,
-        &format!("{name}.attn"),
-        rows,
-        len,
-        c,
-        heads,
-        causal,
-    )?;
+    let attn = Attention::new_self(b, layout, &format!("{name}.attn"), seq)?;
     let n2 = Norm::new(b, layout, &format!("{name}.norm2"), rows, c)?;
     let mlp = Mlp::new(b, layout, &format!("{name}.mlp"), rows, c, 4 * c, c)?;
     Ok(vec![

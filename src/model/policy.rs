@@ -72,16 +72,14 @@ impl<B: Backend> PolicyHead<B> {
         for l in 0..model.decoder_layers {
             let name = format!("policy.layer{l}");
             let n1 = Norm::new(b, layout, &format!("{name}.norm1"), rows, c)?;
-            let self_attn = Attention::new_self(
-                b,
-                layout,
-                &format!("{name}.self"),
+            let tokens = Sequences {
                 rows,
-                t,
-                c,
-                model.heads,
-                true,
-            )?;
+                len: t,
+                channels: c,
+                heads: model.heads,
+                causal: true,
+            };
+            let self_attn = Attention::new_self(b, layout, &format!("{name}.self"), tokens)?;
             layers.push(Residual::new(b, n1, Inner::Attention(self_attn))?);
             let n2 = Norm::new(b, layout, &format!("{name}.norm2"), rows, c)?;
             let cross = Attention::new_cross(

@@ -86,8 +86,14 @@ impl<B: Backend> Torso<B> {
         for l in 0..model.torso_layers {
             for (p, &(ga, gb)) in PAIRS.iter().enumerate() {
                 let name = format!("torso.layer{l}.pair{p}");
-                let layers =
-                    encoder_block(b, layout, &name, pair_rows, 2 * s, c, model.heads, false)?;
+                let rows_of_pairs = Sequences {
+                    rows: pair_rows,
+                    len: 2 * s,
+                    channels: c,
+                    heads: model.heads,
+                    causal: false,
+                };
+                let layers = encoder_block(b, layout, &name, rows_of_pairs)?;
                 let [to_pair, from_a, from_b] = pair_indices(b, batch, s, ga, gb)?;
                 pairs.push(PairStep {
                     a: ga,
