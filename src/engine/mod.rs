@@ -54,6 +54,7 @@ pub mod cpu;
 pub mod gpu;
 pub mod ops;
 pub mod profile;
+pub mod word;
 
 use anyhow::Result;
 pub use gpu::GpuCounts;

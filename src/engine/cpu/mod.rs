@@ -7,66 +7,10 @@
 
 mod backend;
 
-use num_traits::Float;
+pub use super::word::Word;
 use std::cell::RefCell;
 use std::marker::PhantomData;
 use std::rc::Rc;
-
-/// A storage word: f32 or f64. Integer buffers (tokens, game states) keep
-/// their 32-bit patterns in words and are converted at each operation.
-pub trait Word:
-    Float
-    + Send
-    + Sync
-    + Default
-    + std::fmt::Debug
-    + crate::engine::ops::matmul::Gemm
-    + crate::engine::ops::elementwise::ActivationExp
-    + 'static
-{
-    fn widen(x: f32) -> Self;
-    fn narrow(self) -> f32;
-    fn from_bits32(x: u32) -> Self;
-    fn bits32(self) -> u32;
-    /// The full bit pattern, to tell whether an operation changed a word.
-    fn bits64(self) -> u64;
-}
-
-impl Word for f32 {
-    fn widen(x: f32) -> Self {
-        x
-    }
-    fn narrow(self) -> f32 {
-        self
-    }
-    fn from_bits32(x: u32) -> Self {
-        f32::from_bits(x)
-    }
-    fn bits32(self) -> u32 {
-        self.to_bits()
-    }
-    fn bits64(self) -> u64 {
-        self.to_bits() as u64
-    }
-}
-
-impl Word for f64 {
-    fn widen(x: f32) -> Self {
-        x as f64
-    }
-    fn narrow(self) -> f32 {
-        self as f32
-    }
-    fn from_bits32(x: u32) -> Self {
-        f64::from_bits(x as u64)
-    }
-    fn bits32(self) -> u32 {
-        self.to_bits() as u32
-    }
-    fn bits64(self) -> u64 {
-        self.to_bits()
-    }
-}
 
 /// A view of host words.
 pub struct CpuBuf<F = f32> {

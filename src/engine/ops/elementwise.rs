@@ -3,6 +3,7 @@
 
 use crate::engine::cpu::{CpuBackend, CpuBuf, Word};
 use crate::engine::gpu::{offsets, GpuBackend, GpuBuf, Kernel};
+use crate::engine::word::ActivationExp;
 use num_traits::Float;
 use rayon::prelude::*;
 
@@ -13,47 +14,6 @@ pub const WGSL: &str = include_str!("../../../shaders/elementwise.wgsl");
 const TANH_CLAMP: f64 = 15.0;
 const SQRT_2_OVER_PI: f64 = 0.797_884_560_802_865_4;
 const GELU_C: f64 = 0.044715;
-
-/// The exponential of the activations. f32 uses a branch-free polynomial
-/// that the compiler vectorises (libm's expf is a call per element, and
-/// was most of the GELU's time); f64 keeps the exact one, for the
-/// gradient checks.
-pub trait ActivationExp: Float + Send + Sync {
-    fn act_exp(self) -> Self;
-}
-
-impl ActivationExp for f64 {
-    #[inline(always)]
-    fn act_exp(self) -> f64 {
-        self.exp()
-    }
-}
-
-impl ActivationExp for f32 {
-    /// e^x = 2^n · e^r with n = round(x / ln 2) and |r| ≤ ln 2 / 2; e^r by
-    /// its Taylor polynomial to degree 7 (truncation below 1e-8 relative),
-    /// 2^n built in the exponent bits. Relative error under 3e-7.
-    #[inline(always)]
-    fn act_exp(self) -> f32 {
-        const LOG2E: f32 = std::f32::consts::LOG2_E;
-        const LN2_HI: f32 = 0.693_145_75;
-        const LN2_LO: f32 = 1.428_606_8e-6;
-        // Adding and subtracting 1.5·2^23 rounds to the nearest integer
-        // in plain SSE2 arithmetic (no call to a rounding function).
-        const ROUND: f32 = 12_582_912.0;
-        let x = self.clamp(-87.0, 88.0);
-        let n = (x * LOG2E + ROUND) - ROUND;
-        let r = (x - n * LN2_HI) - n * LN2_LO;
-        let p = 1.0
-            + r * (1.0
-                + r * (0.5
-                    + r * (1.0 / 6.0
-                        + r * (1.0 / 24.0
-                            + r * (1.0 / 120.0 + r * (1.0 / 720.0 + r * (1.0 / 5040.0)))))));
-        let scale = f32::from_bits(((n as i32 + 127) as u32) << 23);
-        p * scale
-    }
-}
 
 #[inline(always)]
 fn gelu_inner<F: ActivationExp>(x: F) -> (F, F) {

@@ -3,9 +3,10 @@
 //! with its bias, residual or GELU fused into the store, and the bias add
 //! and bias gradient. Kernels: `shaders/matmul.wgsl`, `shaders/bias.wgsl`.
 
-use super::elementwise::{gelu, ActivationExp};
+use super::elementwise::gelu;
 use crate::engine::cpu::{CpuBackend, CpuBuf, Word};
 use crate::engine::gpu::{GpuBackend, GpuBuf, Kernel};
+use crate::engine::word::{ActivationExp, Gemm};
 use num_traits::Float;
 use rayon::prelude::*;
 
@@ -127,61 +128,6 @@ impl LinearSpec {
     }
     pub fn product(&self) -> MatmulSpec {
         MatmulSpec::new(self.rows, self.out, self.inp)
-    }
-}
-
-/// A float type with a GEMM: C = alpha·A·B + beta·C on strided matrices
-/// (matrixmultiply's packed, register-blocked kernels, with AVX2/FMA or
-/// AVX-512 chosen at run time, so one binary uses what the CPU has).
-pub trait Gemm: Copy {
-    /// # Safety
-    /// Every element the strides reach in `a`, `b` and `c` must be in bounds.
-    #[allow(clippy::too_many_arguments)]
-    unsafe fn gemm(
-        m: usize,
-        k: usize,
-        n: usize,
-        a: *const Self,
-        a_strides: (isize, isize),
-        b: *const Self,
-        b_strides: (isize, isize),
-        beta: Self,
-        c: *mut Self,
-        c_row_stride: isize,
-    );
-}
-
-impl Gemm for f32 {
-    unsafe fn gemm(
-        m: usize,
-        k: usize,
-        n: usize,
-        a: *const f32,
-        (ars, acs): (isize, isize),
-        b: *const f32,
-        (brs, bcs): (isize, isize),
-        beta: f32,
-        c: *mut f32,
-        crs: isize,
-    ) {
-        matrixmultiply::sgemm(m, k, n, 1.0, a, ars, acs, b, brs, bcs, beta, c, crs, 1);
-    }
-}
-
-impl Gemm for f64 {
-    unsafe fn gemm(
-        m: usize,
-        k: usize,
-        n: usize,
-        a: *const f64,
-        (ars, acs): (isize, isize),
-        b: *const f64,
-        (brs, bcs): (isize, isize),
-        beta: f64,
-        c: *mut f64,
-        crs: isize,
-    ) {
-        matrixmultiply::dgemm(m, k, n, 1.0, a, ars, acs, b, brs, bcs, beta, c, crs, 1);
     }
 }
 
