@@ -284,6 +284,15 @@ fn outputs_that_are_not_regular_files_are_never_replaced() {
         kind.is_char_device() || kind.is_fifo(),
         "the node was replaced by a regular file"
     );
+    if made_device {
+        // A benchmark's JSON into the device: written, the node kept.
+        let mut args = bench_flips_to(node.to_str().unwrap());
+        args.push("--force");
+        let r = run(&args, &[]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let kind = fs::symlink_metadata(&node).unwrap().file_type();
+        assert!(kind.is_char_device(), "bench replaced the device node");
+    }
     // A directory at the output path is refused before any work.
     assert_clean_failure(
         &[
@@ -603,5 +612,79 @@ fn verify_streams_and_points_at_the_place() {
         &["verify", huge.to_str().unwrap()],
         "denominator leaves 128-bit integers",
     );
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The same for a search run: resumed after any corruption of one of its
+/// files, it refuses in one line or reports only a rank whose best.json
+/// `verify` accepts.
+#[test]
+fn corrupted_search_files_never_yield_a_false_rank() {
+    use rand::{Rng, SeedableRng};
+    let dir = temp_dir("hostile-corrupt-search");
+    let pristine = dir.join("pristine");
+    search_run(&pristine);
+    // A run that holds a best scheme: Strassen's (which holds mod 2 too).
+    let strassen = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/strassen.json");
+    fs::copy(strassen, pristine.join("best.json")).unwrap();
+    edit_json(&pristine.join("search.json"), |v| {
+        v["best_rank"] = serde_json::json!(7)
+    });
+    let files: Vec<_> = snapshot(&pristine).into_iter().map(|(p, _)| p).collect();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(16);
+    let (mut refused, mut continued) = (0, 0);
+    for case in 0..12 {
+        let copy = dir.join(format!("case-{case}"));
+        fs::create_dir_all(copy.join("found")).unwrap();
+        for f in &files {
+            fs::copy(f, copy.join(f.strip_prefix(&pristine).unwrap())).unwrap();
+        }
+        let victim = copy.join(files[case % files.len()].strip_prefix(&pristine).unwrap());
+        let mut bytes = fs::read(&victim).unwrap();
+        if bytes.is_empty() || rng.random_bool(0.3) {
+            bytes.truncate(rng.random_range(0..=bytes.len()));
+        } else {
+            let i = rng.random_range(0..bytes.len());
+            bytes[i] ^= 1 << rng.random_range(0..8);
+        }
+        fs::write(&victim, &bytes).unwrap();
+        let r = run(
+            &[
+                "search",
+                "--resume",
+                copy.to_str().unwrap(),
+                "--device",
+                "cpu",
+                "--steps",
+                "1",
+            ],
+            &[],
+        );
+        let all = format!("{}{}", r.stdout, r.stderr);
+        assert!(!all.contains("panicked"), "{}: {all}", victim.display());
+        if r.code == 0 {
+            continued += 1;
+            if let Some(rest) = r.stdout.split("best rank found: ").nth(1) {
+                let rank: usize = rest
+                    .split(|c: char| !c.is_ascii_digit())
+                    .next()
+                    .and_then(|t| t.parse().ok())
+                    .unwrap();
+                let best = copy.join("best.json");
+                let v = run(&["verify", "--field", "z2", best.to_str().unwrap()], &[]);
+                assert_eq!(v.code, 0, "{}: {all}", victim.display());
+                assert!(v.stdout.contains(&format!("rank {rank}")), "{all}");
+            }
+        } else {
+            refused += 1;
+            assert_eq!(
+                all.trim_end().lines().count(),
+                1,
+                "{}: {all}",
+                victim.display()
+            );
+        }
+    }
+    assert!(refused > 0, "refused {refused}, continued {continued}");
     fs::remove_dir_all(&dir).unwrap();
 }
