@@ -1,20 +1,16 @@
 // TensorGame on the device, in integers: the batched residual update
-// S_b -= u_b (x) v_b (x) w_b (reduced mod 2 for Z2), the count of nonzero
-// entries per state (0 means solved), and token-to-factor decoding.
+// S_b -= u_b (x) v_b (x) w_b (reduced mod 2 for Z2).
 
-// One parameter block for the three kernels: the game's dimensions, and
-// the token layout for decoding.
+// The game's dimensions and the views' offsets.
 struct Params {
     batch: u32, la: u32, lb: u32, lc: u32,
-    mod2: u32, n_tokens: u32, chunk: u32, base: u32,
-    len: u32, _pad0: u32, _pad1: u32, _pad2: u32,
+    mod2: u32, _pad0: u32, _pad1: u32, _pad2: u32,
     off: vec4<u32>,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read_write> b1: array<i32>;
 @group(0) @binding(2) var<storage, read_write> b2: array<i32>;
-@group(0) @binding(3) var<storage, read_write> b3: array<i32>;
 
 // Bindings: states, factors. One thread per state entry.
 @compute @workgroup_size(WG)

@@ -1,5 +1,5 @@
-//! TensorGame on the device: batched residual updates, nonzero counts,
-//! token decoding and categorical sampling. Kernels: `shaders/game.wgsl`,
+//! TensorGame on the device: batched residual updates and categorical
+//! sampling of tokens. Kernels: `shaders/game.wgsl`,
 //! `shaders/sample.wgsl`.
 
 use crate::engine::cpu::{i32s, put_i32s, put_u32s, CpuBackend, CpuBuf, Word};
@@ -79,7 +79,7 @@ pub fn sample_cpu(s: &SampleSpec, logits: &[f32], uniforms: &[f32], tokens: &mut
     }
 }
 
-/// The parameter block shared by the kernels of `game.wgsl`.
+/// The parameter block of `game.wgsl`.
 #[repr(C)]
 #[derive(Clone, Copy, Default, bytemuck::Pod, bytemuck::Zeroable)]
 struct GameParams {
@@ -88,10 +88,6 @@ struct GameParams {
     lb: u32,
     lc: u32,
     mod2: u32,
-    n_tokens: u32,
-    chunk: u32,
-    base: u32,
-    len: u32,
     _pad: [u32; 3],
     off: [u32; 4],
 }
