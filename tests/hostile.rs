@@ -472,104 +472,6 @@ fn a_missed_target_exits_three_and_says_so() {
     fs::remove_dir_all(&dir).unwrap();
 }
 
-/// Any byte-level corruption of any file of a run makes `--resume` refuse
-/// in one line, or continue with everything re-verified: the rank it
-/// reports is the rank of a best.json that `verify` accepts.
-#[test]
-fn corrupted_run_files_never_yield_a_false_rank() {
-    use rand::{Rng, SeedableRng};
-    let dir = temp_dir("hostile-corrupt");
-    let pristine = dir.join("pristine");
-    flip_run(&pristine);
-    let files: Vec<_> = snapshot(&pristine).into_iter().map(|(p, _)| p).collect();
-    let mut rng = rand::rngs::StdRng::seed_from_u64(21);
-    let (mut refused, mut continued) = (0, 0);
-    for case in 0..32 {
-        let copy = dir.join(format!("case-{case}"));
-        fs::create_dir_all(copy.join("found")).unwrap();
-        for f in &files {
-            let to = copy.join(f.strip_prefix(&pristine).unwrap());
-            fs::copy(f, to).unwrap();
-        }
-        let victim = copy.join(
-            files[rng.random_range(0..files.len())]
-                .strip_prefix(&pristine)
-                .unwrap(),
-        );
-        let mut bytes = fs::read(&victim).unwrap();
-        match rng.random_range(0..3) {
-            0 if !bytes.is_empty() => {
-                let i = rng.random_range(0..bytes.len());
-                bytes[i] ^= 1 << rng.random_range(0..8);
-            }
-            1 if !bytes.is_empty() => {
-                let i = rng.random_range(0..bytes.len());
-                bytes[i] = b"0123456789,[]{}\"-"[rng.random_range(0..17)];
-            }
-            _ => bytes.truncate(rng.random_range(0..=bytes.len())),
-        }
-        fs::write(&victim, &bytes).unwrap();
-        let r = run(
-            &[
-                "flip",
-                "--resume",
-                copy.to_str().unwrap(),
-                "--device",
-                "cpu",
-                "--time",
-                "0.3s",
-            ],
-            &[],
-        );
-        let all = format!("{}{}", r.stdout, r.stderr);
-        assert!(!all.contains("panicked"), "{}: {all}", victim.display());
-        if r.code == 0 {
-            continued += 1;
-            let rank: usize = r
-                .stdout
-                .split("best rank ")
-                .nth(1)
-                .and_then(|t| t.split_whitespace().next())
-                .and_then(|t| t.parse().ok())
-                .unwrap_or_else(|| panic!("no rank in {all}"));
-            let v = run(
-                &[
-                    "verify",
-                    "--field",
-                    "z2",
-                    copy.join("best.json").to_str().unwrap(),
-                ],
-                &[],
-            );
-            assert_eq!(
-                v.code,
-                0,
-                "{}: a best.json that does not verify: {all}",
-                victim.display()
-            );
-            assert!(
-                v.stdout.contains(&format!("rank {rank}: ok")),
-                "{}: {all} / {}",
-                victim.display(),
-                v.stdout
-            );
-        } else {
-            refused += 1;
-            assert_eq!(
-                all.trim_end().lines().count(),
-                1,
-                "{}: {all}",
-                victim.display()
-            );
-        }
-    }
-    assert!(
-        refused > 0 && continued > 0,
-        "refused {refused}, continued {continued}"
-    );
-    fs::remove_dir_all(&dir).unwrap();
-}
-
 #[test]
 fn verify_streams_and_points_at_the_place() {
     // An endless input ends at its first byte, not after reading it all.
@@ -615,76 +517,122 @@ fn verify_streams_and_points_at_the_place() {
     fs::remove_dir_all(&dir).unwrap();
 }
 
-/// The same for a search run: resumed after any corruption of one of its
-/// files, it refuses in one line or reports only a rank whose best.json
-/// `verify` accepts.
+/// Copies of the run in `pristine`, each with one file corrupted (a bit
+/// flipped, a byte replaced, or the file cut short), resumed with
+/// `resume(copy)`. Each resume refuses in one line, or continues and
+/// reports (after `marker`, when it reports one) only the rank of a
+/// `best.json` that `verify` accepts. Returns (refused, continued).
+fn corrupt_and_resume(
+    dir: &Path,
+    pristine: &Path,
+    cases: usize,
+    seed: u64,
+    resume: impl Fn(&str) -> Vec<String>,
+    marker: &str,
+) -> (usize, usize) {
+    use rand::{Rng, SeedableRng};
+    let files: Vec<_> = snapshot(pristine).into_iter().map(|(p, _)| p).collect();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let (mut refused, mut continued) = (0, 0);
+    for case in 0..cases {
+        let copy = dir.join(format!("case-{case}"));
+        fs::create_dir_all(copy.join("found")).unwrap();
+        for f in &files {
+            fs::copy(f, copy.join(f.strip_prefix(pristine).unwrap())).unwrap();
+        }
+        let pick = files[rng.random_range(0..files.len())].strip_prefix(pristine);
+        let victim = copy.join(pick.unwrap());
+        let mut bytes = fs::read(&victim).unwrap();
+        match rng.random_range(0..3) {
+            0 if !bytes.is_empty() => {
+                let i = rng.random_range(0..bytes.len());
+                bytes[i] ^= 1 << rng.random_range(0..8);
+            }
+            1 if !bytes.is_empty() => {
+                let i = rng.random_range(0..bytes.len());
+                bytes[i] = b"0123456789,[]{}\"-"[rng.random_range(0..17)];
+            }
+            _ => bytes.truncate(rng.random_range(0..=bytes.len())),
+        }
+        fs::write(&victim, &bytes).unwrap();
+        let args = resume(copy.to_str().unwrap());
+        let r = run(&args.iter().map(String::as_str).collect::<Vec<_>>(), &[]);
+        let all = format!("{}{}", r.stdout, r.stderr);
+        let what = victim.display();
+        assert!(!all.contains("panicked"), "{what}: {all}");
+        if r.code != 0 {
+            refused += 1;
+            assert_eq!(all.trim_end().lines().count(), 1, "{what}: {all}");
+            continue;
+        }
+        continued += 1;
+        let Some(rest) = r.stdout.split(marker).nth(1) else {
+            continue;
+        };
+        let rank: usize = rest
+            .split(|c: char| !c.is_ascii_digit())
+            .next()
+            .and_then(|t| t.parse().ok())
+            .unwrap_or_else(|| panic!("no rank in {all}"));
+        let best = copy.join("best.json");
+        let v = run(&["verify", "--field", "z2", best.to_str().unwrap()], &[]);
+        assert_eq!(v.code, 0, "{what}: a best.json that does not verify: {all}");
+        // "rank R: ok", or "rank R over Z2: ok" for a scheme over Z.
+        let said = v.stdout.trim_end();
+        assert!(
+            said.contains(&format!("rank {rank}")) && said.ends_with(": ok"),
+            "{what}: {all} / {said}"
+        );
+    }
+    (refused, continued)
+}
+
+/// Any byte-level corruption of any file of a flip run makes `--resume`
+/// refuse in one line, or continue with everything re-verified.
+#[test]
+fn corrupted_flip_files_never_yield_a_false_rank() {
+    let dir = temp_dir("hostile-corrupt");
+    let pristine = dir.join("pristine");
+    flip_run(&pristine);
+    let resume = |copy: &str| {
+        [
+            "flip", "--resume", copy, "--device", "cpu", "--time", "0.3s",
+        ]
+        .map(String::from)
+        .to_vec()
+    };
+    let (refused, continued) = corrupt_and_resume(&dir, &pristine, 32, 21, resume, "best rank ");
+    assert!(
+        refused > 0 && continued > 0,
+        "refused {refused}, continued {continued}"
+    );
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The same for a search run that holds a best scheme.
 #[test]
 fn corrupted_search_files_never_yield_a_false_rank() {
-    use rand::{Rng, SeedableRng};
     let dir = temp_dir("hostile-corrupt-search");
     let pristine = dir.join("pristine");
     search_run(&pristine);
-    // A run that holds a best scheme: Strassen's (which holds mod 2 too).
+    // Strassen's scheme (which holds mod 2 too) as the run's best.
     let strassen = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/strassen.json");
     fs::copy(strassen, pristine.join("best.json")).unwrap();
     edit_json(&pristine.join("search.json"), |v| {
         v["best_rank"] = serde_json::json!(7)
     });
-    let files: Vec<_> = snapshot(&pristine).into_iter().map(|(p, _)| p).collect();
-    let mut rng = rand::rngs::StdRng::seed_from_u64(16);
-    let (mut refused, mut continued) = (0, 0);
-    for case in 0..12 {
-        let copy = dir.join(format!("case-{case}"));
-        fs::create_dir_all(copy.join("found")).unwrap();
-        for f in &files {
-            fs::copy(f, copy.join(f.strip_prefix(&pristine).unwrap())).unwrap();
-        }
-        let victim = copy.join(files[case % files.len()].strip_prefix(&pristine).unwrap());
-        let mut bytes = fs::read(&victim).unwrap();
-        if bytes.is_empty() || rng.random_bool(0.3) {
-            bytes.truncate(rng.random_range(0..=bytes.len()));
-        } else {
-            let i = rng.random_range(0..bytes.len());
-            bytes[i] ^= 1 << rng.random_range(0..8);
-        }
-        fs::write(&victim, &bytes).unwrap();
-        let r = run(
-            &[
-                "search",
-                "--resume",
-                copy.to_str().unwrap(),
-                "--device",
-                "cpu",
-                "--steps",
-                "1",
-            ],
-            &[],
-        );
-        let all = format!("{}{}", r.stdout, r.stderr);
-        assert!(!all.contains("panicked"), "{}: {all}", victim.display());
-        if r.code == 0 {
-            continued += 1;
-            if let Some(rest) = r.stdout.split("best rank found: ").nth(1) {
-                let rank: usize = rest
-                    .split(|c: char| !c.is_ascii_digit())
-                    .next()
-                    .and_then(|t| t.parse().ok())
-                    .unwrap();
-                let best = copy.join("best.json");
-                let v = run(&["verify", "--field", "z2", best.to_str().unwrap()], &[]);
-                assert_eq!(v.code, 0, "{}: {all}", victim.display());
-                assert!(v.stdout.contains(&format!("rank {rank}")), "{all}");
-            }
-        } else {
-            refused += 1;
-            assert_eq!(
-                all.trim_end().lines().count(),
-                1,
-                "{}: {all}",
-                victim.display()
-            );
-        }
-    }
-    assert!(refused > 0, "refused {refused}, continued {continued}");
+    let resume = |copy: &str| {
+        [
+            "search", "--resume", copy, "--device", "cpu", "--steps", "1",
+        ]
+        .map(String::from)
+        .to_vec()
+    };
+    let (refused, continued) =
+        corrupt_and_resume(&dir, &pristine, 12, 16, resume, "best rank found: ");
+    assert!(
+        refused > 0 && continued > 0,
+        "refused {refused}, continued {continued}"
+    );
     fs::remove_dir_all(&dir).unwrap();
 }
