@@ -427,6 +427,10 @@ fn extreme_values_are_refused_at_parse_time() {
             "draws a round",
         ),
         (
+            &["search", "2x2x2", "--init", "/nonexistent-init"],
+            "cannot read /nonexistent-init",
+        ),
+        (
             &["flip", "3x3x3", "--threads", "100000"],
             "--threads must be from 1 to",
         ),

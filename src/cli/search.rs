@@ -124,6 +124,9 @@ pub fn run(device: DeviceArg, args: SearchArgs) -> Result<ExitCode> {
     };
     check(&settings)?;
     check_dir(&settings, &out, resume)?;
+    if let Some(init) = settings.init.as_ref().filter(|_| !resume) {
+        tensorsearch::model::checkpoint::read_meta(init)?;
+    }
     let backend = choose_device(device)?;
     let settings = match (&backend, resume) {
         (Device::Gpu(_), false) => {

@@ -281,17 +281,17 @@ pub fn search<B: Backend>(
         b.host_memory(),
         "--batch, --games or --samples",
     )?;
-    let dir = if resume {
-        RunDir::resume(out, Kind::Search, legacy_identity)?
+    // A resumed run's directory and state are checked before anything is
+    // built; a fresh run's directory is made once the network stands (a
+    // bad --init leaves no directory behind).
+    let resumed = if resume {
+        let dir = RunDir::resume(out, Kind::Search, legacy_identity)?;
+        dir.check_state(STATE_FILE, settings.shape, field)?;
+        let state = verified_state(&dir, &game)?;
+        Some((dir, state))
     } else {
         crate::run::dir::check_fresh(out, Kind::Search)?;
-        RunDir::create(out, Identity::new(Kind::Search, shape, field))?
-    };
-    dir.check_state(STATE_FILE, settings.shape, field)?;
-    let mut state = if resume {
-        verified_state(&dir, &game)?
-    } else {
-        SearchState::default()
+        None
     };
     let encoding = ActionEncoding::default_for(shape, field);
     let mut net = Network::new(
@@ -303,11 +303,19 @@ pub fn search<B: Backend>(
         settings.seed,
     )?;
     net.optimiser.weight_decay = settings.weight_decay;
-    if resume {
-        net.load_checkpoint(b, out)?;
-    } else if let Some(init) = &settings.init {
-        net.init_from(b, init)?;
-    }
+    let (dir, mut state) = match resumed {
+        Some((dir, state)) => {
+            net.load_checkpoint(b, out)?;
+            (dir, state)
+        }
+        None => {
+            if let Some(init) = &settings.init {
+                net.init_from(b, init)?;
+            }
+            let dir = RunDir::create(out, Identity::new(Kind::Search, shape, field))?;
+            (dir, SearchState::default())
+        }
+    };
     state.settings = Some(settings.clone());
     let mut replay = Replay::new(settings.replay_games, settings.best_games);
     for g in std::mem::take(&mut state.best_games) {
