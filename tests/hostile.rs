@@ -640,3 +640,60 @@ fn corrupted_search_files_never_yield_a_false_rank() {
     );
     fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn info_sizes_any_accepted_shape_without_allocating() {
+    // Sizing builds no host data: the largest accepted shape answers at
+    // once and says that no preset fits.
+    let r = run(&["info", "64x64x64"], &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for preset in ["tiny", "small", "large"] {
+        let line = r
+            .stdout
+            .lines()
+            .find(|l| l.starts_with(&format!("memory {preset}")))
+            .unwrap_or_else(|| panic!("{}", r.stdout));
+        assert!(line.contains("TB"), "{line}");
+    }
+}
+
+#[test]
+fn every_rank_a_flip_run_reports_is_kept_under_found() {
+    let dir = temp_dir("hostile-found");
+    let out = dir.join("run");
+    let r = run(
+        &[
+            "flip",
+            "3x3x3",
+            "--device",
+            "cpu",
+            "--target",
+            "24",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let reported: Vec<&str> = r
+        .stderr
+        .split("] rank ")
+        .skip(1)
+        .filter_map(|t| t.split_whitespace().next())
+        .collect();
+    assert!(reported.len() >= 2, "{}", r.stderr);
+    let names: Vec<String> = fs::read_dir(out.join("found"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    for rank in reported {
+        let kept = names
+            .iter()
+            .any(|n| n.starts_with(&format!("rank-{rank}-")));
+        assert!(kept, "rank {rank} was reported but not kept: {names:?}");
+    }
+    for n in &names {
+        assert!(verify_ok(&out.join("found").join(n), "z2"), "{n}");
+    }
+    fs::remove_dir_all(&dir).unwrap();
+}
