@@ -697,3 +697,26 @@ fn every_rank_a_flip_run_reports_is_kept_under_found() {
     }
     fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn runs_written_before_run_json_existed_still_resume() {
+    let dir = temp_dir("hostile-legacy");
+    let flips = dir.join("flips");
+    flip_run(&flips);
+    let searched = dir.join("search");
+    search_run(&searched);
+    for (out, args) in [
+        (&flips, vec!["flip", "--device", "cpu", "--time", "0.2s"]),
+        (&searched, vec!["search", "--device", "cpu", "--steps", "1"]),
+    ] {
+        fs::remove_file(out.join("run.json")).unwrap();
+        let o = out.to_str().unwrap();
+        let r = run(&[&args[..], &["--resume", o]].concat(), &[]);
+        assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+        let id: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(out.join("run.json")).unwrap()).unwrap();
+        assert_eq!(id["command"], args[0], "{id}");
+        assert_eq!(id["shape"], serde_json::json!([2, 2, 2]), "{id}");
+    }
+    fs::remove_dir_all(&dir).unwrap();
+}
