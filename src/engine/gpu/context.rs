@@ -65,6 +65,17 @@ pub struct Kernel {
     pub entry: &'static str,
 }
 
+impl Kernel {
+    /// Entry point `entry` of the family `family`, whose WGSL is `source`.
+    pub const fn new(family: &'static str, source: &'static str, entry: &'static str) -> Self {
+        Kernel {
+            family,
+            source,
+            entry,
+        }
+    }
+}
+
 /// A recorded launch, bound and dispatched at the next flush.
 struct Dispatch {
     pipeline: wgpu::ComputePipeline,

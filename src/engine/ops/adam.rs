@@ -104,11 +104,7 @@ pub fn launch(
         off: [params.off(), grads.off(), m.off(), v.off()],
         off_decay: [decay.off(), 0, 0, 0],
     };
-    let kernel = Kernel {
-        family: "adam",
-        source: WGSL,
-        entry: "adamw",
-    };
+    let kernel = Kernel::new("adam", WGSL, "adamw");
     let groups = gpu.grid(s.len);
     gpu.launch(kernel, &p, &[params, grads, m, v, decay], groups);
 }

@@ -392,11 +392,7 @@ fn params(s: &AttentionSpec, bufs: &[&GpuBuf]) -> Params {
 }
 
 fn kernel(entry: &'static str) -> Kernel {
-    Kernel {
-        family: "attention",
-        source: WGSL,
-        entry,
-    }
+    Kernel::new("attention", WGSL, entry)
 }
 
 pub fn launch(

@@ -109,11 +109,7 @@ fn launch_n(gpu: &mut GpuBackend, entry: &'static str, n: usize, value: f32, buf
         _pad: [0; 2],
         off,
     };
-    let kernel = Kernel {
-        family: "elementwise",
-        source: WGSL,
-        entry,
-    };
+    let kernel = Kernel::new("elementwise", WGSL, entry);
     let groups = gpu.grid(n);
     gpu.launch(kernel, &p, bufs, groups);
 }

@@ -126,11 +126,7 @@ fn params(s: &EmbeddingSpec, bufs: &[&GpuBuf]) -> Params {
 }
 
 fn kernel(entry: &'static str) -> Kernel {
-    Kernel {
-        family: "embedding",
-        source: WGSL,
-        entry,
-    }
+    Kernel::new("embedding", WGSL, entry)
 }
 
 pub fn launch(

@@ -93,11 +93,7 @@ struct GameParams {
 }
 
 fn game_kernel(entry: &'static str) -> Kernel {
-    Kernel {
-        family: "game",
-        source: GAME_WGSL,
-        entry,
-    }
+    Kernel::new("game", GAME_WGSL, entry)
 }
 
 fn game_params(s: &GameSpec, a: &GpuBuf, b: &GpuBuf) -> GameParams {
@@ -152,11 +148,7 @@ pub fn launch_sample(
         _pad: 0,
         off: [logits.off(), uniforms.off(), tokens.off(), 0],
     };
-    let kernel = Kernel {
-        family: "sample",
-        source: SAMPLE_WGSL,
-        entry: "sample_tokens",
-    };
+    let kernel = Kernel::new("sample", SAMPLE_WGSL, "sample_tokens");
     let groups = gpu.grid(s.rows);
     gpu.launch(kernel, &p, &[logits, uniforms, tokens], groups);
 }

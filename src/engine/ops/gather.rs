@@ -55,11 +55,7 @@ pub fn launch(
         dst_off: dst.off(),
         _pad: [0; 3],
     };
-    let kernel = Kernel {
-        family: "gather",
-        source: WGSL,
-        entry: "gather_rows",
-    };
+    let kernel = Kernel::new("gather", WGSL, "gather_rows");
     let groups = gpu.grid(rows * row_len);
     gpu.launch(kernel, &p, &[index, src, dst], groups);
 }

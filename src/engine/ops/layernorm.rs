@@ -143,11 +143,7 @@ fn params(s: &LayerNormSpec, bufs: &[&GpuBuf]) -> Params {
 }
 
 fn kernel(entry: &'static str) -> Kernel {
-    Kernel {
-        family: "layernorm",
-        source: WGSL,
-        entry,
-    }
+    Kernel::new("layernorm", WGSL, entry)
 }
 
 #[allow(clippy::too_many_arguments)]

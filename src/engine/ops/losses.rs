@@ -110,34 +110,6 @@ struct XentParams {
     off: [u32; 8],
 }
 
-#[allow(clippy::too_many_arguments)]
-pub fn launch_xent(
-    gpu: &mut GpuBackend,
-    s: &XentSpec,
-    logits: &GpuBuf,
-    targets: &GpuBuf,
-    weights: &GpuBuf,
-    loss: &GpuBuf,
-    dlogits: &GpuBuf,
-    correct: &GpuBuf,
-) {
-    let bufs = [logits, targets, weights, loss, dlogits, correct];
-    let off = offsets::<8>(&bufs);
-    let p = XentParams {
-        rows: s.rows as u32,
-        vocab: s.vocab as u32,
-        _pad: [0; 2],
-        off,
-    };
-    let kernel = Kernel {
-        family: "xent",
-        source: XENT_WGSL,
-        entry: "softmax_xent",
-    };
-    let groups = gpu.grid(s.rows);
-    gpu.launch(kernel, &p, &bufs, groups);
-}
-
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
 struct QuantileParams {
@@ -146,32 +118,6 @@ struct QuantileParams {
     delta: f32,
     scale: f32,
     off: [u32; 4],
-}
-
-pub fn launch_quantile(
-    gpu: &mut GpuBackend,
-    s: &QuantileSpec,
-    q: &GpuBuf,
-    targets: &GpuBuf,
-    loss: &GpuBuf,
-    dq: &GpuBuf,
-) {
-    let bufs = [q, targets, loss, dq];
-    let off = offsets::<4>(&bufs);
-    let p = QuantileParams {
-        batch: s.batch as u32,
-        quantiles: s.quantiles as u32,
-        delta: s.delta,
-        scale: s.scale,
-        off,
-    };
-    let kernel = Kernel {
-        family: "quantile",
-        source: QUANTILE_WGSL,
-        entry: "quantile_huber",
-    };
-    let groups = gpu.grid(s.batch);
-    gpu.launch(kernel, &p, &bufs, groups);
 }
 
 family! {
@@ -250,7 +196,16 @@ impl LossOps for GpuBackend {
         dlogits: &GpuBuf,
         correct: &GpuBuf,
     ) {
-        launch_xent(self, spec, logits, targets, weights, loss, dlogits, correct);
+        let bufs = [logits, targets, weights, loss, dlogits, correct];
+        let p = XentParams {
+            rows: spec.rows as u32,
+            vocab: spec.vocab as u32,
+            _pad: [0; 2],
+            off: offsets::<8>(&bufs),
+        };
+        let groups = self.grid(spec.rows);
+        let kernel = Kernel::new("xent", XENT_WGSL, "softmax_xent");
+        self.launch(kernel, &p, &bufs, groups);
     }
 
     fn quantile_huber(
@@ -261,6 +216,16 @@ impl LossOps for GpuBackend {
         loss: &GpuBuf,
         dquantiles: &GpuBuf,
     ) {
-        launch_quantile(self, spec, quantiles, targets, loss, dquantiles);
+        let bufs = [quantiles, targets, loss, dquantiles];
+        let p = QuantileParams {
+            batch: spec.batch as u32,
+            quantiles: spec.quantiles as u32,
+            delta: spec.delta,
+            scale: spec.scale,
+            off: offsets::<4>(&bufs),
+        };
+        let groups = self.grid(spec.batch);
+        let kernel = Kernel::new("quantile", QUANTILE_WGSL, "quantile_huber");
+        self.launch(kernel, &p, &bufs, groups);
     }
 }

@@ -372,11 +372,7 @@ fn launch_with(gpu: &mut GpuBackend, s: &MatmulSpec, mode: u32, bufs: [&GpuBuf; 
         ];
         ("matmul", groups.map(|g| g as u32))
     };
-    let kernel = Kernel {
-        family: "matmul",
-        source: MATMUL_WGSL,
-        entry,
-    };
+    let kernel = Kernel::new("matmul", MATMUL_WGSL, entry);
     gpu.launch(kernel, &p, &bufs, groups);
 }
 
@@ -389,42 +385,29 @@ struct BiasParams {
     bias_off: u32,
 }
 
-pub fn launch_bias_add(gpu: &mut GpuBackend, rows: usize, cols: usize, y: &GpuBuf, bias: &GpuBuf) {
-    let p = BiasParams {
-        rows: rows as u32,
-        cols: cols as u32,
-        x_off: y.off(),
-        bias_off: bias.off(),
-    };
-    let kernel = Kernel {
-        family: "bias",
-        source: BIAS_WGSL,
-        entry: "bias_add",
-    };
-    let groups = gpu.grid(rows * cols);
-    gpu.launch(kernel, &p, &[y, bias], groups);
-}
-
-pub fn launch_bias_backward(
+/// A bias kernel over a rows × cols matrix `x` and its bias row:
+/// `bias_add` (one thread per element) or `bias_backward` (one per column).
+fn launch_bias(
     gpu: &mut GpuBackend,
-    rows: usize,
-    cols: usize,
-    dy: &GpuBuf,
-    dbias: &GpuBuf,
+    entry: &'static str,
+    [rows, cols]: [usize; 2],
+    x: &GpuBuf,
+    bias: &GpuBuf,
+    threads: usize,
 ) {
     let p = BiasParams {
         rows: rows as u32,
         cols: cols as u32,
-        x_off: dy.off(),
-        bias_off: dbias.off(),
+        x_off: x.off(),
+        bias_off: bias.off(),
     };
-    let kernel = Kernel {
-        family: "bias",
-        source: BIAS_WGSL,
-        entry: "bias_backward",
-    };
-    let groups = gpu.grid(cols);
-    gpu.launch(kernel, &p, &[dy, dbias], groups);
+    let groups = gpu.grid(threads);
+    gpu.launch(
+        Kernel::new("bias", BIAS_WGSL, entry),
+        &p,
+        &[x, bias],
+        groups,
+    );
 }
 
 family! {
@@ -525,11 +508,11 @@ impl LinearOps for GpuBackend {
     }
 
     fn bias_add(&mut self, rows: usize, cols: usize, y: &GpuBuf, bias: &GpuBuf) {
-        launch_bias_add(self, rows, cols, y, bias);
+        launch_bias(self, "bias_add", [rows, cols], y, bias, rows * cols);
     }
 
     fn bias_backward(&mut self, rows: usize, cols: usize, dy: &GpuBuf, dbias: &GpuBuf) {
-        launch_bias_backward(self, rows, cols, dy, dbias);
+        launch_bias(self, "bias_backward", [rows, cols], dy, dbias, cols);
     }
 }
 

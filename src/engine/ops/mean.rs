@@ -72,11 +72,7 @@ fn launch_entry(
         y_off: y.off(),
         _pad: [0; 2],
     };
-    let kernel = Kernel {
-        family: "mean",
-        source: WGSL,
-        entry,
-    };
+    let kernel = Kernel::new("mean", WGSL, entry);
     let groups = gpu.grid(threads);
     gpu.launch(kernel, &p, &[x, y], groups);
 }

@@ -128,11 +128,7 @@ impl GpuWalks {
             walks_off: self.state.off(),
             _pad: 0,
         };
-        let kernel = Kernel {
-            family: "flip",
-            source: WGSL,
-            entry: "walk",
-        };
+        let kernel = Kernel::new("flip", WGSL, "walk");
         let groups = gpu.grid(self.count);
         gpu.launch(kernel, &p, &[&self.terms, &self.state], groups);
     }
