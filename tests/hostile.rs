@@ -700,3 +700,57 @@ fn runs_written_before_run_json_existed_still_resume() {
     }
     fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The same for a pretrain run: a corrupted file is refused in one line,
+/// or the run continues from what still checks out.
+#[test]
+fn corrupted_pretrain_files_are_refused_or_rechecked() {
+    let dir = temp_dir("hostile-corrupt-pretrain");
+    let pristine = dir.join("pristine");
+    let p = pristine.to_str().unwrap();
+    let first = [
+        "pretrain",
+        "2x2x2",
+        "--device",
+        "cpu",
+        "--preset",
+        "tiny",
+        "--batch",
+        "4",
+        "--steps",
+        "2",
+        "--eval-states",
+        "4",
+        "--samples",
+        "2",
+        "--out",
+        p,
+    ];
+    let r = run(&first, &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let resume = |copy: &str| {
+        [
+            "pretrain",
+            "--resume",
+            copy,
+            "--device",
+            "cpu",
+            "--steps",
+            "1",
+            "--eval-states",
+            "4",
+            "--samples",
+            "2",
+        ]
+        .map(String::from)
+        .to_vec()
+    };
+    // Pretraining reports no rank: every resume must refuse cleanly or run.
+    let (refused, continued) =
+        corrupt_and_resume(&dir, &pristine, 10, 12, resume, "no rank is reported");
+    assert!(
+        refused > 0 && continued > 0,
+        "refused {refused}, continued {continued}"
+    );
+    fs::remove_dir_all(&dir).unwrap();
+}
