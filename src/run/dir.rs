@@ -72,6 +72,25 @@ impl Identity {
         Shape::new(n, m, p).map_err(|e| anyhow!(e))
     }
 
+    /// Writes `run.json` in `dir`.
+    fn write(&self, dir: &Path) -> Result<()> {
+        let text = serde_json::to_string_pretty(self)?;
+        json::write_atomic(&dir.join(IDENTITY_FILE), format!("{text}\n").as_bytes())
+    }
+
+    /// Refuses this run, in `dir`, when it is not one of `command`'s.
+    fn expect_kind(&self, dir: &Path, command: Kind) -> Result<()> {
+        if self.command != command {
+            bail!(
+                "{} holds {}, not a {} run: give a {0} run directory, or start a new run with --out",
+                dir.display(),
+                self.describe(),
+                command.name()
+            );
+        }
+        Ok(())
+    }
+
     fn describe(&self) -> String {
         let [n, m, p] = self.shape;
         format!(
@@ -94,8 +113,7 @@ impl RunDir {
         check_fresh(path, identity.command)?;
         std::fs::create_dir_all(path.join(FOUND_DIR))
             .with_context(|| format!("cannot create {}", path.display()))?;
-        let text = serde_json::to_string_pretty(&identity)?;
-        json::write_atomic(&path.join(IDENTITY_FILE), format!("{text}\n").as_bytes())?;
+        identity.write(path)?;
         Ok(RunDir {
             path: path.to_path_buf(),
             identity,
@@ -118,12 +136,11 @@ impl RunDir {
             Some(id) => id,
             None => {
                 let id = legacy(path)?;
-                let text = serde_json::to_string_pretty(&id)?;
-                json::write_atomic(&path.join(IDENTITY_FILE), format!("{text}\n").as_bytes())?;
+                id.write(path)?;
                 id
             }
         };
-        expect_kind(path, command)?;
+        identity.expect_kind(path, command)?;
         identity.shape()?;
         std::fs::create_dir_all(path.join(FOUND_DIR))
             .with_context(|| format!("cannot create {}", path.join(FOUND_DIR).display()))?;
@@ -284,13 +301,8 @@ pub fn check_fresh(path: &Path, command: Kind) -> Result<()> {
 /// (a directory without one is left to the command's own state file).
 pub fn expect_kind(path: &Path, command: Kind) -> Result<()> {
     match read_identity(path)? {
-        Some(id) if id.command != command => bail!(
-            "{} holds {}, not a {} run: give a {0} run directory, or start a new run with --out",
-            path.display(),
-            id.describe(),
-            command.name()
-        ),
-        _ => Ok(()),
+        Some(id) => id.expect_kind(path, command),
+        None => Ok(()),
     }
 }
 
