@@ -9,7 +9,7 @@ use tensorsearch::engine::cpu::CpuBackend;
 use tensorsearch::model::ModelConfig;
 use tensorsearch::problem::Field;
 use tensorsearch::run::Stop;
-use tensorsearch::search::run::{check_dir, read_state, search, SearchReport, SearchSettings};
+use tensorsearch::search::run::{open_dir, read_state, search, SearchReport, SearchSettings};
 use tensorsearch::train::Mix;
 
 /// The command line of `search`. Every setting is optional so that a
@@ -123,7 +123,7 @@ pub fn run(device: DeviceArg, args: SearchArgs) -> Result<ExitCode> {
         }
     };
     check(&settings)?;
-    check_dir(&settings, &out, resume)?;
+    let dir = open_dir(&settings, &out, resume)?;
     if let Some(init) = settings.init.as_ref().filter(|_| !resume) {
         tensorsearch::model::checkpoint::read_meta(init)?;
     }
@@ -146,9 +146,9 @@ pub fn run(device: DeviceArg, args: SearchArgs) -> Result<ExitCode> {
             if g.is_software() {
                 eprintln!("note: {} is a software (CPU) adapter", g.adapter_name());
             }
-            search(&mut *g, &settings, &out, resume, stop, false)?
+            search(&mut *g, &settings, dir, stop, false)?
         }
-        Device::Cpu => search(&mut CpuBackend::new(), &settings, &out, resume, stop, false)?,
+        Device::Cpu => search(&mut CpuBackend::new(), &settings, dir, stop, false)?,
     };
     print_summary(&report, &settings, &stop);
     Ok(stop.exit_code(report.stopped_by))

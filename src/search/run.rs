@@ -221,15 +221,28 @@ fn legacy_identity(dir: &Path) -> Result<Identity> {
     Ok(Identity::new(Kind::Search, s.shape()?, s.field()?))
 }
 
-/// Checks that `out` can take this run (fresh) or holds it (resume),
-/// without touching a device.
-pub fn check_dir(settings: &SearchSettings, out: &Path, resume: bool) -> Result<()> {
-    if resume {
-        let dir = RunDir::resume(out, Kind::Search, legacy_identity)?;
-        dir.check_state(STATE_FILE, settings.shape, settings.field()?)
-    } else {
-        crate::run::dir::check_fresh(out, Kind::Search)
+/// Where a search runs, opened and checked before any device is touched.
+pub enum SearchDir {
+    /// A directory that holds no run; it is made once the network stands,
+    /// so a bad `--init` leaves nothing behind.
+    Fresh(PathBuf),
+    /// A run to continue, with its state verified.
+    Resumed(RunDir, Box<SearchState>),
+}
+
+/// Checks that `out` can take this run (fresh), or opens the run it holds
+/// and verifies its state (resume).
+pub fn open_dir(settings: &SearchSettings, out: &Path, resume: bool) -> Result<SearchDir> {
+    if !resume {
+        crate::run::dir::check_fresh(out, Kind::Search)?;
+        return Ok(SearchDir::Fresh(out.to_path_buf()));
     }
+    let (shape, field) = (settings.shape()?, settings.field()?);
+    let dir = RunDir::resume(out, Kind::Search, legacy_identity)?;
+    dir.check_state(STATE_FILE, settings.shape, field)?;
+    let game = GameConfig::new(shape, field, settings.history, settings.max_steps);
+    let state = verified_state(&dir, &game)?;
+    Ok(SearchDir::Resumed(dir, Box::new(state)))
 }
 
 /// The counters and best games of a resumed run, each checked against
@@ -262,13 +275,12 @@ fn verified_state(dir: &RunDir, game: &GameConfig) -> Result<SearchState> {
     Ok(state)
 }
 
-/// Runs the search in `out` (a fresh run, or the checkpointed one there
-/// when `resume`). `quiet` hides the progress bar.
+/// Runs the search in `dir` (a fresh run, or the checkpointed one there).
+/// `quiet` hides the progress bar.
 pub fn search<B: Backend>(
     b: &mut B,
     settings: &SearchSettings,
-    out: &Path,
-    resume: bool,
+    dir: SearchDir,
     stop: Stop,
     quiet: bool,
 ) -> Result<SearchReport> {
@@ -281,18 +293,6 @@ pub fn search<B: Backend>(
         b.host_memory(),
         "--batch, --games or --samples",
     )?;
-    // A resumed run's directory and state are checked before anything is
-    // built; a fresh run's directory is made once the network stands (a
-    // bad --init leaves no directory behind).
-    let resumed = if resume {
-        let dir = RunDir::resume(out, Kind::Search, legacy_identity)?;
-        dir.check_state(STATE_FILE, settings.shape, field)?;
-        let state = verified_state(&dir, &game)?;
-        Some((dir, state))
-    } else {
-        crate::run::dir::check_fresh(out, Kind::Search)?;
-        None
-    };
     let encoding = ActionEncoding::default_for(shape, field);
     let mut net = Network::new(
         b,
@@ -303,16 +303,17 @@ pub fn search<B: Backend>(
         settings.seed,
     )?;
     net.optimiser.weight_decay = settings.weight_decay;
-    let (dir, mut state) = match resumed {
-        Some((dir, state)) => {
-            net.load_checkpoint(b, out)?;
-            (dir, state)
+    let resume = matches!(dir, SearchDir::Resumed(..));
+    let (dir, mut state) = match dir {
+        SearchDir::Resumed(dir, state) => {
+            net.load_checkpoint(b, dir.path())?;
+            (dir, *state)
         }
-        None => {
+        SearchDir::Fresh(out) => {
             if let Some(init) = &settings.init {
                 net.init_from(b, init)?;
             }
-            let dir = RunDir::create(out, Identity::new(Kind::Search, shape, field))?;
+            let dir = RunDir::create(&out, Identity::new(Kind::Search, shape, field))?;
             (dir, SearchState::default())
         }
     };
@@ -333,7 +334,7 @@ pub fn search<B: Backend>(
         settings.samples,
         settings.simulations,
         settings.max_steps,
-        out.display()
+        dir.path().display()
     );
     eprintln!("{memory}");
     let series = if resume {
