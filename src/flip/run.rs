@@ -264,7 +264,12 @@ impl Keeper {
     /// Writes `s` under `found/` (unless it is there, or FOUND_PER_RANK of
     /// its rank are), and as `best.json` when it is lower than that.
     fn offer<F: Factor>(&mut self, s: &Scheme<F>) -> Result<()> {
-        let d = s.to_decomposition();
+        // Every scheme a walk reports is checked, written or not: one that
+        // left the tensor is a bug, and stops the run.
+        let d = self
+            .dir
+            .check(s.to_decomposition())
+            .context("internal error: a walk left the tensor")?;
         let prefix = format!("rank-{}-", d.rank());
         if self.dir.found_with_prefix(&prefix)?.len() < FOUND_PER_RANK {
             self.dir

@@ -101,6 +101,19 @@ impl Identity {
     }
 }
 
+/// A scheme that [`RunDir::check`] verified against its run's tensor and
+/// field: what `best.json` and `found/` take, so nothing reaches them
+/// unverified, and nothing is verified twice.
+#[derive(Clone, Debug)]
+pub struct Checked(Decomposition);
+
+impl std::ops::Deref for Checked {
+    type Target = Decomposition;
+    fn deref(&self) -> &Decomposition {
+        &self.0
+    }
+}
+
 pub struct RunDir {
     path: PathBuf,
     identity: Identity,
@@ -214,22 +227,23 @@ impl RunDir {
 
     /// `d` checked exactly against the run's own tensor and field: the one
     /// gate every scheme passes before it is written or believed.
-    pub fn check(&self, d: &Decomposition) -> Result<()> {
+    pub fn check(&self, d: Decomposition) -> Result<Checked> {
         let shape = self.shape();
         if d.shape != shape {
             bail!("a {} scheme is not a scheme of this run's {shape}", d.shape);
         }
-        verify(d, self.identity.field).map_err(|e| {
+        verify(&d, self.identity.field).map_err(|e| {
             anyhow!(
                 "not a decomposition of {shape} over {}: {e}",
                 self.identity.field
             )
-        })
+        })?;
+        Ok(Checked(d))
     }
 
     /// The scheme in `best.json`, verified; `None` when there is none. A
     /// `best.json` that does not verify is refused, naming the file.
-    pub fn best(&self) -> Result<Option<Decomposition>> {
+    pub fn best(&self) -> Result<Option<Checked>> {
         let path = self.file(BEST_FILE);
         if !path.exists() {
             return Ok(None);
@@ -238,27 +252,23 @@ impl RunDir {
         if ds.len() != 1 {
             bail!("{} holds {} schemes, not one", path.display(), ds.len());
         }
-        let d = ds.remove(0);
-        self.check(&d)
+        let checked = self
+            .check(ds.remove(0))
             .with_context(|| format!("{} cannot be trusted", path.display()))?;
-        Ok(Some(d))
+        Ok(Some(checked))
     }
 
-    /// Writes `d` as `best.json`, after checking it.
-    pub fn write_best(&self, d: &Decomposition) -> Result<()> {
-        self.check(d)
-            .context("internal error: refusing to write an unverified best.json")?;
-        json::write_file(&self.file(BEST_FILE), std::slice::from_ref(d))
+    /// Writes a checked scheme as `best.json`.
+    pub fn write_best(&self, d: &Checked) -> Result<()> {
+        json::write_file(&self.file(BEST_FILE), std::slice::from_ref(&d.0))
     }
 
-    /// Writes `d` as `found/NAME`, after checking it. `NAME` that exists
-    /// already is left as it is.
-    pub fn keep(&self, d: &Decomposition, name: &str) -> Result<PathBuf> {
-        self.check(d)
-            .context("internal error: refusing to keep an unverified scheme")?;
+    /// Writes a checked scheme as `found/NAME`. `NAME` that exists already
+    /// is left as it is.
+    pub fn keep(&self, d: &Checked, name: &str) -> Result<PathBuf> {
         let path = self.path.join(FOUND_DIR).join(name);
         if !path.exists() {
-            json::write_file(&path, std::slice::from_ref(d))?;
+            json::write_file(&path, std::slice::from_ref(&d.0))?;
         }
         Ok(path)
     }
@@ -342,7 +352,8 @@ mod tests {
         let shape = Shape::new(2, 2, 2).unwrap();
         let id = Identity::new(Kind::Flip, shape, Field::Z2);
         let run = RunDir::create(&dir, id.clone()).unwrap();
-        run.write_best(&Decomposition::strassen()).unwrap();
+        let strassen = run.check(Decomposition::strassen()).unwrap();
+        run.write_best(&strassen).unwrap();
         let again = RunDir::create(&dir, id.clone()).err().unwrap();
         assert!(format!("{again}").contains("already holds a flip run of 2x2x2 over Z2"));
         let other = RunDir::resume(&dir, Kind::Search, |_| unreachable!())
@@ -361,9 +372,9 @@ mod tests {
         let run = RunDir::create(&dir, id).unwrap();
         let mut wrong = Decomposition::strassen();
         wrong.u[0][0] += crate::problem::Coeff::from_integer(1);
-        assert!(run.write_best(&wrong).is_err());
+        assert!(run.check(wrong.clone()).is_err());
         let other = Decomposition::standard(Shape::new(2, 2, 3).unwrap(), Field::Z);
-        assert!(run.keep(&other, "x.json").is_err());
+        assert!(run.check(other).is_err());
         assert!(!run.file(BEST_FILE).exists());
         // A best.json changed on disk is refused on reading.
         let text = json::to_file_text(&[wrong]);

@@ -534,6 +534,10 @@ impl<'s> SearchLoop<'s> {
         }
         for (d, how) in improvements {
             if self.state.best_rank.is_none_or(|r| d.rank() < r) {
+                let d = self
+                    .dir
+                    .check(d)
+                    .context("internal error: a found scheme does not verify")?;
                 self.dir
                     .keep(&d, &format!("rank-{}-game-{games}.json", d.rank()))?;
                 self.dir.write_best(&d)?;
