@@ -541,15 +541,7 @@ pub struct LiftOutcome {
 /// Lifts every scheme of `rank` under `found/`; those that lift (verified
 /// inside [`lift`]) are written under `lifted/` with the same name.
 pub fn lift_found(out: &Path, rank: usize) -> Result<Vec<LiftOutcome>> {
-    let found = out.join("found");
-    let prefix = format!("rank-{rank}-");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&found)
-        .with_context(|| format!("cannot read {}", found.display()))?
-        .filter_map(|e| e.ok())
-        .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
-        .map(|e| e.path())
-        .collect();
-    files.sort();
+    let files = crate::run::dir::found_with_prefix(out, &format!("rank-{rank}-"))?;
     std::fs::create_dir_all(out.join("lifted"))
         .with_context(|| format!("cannot create {}", out.join("lifted").display()))?;
     let mut outcomes = vec![];

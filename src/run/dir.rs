@@ -275,16 +275,21 @@ impl RunDir {
 
     /// The files under `found/` whose names start with `prefix`, sorted.
     pub fn found_with_prefix(&self, prefix: &str) -> Result<Vec<PathBuf>> {
-        let found = self.path.join(FOUND_DIR);
-        let mut files: Vec<PathBuf> = std::fs::read_dir(&found)
-            .with_context(|| format!("cannot read {}", found.display()))?
-            .filter_map(|e| e.ok())
-            .filter(|e| e.file_name().to_string_lossy().starts_with(prefix))
-            .map(|e| e.path())
-            .collect();
-        files.sort();
-        Ok(files)
+        found_with_prefix(&self.path, prefix)
     }
+}
+
+/// The files under `dir/found/` whose names start with `prefix`, sorted.
+pub fn found_with_prefix(dir: &Path, prefix: &str) -> Result<Vec<PathBuf>> {
+    let found = dir.join(FOUND_DIR);
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&found)
+        .with_context(|| format!("cannot read {}", found.display()))?
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with(prefix))
+        .map(|e| e.path())
+        .collect();
+    files.sort();
+    Ok(files)
 }
 
 /// Whether a fresh run of `command` may start in `path`: a path that is
