@@ -74,13 +74,42 @@ pub fn duration_arg(text: &str) -> Result<std::time::Duration, String> {
     Ok(std::time::Duration::from_secs_f64(seconds))
 }
 
-/// An integer option from `lo` to `hi`, checked as it is parsed.
-pub fn ranged<T>(lo: u64, hi: u64) -> clap::builder::RangedU64ValueParser<T>
+/// An integer option within `[least, most]`, checked as it is parsed.
+pub fn ranged<T>([lo, hi]: [u64; 2]) -> clap::builder::RangedU64ValueParser<T>
 where
     T: TryFrom<u64> + Clone + Send + Sync + 'static,
     <T as TryFrom<u64>>::Error: std::error::Error + Send + Sync + 'static,
 {
     clap::builder::RangedU64ValueParser::<T>::new().range(lo..=hi)
+}
+
+/// The same bounds for a value read back from a run's saved settings.
+pub fn within(what: &str, value: usize, [lo, hi]: [u64; 2]) -> Result<()> {
+    if (lo..=hi).contains(&(value as u64)) {
+        Ok(())
+    } else {
+        Err(anyhow!("{what} must be from {lo} to {hi}, not {value}"))
+    }
+}
+
+/// Bounds of the numeric options, `[least, most]`: the parser applies them
+/// to the command line, and [`within`] the same numbers to a resumed run's
+/// saved settings, so the two cannot drift apart.
+pub mod bounds {
+    pub const TARGET: [u64; 2] = [1, 1 << 20];
+    pub const STEPS: [u64; 2] = [1, 1 << 40];
+    pub const GAMES: [u64; 2] = [1, 4096];
+    pub const SAMPLES: [u64; 2] = [1, 1024];
+    pub const SIMULATIONS: [u64; 2] = [1, 100_000];
+    pub const LEAVES_PER_GAME: [u64; 2] = [1, 256];
+    pub const MAX_STEPS: [u64; 2] = [1, 4096];
+    pub const BATCH: [u64; 2] = [1, 65_536];
+    pub const MOVES_PER_STEP: [u64; 2] = [1, 100_000];
+    pub const SAMPLED_MOVES: [u64; 2] = [0, 4096];
+    pub const WARMUP_STEPS: [u64; 2] = [0, 10_000_000];
+    pub const EVAL_STATES: [u64; 2] = [1, 1_000_000];
+    /// Actions of history the network sees (a saved setting only).
+    pub const HISTORY: [u64; 2] = [0, 16];
 }
 
 pub fn parse_shape(text: &str) -> Result<Shape> {
@@ -135,7 +164,7 @@ pub struct LearningRun {
     #[arg(long, value_parser = duration_arg)]
     pub time: Option<std::time::Duration>,
     /// Stop after this many learner steps.
-    #[arg(long, value_parser = ranged::<u64>(1, 1 << 40))]
+    #[arg(long, value_parser = ranged::<u64>(bounds::STEPS))]
     pub steps: Option<u64>,
     /// Output directory (default runs/SHAPE-FIELD for search, runs/pretrain
     /// for pretrain).

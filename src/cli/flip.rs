@@ -1,7 +1,9 @@
 //! `tensorsearch flip`: options, settings (fresh, or a resumed run's own),
 //! the run, and the closing summary.
 
-use super::common::{agree, choose_device, duration_arg, parse_shape, ranged, Device, DeviceArg};
+use super::common::{
+    agree, bounds, choose_device, duration_arg, parse_shape, ranged, Device, DeviceArg,
+};
 use anyhow::{anyhow, bail, Result};
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use std::path::PathBuf;
@@ -35,7 +37,7 @@ pub struct FlipArgs {
     #[arg(long)]
     pub from: Option<String>,
     /// Stop once a scheme of at most this rank is found (exit 3 if the run ends first).
-    #[arg(long, value_parser = ranged::<usize>(1, 1 << 20))]
+    #[arg(long, value_parser = ranged::<usize>(bounds::TARGET))]
     pub target: Option<usize>,
     /// Stop after this long, e.g. 90s, 10m, 2h, at most a year (default: at --target or Ctrl-C).
     #[arg(long, value_parser = duration_arg)]
@@ -53,13 +55,13 @@ pub struct FlipArgs {
     #[arg(long)]
     pub resume: Option<PathBuf>,
     /// Schemes kept in the pool at one rank, 1 to 100000 (default 64).
-    #[arg(long, value_parser = ranged::<usize>(1, MAX_POOL as u64))]
+    #[arg(long, value_parser = ranged::<usize>([1, MAX_POOL as u64]))]
     pub pool: Option<usize>,
     /// Steps before a walk gives up, at least 1 (default 2000000).
-    #[arg(long, value_parser = ranged::<u64>(1, u64::MAX))]
+    #[arg(long, value_parser = ranged::<u64>([1, u64::MAX]))]
     pub path_limit: Option<u64>,
     /// Flips without a new low before a plus transition, at least 1 (default 50000).
-    #[arg(long, value_parser = ranged::<u64>(1, u64::MAX))]
+    #[arg(long, value_parser = ranged::<u64>([1, u64::MAX]))]
     pub plateau: Option<u64>,
     /// At the end, Hensel-lift the best-rank schemes to Z or Q; those that lift go to OUT/lifted/, verified.
     #[arg(long)]

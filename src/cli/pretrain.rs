@@ -1,7 +1,9 @@
 //! `tensorsearch pretrain`: options (a resumed run takes its settings from
 //! its checkpoint), the training, and the report printed after it.
 
-use super::common::{agree, choose_device, parse_shape, ranged, Device, DeviceArg, LearningRun};
+use super::common::{
+    agree, bounds, choose_device, parse_shape, ranged, within, Device, DeviceArg, LearningRun,
+};
 use anyhow::{anyhow, bail, Result};
 use std::process::ExitCode;
 use tensorsearch::engine::cpu::CpuBackend;
@@ -18,7 +20,7 @@ pub struct PretrainArgs {
     #[command(flatten)]
     pub run: LearningRun,
     /// States per batch, 1 to 65536 (default 64).
-    #[arg(long, value_parser = ranged::<usize>(1, 65_536))]
+    #[arg(long, value_parser = ranged::<usize>(bounds::BATCH))]
     pub batch: Option<usize>,
     /// AdamW learning rate.
     #[arg(long, default_value_t = 1e-3)]
@@ -27,10 +29,10 @@ pub struct PretrainArgs {
     #[arg(long, default_value_t = 0.0)]
     pub weight_decay: f32,
     /// Held-out states evaluated at the end, 1 to 1000000.
-    #[arg(long, default_value_t = 256, value_parser = ranged::<usize>(1, 1_000_000))]
+    #[arg(long, default_value_t = 256, value_parser = ranged::<usize>(bounds::EVAL_STATES))]
     pub eval_states: usize,
     /// Sampled actions per held-out state for the any-of-N rate, 1 to 1024.
-    #[arg(long, default_value_t = 32, value_parser = ranged::<usize>(1, 1024))]
+    #[arg(long, default_value_t = 32, value_parser = ranged::<usize>(bounds::SAMPLES))]
     pub samples: usize,
 }
 
@@ -144,20 +146,10 @@ fn resumed(args: &PretrainArgs, dir: &std::path::Path) -> Result<PretrainOptions
             dir.display()
         );
     }
-    if meta.history > 16 {
-        bail!(
-            "{}: the checkpoint's history {} is out of range",
-            dir.display(),
-            meta.history
-        );
-    }
+    let saved = |what: &str| format!("{}: the checkpoint's {what}", dir.display());
+    within(&saved("history"), meta.history, bounds::HISTORY)?;
     let batch = agree("--batch", args.batch, meta.batch)?;
-    if !(1..=65_536).contains(&batch) {
-        bail!(
-            "{}: the checkpoint's batch {batch} is out of range",
-            dir.display()
-        );
-    }
+    within(&saved("batch"), batch, bounds::BATCH)?;
     Ok(PretrainOptions {
         shape,
         field,

@@ -1,7 +1,9 @@
 //! `tensorsearch search`: settings (per-device defaults, or a resumed run's
 //! own), the run, and the closing summary.
 
-use super::common::{agree, choose_device, parse_shape, ranged, Device, DeviceArg, LearningRun};
+use super::common::{
+    agree, bounds, choose_device, parse_shape, ranged, within, Device, DeviceArg, LearningRun,
+};
 use anyhow::{anyhow, bail, Result};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -19,31 +21,31 @@ pub struct SearchArgs {
     #[command(flatten)]
     pub run: LearningRun,
     /// Stop once a verified decomposition of at most this rank is found (exit 3 if the run ends first).
-    #[arg(long, value_parser = ranged::<usize>(1, 1 << 20))]
+    #[arg(long, value_parser = ranged::<usize>(bounds::TARGET))]
     pub target: Option<usize>,
     /// Start from the weights of a `pretrain` checkpoint directory.
     #[arg(long)]
     pub init: Option<PathBuf>,
     /// Games played at once (G), 1 to 4096.
-    #[arg(long, value_parser = ranged::<usize>(1, 4096))]
+    #[arg(long, value_parser = ranged::<usize>(bounds::GAMES))]
     pub games: Option<usize>,
     /// Actions sampled from the policy per tree node (K), 1 to 1024.
-    #[arg(long, value_parser = ranged::<usize>(1, 1024))]
+    #[arg(long, value_parser = ranged::<usize>(bounds::SAMPLES))]
     pub samples: Option<usize>,
     /// MCTS simulations per move, 1 to 100000.
-    #[arg(long, value_parser = ranged::<usize>(1, 100_000))]
+    #[arg(long, value_parser = ranged::<usize>(bounds::SIMULATIONS))]
     pub simulations: Option<usize>,
     /// Simulations one game may have in flight per round (virtual loss), 1 to 256.
-    #[arg(long, value_parser = ranged::<usize>(1, 256))]
+    #[arg(long, value_parser = ranged::<usize>(bounds::LEAVES_PER_GAME))]
     pub leaves_per_game: Option<usize>,
     /// The step limit R_limit, 1 to 4096 (default: the standard rank).
-    #[arg(long, value_parser = ranged::<usize>(1, 4096))]
+    #[arg(long, value_parser = ranged::<usize>(bounds::MAX_STEPS))]
     pub max_steps: Option<usize>,
     /// Fraction of games played in the standard basis (the rest in random bases).
     #[arg(long)]
     pub standard_fraction: Option<f64>,
     /// Learner batch size, 1 to 65536.
-    #[arg(long, value_parser = ranged::<usize>(1, 65_536))]
+    #[arg(long, value_parser = ranged::<usize>(bounds::BATCH))]
     pub batch: Option<usize>,
     /// Learner AdamW learning rate.
     #[arg(long)]
@@ -55,17 +57,17 @@ pub struct SearchArgs {
     #[arg(long)]
     pub mix: Option<Mix>,
     /// Actor moves per learner step, 1 to 100000.
-    #[arg(long, value_parser = ranged::<usize>(1, 100_000))]
+    #[arg(long, value_parser = ranged::<usize>(bounds::MOVES_PER_STEP))]
     pub moves_per_step: Option<usize>,
     /// Learner steps on synthetic demonstrations alone before self-play starts, up to 10000000.
-    #[arg(long, value_parser = ranged::<u32>(0, 10_000_000))]
+    #[arg(long, value_parser = ranged::<u32>(bounds::WARMUP_STEPS))]
     pub warmup_steps: Option<u32>,
     /// Propose only the policy's own samples (pure AlphaTensor), without
     /// the w completed from the residual.
     #[arg(long)]
     pub no_completion: bool,
     /// Moves of each game drawn from the MCTS policy, up to 4096; later moves take the most visited action.
-    #[arg(long, value_parser = ranged::<usize>(0, 4096))]
+    #[arg(long, value_parser = ranged::<usize>(bounds::SAMPLED_MOVES))]
     pub sampled_moves: Option<usize>,
     /// Do not walk the flip graph from the decompositions self-play finds (pure AlphaTensor).
     #[arg(long)]
@@ -268,22 +270,29 @@ const MAX_ROUND_DRAWS: usize = 1 << 20;
 /// settings (a state file edited by hand gets the same answer).
 fn check(s: &SearchSettings) -> Result<()> {
     let ranges = [
-        ("--games", s.games, 1, 4096),
-        ("--samples", s.samples, 1, 1024),
-        ("--simulations", s.simulations, 1, 100_000),
-        ("--leaves-per-game", s.leaves_per_game, 1, 256),
-        ("--max-steps", s.max_steps, 1, 4096),
-        ("--batch", s.batch, 1, 65_536),
-        ("--moves-per-step", s.moves_per_step, 1, 100_000),
-        ("--sampled-moves", s.sampled_moves, 0, 4096),
-        ("--warmup-steps", s.warmup_steps as usize, 0, 10_000_000),
-        ("replay games", s.replay_games, 1, 1 << 20),
-        ("best games", s.best_games, 1, 1 << 16),
+        ("--games", s.games, bounds::GAMES),
+        ("--samples", s.samples, bounds::SAMPLES),
+        ("--simulations", s.simulations, bounds::SIMULATIONS),
+        (
+            "--leaves-per-game",
+            s.leaves_per_game,
+            bounds::LEAVES_PER_GAME,
+        ),
+        ("--max-steps", s.max_steps, bounds::MAX_STEPS),
+        ("--batch", s.batch, bounds::BATCH),
+        ("--moves-per-step", s.moves_per_step, bounds::MOVES_PER_STEP),
+        ("--sampled-moves", s.sampled_moves, bounds::SAMPLED_MOVES),
+        (
+            "--warmup-steps",
+            s.warmup_steps as usize,
+            bounds::WARMUP_STEPS,
+        ),
+        ("history", s.history, bounds::HISTORY),
+        ("replay games", s.replay_games, [1, 1 << 20]),
+        ("best games", s.best_games, [1, 1 << 16]),
     ];
-    for (flag, v, lo, hi) in ranges {
-        if !(lo..=hi).contains(&v) {
-            bail!("{flag} must be from {lo} to {hi}, not {v}");
-        }
+    for (what, value, range) in ranges {
+        within(what, value, range)?;
     }
     if s.games * s.leaves_per_game * s.samples > MAX_ROUND_DRAWS {
         bail!(
@@ -295,9 +304,6 @@ fn check(s: &SearchSettings) -> Result<()> {
     // allocated.
     if ModelConfig::preset(&s.preset)? != s.model {
         bail!("the model does not match preset {}", s.preset);
-    }
-    if s.history > 16 {
-        bail!("history {} is out of range", s.history);
     }
     if !(0.0..=1.0).contains(&s.standard_basis_fraction) {
         bail!("--standard-fraction must be in [0, 1]");
