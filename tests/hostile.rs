@@ -212,6 +212,14 @@ fn a_tampered_search_run_is_refused_not_believed() {
     assert_clean_failure(&resume, "best.json cannot be trusted");
     fs::remove_file(out.join("best.json")).unwrap();
 
+    // A self-play best with no scheme behind it.
+    edit_json(&state, |v| v["self_play_best_rank"] = serde_json::json!(7));
+    assert_clean_failure(
+        &resume,
+        "says self-play best rank 7, but there is no self-play-best.json",
+    );
+    fs::write(&state, &original).unwrap();
+
     // A best game whose actions do not make its tensor.
     edit_json(&state, |v| {
         let mut tensor = vec![1; 64];

@@ -245,3 +245,34 @@ fn random_complete_games_map_back_and_verify() {
         }
     }
 }
+
+#[test]
+fn root_noise_mixes_into_the_root_priors_only() {
+    let shape = Shape::new(1, 2, 2).unwrap();
+    let game = GameConfig::new(shape, Field::Z2, 1, 4);
+    let mut tree = Tree::new(game.clone(), MctsConfig::default(), shape.dense_tensor());
+    let actions = all_actions(&game);
+    let policy = |_: &Node| {
+        let c = actions[..4]
+            .iter()
+            .map(|a| Candidate {
+                action: a.clone(),
+                prior: 0.25,
+            })
+            .collect();
+        (c, 0.0)
+    };
+    tree.simulate(3, policy);
+    let child = tree.root().edges[0].child;
+    tree.add_root_noise(&[1.0, 0.0, 0.0, 0.0], 0.4);
+    let priors: Vec<f32> = tree.root().edges.iter().map(|e| e.prior).collect();
+    // (1 − 0.4)·0.25 + 0.4·η
+    assert!((priors[0] - 0.55).abs() < 1e-6, "{priors:?}");
+    for p in &priors[1..] {
+        assert!((p - 0.15).abs() < 1e-6, "{priors:?}");
+    }
+    assert!((priors.iter().sum::<f32>() - 1.0).abs() < 1e-6);
+    if let Some(c) = child {
+        assert!(tree.nodes[c].edges.iter().all(|e| e.prior == 0.25));
+    }
+}

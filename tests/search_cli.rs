@@ -122,6 +122,105 @@ fn a_short_search_writes_a_verified_best_and_resumes() {
     fs::remove_dir_all(&dir).unwrap();
 }
 
+/// The run's metrics lines (none when it stopped before its first).
+fn metrics(dir: &Path) -> Vec<serde_json::Value> {
+    fs::read_to_string(dir.join("metrics.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// The rank of the one scheme in `file`, after `verify` accepts it.
+fn verified_rank(file: &Path) -> u64 {
+    let v = run(&["verify", file.to_str().unwrap()], &[]);
+    assert_eq!(v.code, 0, "{}: {}{}", file.display(), v.stdout, v.stderr);
+    let d: serde_json::Value = serde_json::from_str(&fs::read_to_string(file).unwrap()).unwrap();
+    d["rank"].as_u64().unwrap()
+}
+
+#[test]
+fn self_play_and_flips_are_tracked_apart() {
+    // With flips: 2x2x2 over Z2, where the walks beside the actors reach
+    // 7 at once, long before self-play solves a game by itself.
+    let dir = temp_dir("search-apart");
+    let out = dir.to_str().unwrap();
+    let mut a = quick("2x2x2", out);
+    a.extend(["--field", "z2", "--target", "7", "--time", "300s"].map(String::from));
+    let r = run(&args(&a), &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let s = state(&dir);
+    assert_eq!(s["best_rank"], 7);
+    let found: Vec<String> = fs::read_dir(dir.join("found"))
+        .unwrap()
+        .map(|f| f.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        found.iter().any(|f| f.starts_with("rank-7-flips-")),
+        "{found:?}"
+    );
+    let own = dir.join("self-play-best.json");
+    match s["self_play_best_rank"].as_u64() {
+        Some(rank) => {
+            assert!(rank >= 7);
+            assert_eq!(verified_rank(&own), rank);
+            assert!(r
+                .stdout
+                .contains(&format!("self-play's own best: rank {rank}")));
+        }
+        None => {
+            assert!(!own.exists());
+            assert!(
+                r.stdout
+                    .contains("self-play's own best: no game solved yet"),
+                "{}",
+                r.stdout
+            );
+        }
+    }
+    let lines = metrics(&dir);
+    assert!(lines.iter().all(|m| m.get("self_play_best_rank").is_some()));
+    for m in &lines {
+        if let (Some(best), Some(own)) =
+            (m["best_rank"].as_u64(), m["self_play_best_rank"].as_u64())
+        {
+            assert!(best <= own, "{m}");
+        }
+    }
+    fs::remove_dir_all(&dir).unwrap();
+
+    // Without flips every reported rank is one self-play played.
+    let dir = temp_dir("search-pure");
+    let out = dir.to_str().unwrap();
+    let mut a = quick("2x2x1", out);
+    a.extend(["--no-polish", "--target", "4", "--time", "300s"].map(String::from));
+    let r = run(&args(&a), &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let s = state(&dir);
+    assert_eq!(s["best_rank"], 4);
+    assert_eq!(s["self_play_best_rank"], 4);
+    assert_eq!(
+        fs::read(dir.join("best.json")).unwrap(),
+        fs::read(dir.join("self-play-best.json")).unwrap()
+    );
+    let lines = metrics(&dir);
+    assert!(
+        !lines.is_empty(),
+        "a warm-up and self-play take some seconds"
+    );
+    for m in lines {
+        assert_eq!(m["best_rank"], m["self_play_best_rank"], "{m}");
+    }
+    for f in fs::read_dir(dir.join("found")).unwrap() {
+        let name = f.unwrap().file_name().to_string_lossy().into_owned();
+        assert!(
+            name.contains("-self-play-"),
+            "{name} was not played by self-play"
+        );
+    }
+    fs::remove_dir_all(&dir).unwrap();
+}
+
 #[test]
 fn sigkill_leaves_best_json_whole() {
     let dir = temp_dir("search-kill");

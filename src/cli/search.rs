@@ -11,6 +11,7 @@ use tensorsearch::engine::cpu::CpuBackend;
 use tensorsearch::model::ModelConfig;
 use tensorsearch::problem::Field;
 use tensorsearch::run::Stop;
+use tensorsearch::search::rank_bound::Penalty;
 use tensorsearch::search::run::{open_dir, read_state, search, SearchReport, SearchSettings};
 use tensorsearch::train::Mix;
 
@@ -69,9 +70,27 @@ pub struct SearchArgs {
     /// Moves of each game drawn from the MCTS policy, up to 4096; later moves take the most visited action.
     #[arg(long, value_parser = ranged::<usize>(bounds::SAMPLED_MOVES))]
     pub sampled_moves: Option<usize>,
-    /// Do not walk the flip graph from the decompositions self-play finds (pure AlphaTensor).
+    /// Fraction of each new root's priors replaced by Dirichlet noise (AlphaZero's exploration), 0 to 1.
+    #[arg(long)]
+    pub root_noise: Option<f64>,
+    /// The α of the root noise's Dirichlet draw, above 0 up to 100.
+    #[arg(long)]
+    pub root_noise_alpha: Option<f64>,
+    /// Softmax temperature at which candidate actions are drawn from the policy, 0.1 to 100 (above 1 proposes its unlikely actions more often).
+    #[arg(long)]
+    pub sample_temperature: Option<f32>,
+    /// Exploration candidates per tree node, up to 1024: random sparse (u, v) pairs with w completed from the residual, sharing a quarter of the prior.
+    #[arg(long, value_parser = ranged::<usize>(bounds::EXPLORE))]
+    pub explore: Option<usize>,
+    /// What a game unsolved at the step limit is charged: `upper`, a rank upper bound (the slices'), or `lower`, a rank lower bound (the flattenings').
+    #[arg(long)]
+    pub penalty: Option<Penalty>,
+    /// No flip walks beside the actors (pure AlphaTensor: network and MCTS alone).
     #[arg(long)]
     pub no_polish: bool,
+    /// Threads of the flip walks beside the actors, 1 to 256 (the rest of the CPU plays and learns).
+    #[arg(long, value_parser = ranged::<usize>(bounds::FLIP_THREADS))]
+    pub flip_threads: Option<usize>,
 }
 
 /// Defaults chosen per device: the CPU plays few, cheap simulations with a
@@ -156,8 +175,8 @@ pub fn run(device: DeviceArg, args: SearchArgs) -> Result<ExitCode> {
     Ok(stop.exit_code(report.stopped_by))
 }
 
-/// Flips per polish: for 2x2x2 a walk from the standard algorithm reaches
-/// rank 7 within some tens of thousands (about 100 ms).
+/// The saved marker of a run with flips beside the actors (the number
+/// is that of the runs that polished each found scheme with as many).
 const POLISH_FLIPS: usize = 60_000;
 
 /// The tiny model learns fastest per second at 3e-3 (rank-one read-off in
@@ -195,7 +214,13 @@ fn fresh(args: &SearchArgs, d: &Defaults) -> Result<SearchSettings> {
         standard_basis_fraction: args.standard_fraction.unwrap_or(0.75),
         complete_w: !args.no_completion,
         sampled_moves: args.sampled_moves.unwrap_or(2),
+        root_noise: args.root_noise.unwrap_or(0.0),
+        root_noise_alpha: args.root_noise_alpha.unwrap_or(0.3),
+        penalty: args.penalty.unwrap_or_default(),
+        sample_temperature: args.sample_temperature.unwrap_or(1.0),
+        explore: args.explore.unwrap_or(0),
         polish_flips: if args.no_polish { 0 } else { POLISH_FLIPS },
+        flip_threads: args.flip_threads.unwrap_or(1),
         batch: args.batch.unwrap_or(d.batch),
         lr: args.lr.unwrap_or(lr),
         weight_decay: args.weight_decay.unwrap_or(0.0),
@@ -248,8 +273,22 @@ fn resumed(args: &SearchArgs, dir: &std::path::Path) -> Result<SearchSettings> {
     agree("--moves-per-step", args.moves_per_step, s.moves_per_step)?;
     agree("--warmup-steps", args.warmup_steps, s.warmup_steps)?;
     agree("--sampled-moves", args.sampled_moves, s.sampled_moves)?;
+    agree("--root-noise", args.root_noise, s.root_noise)?;
+    agree(
+        "--root-noise-alpha",
+        args.root_noise_alpha,
+        s.root_noise_alpha,
+    )?;
+    agree("--penalty", args.penalty, s.penalty)?;
+    agree("--explore", args.explore, s.explore)?;
+    agree("--flip-threads", args.flip_threads, s.flip_threads)?;
+    agree(
+        "--sample-temperature",
+        args.sample_temperature,
+        s.sample_temperature,
+    )?;
     if args.no_polish && s.polish_flips > 0 {
-        bail!("--no-polish conflicts with the checkpoint, which polishes");
+        bail!("--no-polish conflicts with the checkpoint, which runs flips");
     }
     if args.no_completion && s.complete_w {
         bail!("--no-completion conflicts with the checkpoint, which completes w");
@@ -288,6 +327,8 @@ fn check(s: &SearchSettings) -> Result<()> {
             bounds::WARMUP_STEPS,
         ),
         ("history", s.history, bounds::HISTORY),
+        ("--explore", s.explore, bounds::EXPLORE),
+        ("--flip-threads", s.flip_threads, bounds::FLIP_THREADS),
         ("replay games", s.replay_games, [1, 1 << 20]),
         ("best games", s.best_games, [1, 1 << 16]),
     ];
@@ -307,6 +348,16 @@ fn check(s: &SearchSettings) -> Result<()> {
     }
     if !(0.0..=1.0).contains(&s.standard_basis_fraction) {
         bail!("--standard-fraction must be in [0, 1]");
+    }
+    if !(0.0..=1.0).contains(&s.root_noise) {
+        bail!("--root-noise must be in [0, 1]");
+    }
+    // A run from before root noise reads α 0 with ε 0: no noise.
+    if s.root_noise > 0.0 && !(s.root_noise_alpha > 0.0 && s.root_noise_alpha <= 100.0) {
+        bail!("--root-noise-alpha must be above 0 and at most 100");
+    }
+    if !(0.1..=100.0).contains(&s.sample_temperature) {
+        bail!("--sample-temperature must be from 0.1 to 100");
     }
     if !(s.lr > 0.0 && s.lr.is_finite()) {
         bail!("--lr must be positive");
@@ -346,6 +397,17 @@ fn print_summary(r: &SearchReport, s: &SearchSettings, stop: &Stop) {
             "no decomposition found yet (standard rank {}, best published {published}); continue with --resume",
             r.standard_rank
         ),
+    }
+    // What the network and MCTS reached alone, apart from flips.
+    match r.self_play_best_rank {
+        Some(rank) => {
+            let when = r
+                .time_to_self_play_best_s
+                .map(|t| format!(" (at {t:.1} s)"))
+                .unwrap_or_default();
+            println!("self-play's own best: rank {rank}{when}");
+        }
+        None => println!("self-play's own best: no game solved yet"),
     }
     if let (Some(target), true) = (
         stop.target,

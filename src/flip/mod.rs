@@ -9,16 +9,14 @@
 //!
 //! [`factor`] holds the arithmetic (Z2, or Z with bounded coefficients, on
 //! bit-packed factors), [`walker`] one walk, [`pool`] the strategy that
-//! `flip` runs ([`run`]) on all threads, [`polish`] the short walks
-//! `search --polish` makes from the network's decompositions, and [`lift`]
-//! Hensel lifting from Z2 to Z or Q.
+//! `flip` runs ([`run`]) on all threads (and `search` runs beside its
+//! actors), and [`lift`] Hensel lifting from Z2 to Z or Q.
 
 pub mod bench;
 pub mod factor;
 pub mod gpu;
 pub mod index;
 pub mod lift;
-pub mod polish;
 pub mod pool;
 pub mod rng;
 pub mod run;

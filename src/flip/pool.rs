@@ -166,6 +166,26 @@ impl<F: Factor> PoolSearch<F> {
         }
     }
 
+    /// Takes a scheme found elsewhere (by self-play): below every rank
+    /// known it starts the next level, at the next level's rank it joins
+    /// it, at the pool's rank it joins the pool, each while there is room.
+    /// Returns whether it was taken. The caller has verified it.
+    pub fn offer(&mut self, scheme: Scheme<F>) -> bool {
+        let (r, cap) = (scheme.rank(), self.settings.pool_size);
+        let st = &mut self.state;
+        if r < st.rank && r < st.next_rank {
+            st.next_rank = r;
+            st.next = vec![scheme.terms];
+        } else if r < st.rank && r == st.next_rank && st.next.len() < cap {
+            st.next.push(scheme.terms);
+        } else if r == st.rank && st.pool.len() < cap {
+            st.pool.push(scheme.terms);
+        } else {
+            return false;
+        }
+        true
+    }
+
     /// Runs one round of walks on the current rayon pool; walks end early
     /// when `halt` says so (checked every few tens of thousands of steps).
     pub fn round(&mut self, halt: &(dyn Fn() -> bool + Sync)) -> Round<F> {

@@ -99,8 +99,16 @@ pub struct Basis {
 }
 
 impl Basis {
+    /// A random basis of 2n elementary operations per mode of size n.
     pub fn random<R: Rng>(rng: &mut R, dims: [usize; 3], field: Field) -> Self {
         let modes = dims.map(|n| Unimodular::random(rng, n, 2 * n, field));
+        Basis { modes, field }
+    }
+
+    /// A random basis of `ops` elementary operations per mode: near the
+    /// standard one for small `ops`.
+    pub fn random_with<R: Rng>(rng: &mut R, dims: [usize; 3], field: Field, ops: usize) -> Self {
+        let modes = dims.map(|n| Unimodular::random(rng, n, ops, field));
         Basis { modes, field }
     }
 

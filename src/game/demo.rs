@@ -28,7 +28,7 @@ pub struct Example {
 
 /// A random nonzero vector over the coefficient set, each entry zero with
 /// probability `p_zero`.
-fn sparse_vector<R: Rng>(rng: &mut R, len: usize, set: &[i32], p_zero: f64) -> Vec<i32> {
+pub fn sparse_vector<R: Rng>(rng: &mut R, len: usize, set: &[i32], p_zero: f64) -> Vec<i32> {
     let nonzero: Vec<i32> = set.iter().copied().filter(|&x| x != 0).collect();
     loop {
         let v: Vec<i32> = (0..len)

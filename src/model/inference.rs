@@ -12,6 +12,10 @@ use super::network::Network;
 use crate::engine::{Backend, SampleSpec, XentSpec};
 use anyhow::{bail, Result};
 
+/// A softmax temperature low enough that only the top token of each
+/// position has any mass: a draw at it is the argmax (greedy decoding).
+pub const GREEDY_TEMPERATURE: f32 = 1e-4;
+
 /// What one evaluation returns, host side.
 #[derive(Clone, Debug, Default)]
 pub struct Evaluation {

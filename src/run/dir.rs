@@ -244,7 +244,13 @@ impl RunDir {
     /// The scheme in `best.json`, verified; `None` when there is none. A
     /// `best.json` that does not verify is refused, naming the file.
     pub fn best(&self) -> Result<Option<Checked>> {
-        let path = self.file(BEST_FILE);
+        self.scheme(BEST_FILE)
+    }
+
+    /// The one scheme in file `name` of the run, verified; `None` when the
+    /// file is absent. A file that does not verify is refused, naming it.
+    pub fn scheme(&self, name: &str) -> Result<Option<Checked>> {
+        let path = self.file(name);
         if !path.exists() {
             return Ok(None);
         }
@@ -260,7 +266,12 @@ impl RunDir {
 
     /// Writes a checked scheme as `best.json`.
     pub fn write_best(&self, d: &Checked) -> Result<()> {
-        json::write_file(&self.file(BEST_FILE), std::slice::from_ref(&d.0))
+        self.write_scheme(BEST_FILE, d)
+    }
+
+    /// Writes a checked scheme as file `name` of the run.
+    pub fn write_scheme(&self, name: &str, d: &Checked) -> Result<()> {
+        json::write_file(&self.file(name), std::slice::from_ref(&d.0))
     }
 
     /// Writes a checked scheme as `found/NAME`. `NAME` that exists already

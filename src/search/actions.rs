@@ -96,6 +96,57 @@ pub fn candidates(
     out
 }
 
+/// Exploration candidates: `n` random sparse (u, v) pairs, each with its
+/// w completed from the residual (pairs whose completion is zero or
+/// outside the coefficient set are dropped). The policy gives the terms of
+/// a better-than-standard scheme a vanishing probability at the standard
+/// target (about e⁻¹⁵ for Strassen's, against e⁻² for the schoolbook's);
+/// a random (u, v) with its exact w is one of Strassen's 7 terms about
+/// once in 225 draws for 2x2x2 over Z2.
+pub fn exploration_actions<R: rand::Rng>(
+    rng: &mut R,
+    field: Field,
+    values: &[i32],
+    dims: [usize; 3],
+    residual: &[i32],
+    n: usize,
+) -> Vec<Vec<i32>> {
+    let [la, lb, lc] = dims;
+    (0..n)
+        .filter_map(|_| {
+            let mut action = crate::game::demo::sparse_vector(rng, la, values, 0.5);
+            action.extend(crate::game::demo::sparse_vector(rng, lb, values, 0.5));
+            action.extend(std::iter::repeat_n(0, lc));
+            complete_w(field, values, dims, residual, &action)
+        })
+        .collect()
+}
+
+/// Mixes exploration actions into a node's candidates: the policy's
+/// priors keep 1 − `share`, the explored actions split `share` (an action
+/// the policy proposed too gets both).
+pub fn with_exploration(
+    mut cands: Vec<Candidate>,
+    explored: Vec<Vec<i32>>,
+    share: f32,
+) -> Vec<Candidate> {
+    if explored.is_empty() {
+        return cands;
+    }
+    let each = share / explored.len() as f32;
+    cands.iter_mut().for_each(|c| c.prior *= 1.0 - share);
+    for action in explored {
+        match cands.iter_mut().find(|c| c.action == action) {
+            Some(c) => c.prior += each,
+            None => cands.push(Candidate {
+                action,
+                prior: each,
+            }),
+        }
+    }
+    cands
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -176,5 +227,49 @@ mod tests {
         // Over Z2 the padding of the last token must be zero.
         let enc2 = ActionEncoding::default_for(shape, Field::Z2);
         assert!(candidates(&enc2, Field::Z2, shape.factor_lens(), &[1, 1 << 4], None).is_empty());
+    }
+
+    #[test]
+    fn exploration_proposes_exact_terms_strassen_among_them() {
+        use rand::SeedableRng;
+        let shape = Shape::new(2, 2, 2).unwrap();
+        let dims = shape.factor_lens();
+        let t = shape.dense_tensor();
+        let values = crate::game::action::coefficient_set(Field::Z2);
+        let mut rng = rand::rngs::StdRng::seed_from_u64(1);
+        let drawn = exploration_actions(&mut rng, Field::Z2, values, dims, &t, 2000);
+        assert!(drawn.len() > 100, "most (u, v) pairs meet T");
+        for a in &drawn {
+            assert!(!is_null(dims, a));
+            assert!(a.iter().all(|x| values.contains(x)));
+            let w = complete_w(
+                Field::Z2,
+                values,
+                dims,
+                &t,
+                &[&a[..8], &[0; 4][..]].concat(),
+            );
+            assert_eq!(w.as_deref(), Some(&a[..]), "w is the completion");
+        }
+        // (a00 + a11)(b00 + b11)(c00 + c11), Strassen's first term.
+        assert!(drawn.contains(&vec![1, 0, 0, 1, 1, 0, 0, 1, 1, 0, 0, 1]));
+    }
+
+    #[test]
+    fn exploration_takes_its_share_of_the_prior() {
+        let a = Candidate {
+            action: vec![1; 3],
+            prior: 0.5,
+        };
+        let b = Candidate {
+            action: vec![2; 3],
+            prior: 0.5,
+        };
+        let mixed = with_exploration(vec![a, b], vec![vec![2; 3], vec![3; 3]], 0.2);
+        let priors: Vec<f32> = mixed.iter().map(|c| c.prior).collect();
+        assert_eq!(priors, vec![0.4, 0.4 + 0.1, 0.1]);
+        assert_eq!(mixed[2].action, vec![3; 3]);
+        let kept = with_exploration(mixed.clone(), vec![], 0.2);
+        assert_eq!(kept, mixed, "nothing explored: the policy keeps it all");
     }
 }

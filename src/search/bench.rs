@@ -82,6 +82,9 @@ pub fn measure<B: Backend>(
         standard_basis_fraction: 0.5,
         complete_w: true,
         sampled_moves: 2,
+        root_noise: Default::default(),
+        sample_temperature: 1.0,
+        explore: 0,
         mcts: MctsConfig::default(),
     };
     let mut actors = SelfPlay::new(b, &net, cfg, 5)?;

@@ -3,6 +3,10 @@
 
 pub mod actions;
 pub mod bench;
+pub mod expert;
+pub mod greedy;
+pub mod imitation;
+pub mod noise;
 pub mod plot;
 pub mod rank_bound;
 pub mod run;

@@ -11,6 +11,8 @@ use std::path::Path;
 pub struct Point {
     pub elapsed_s: f64,
     pub best_rank: Option<usize>,
+    /// The best rank of self-play's own games.
+    pub self_play_best_rank: Option<usize>,
     /// Whether the learner had taken a step (losses mean something).
     pub trained: bool,
     pub policy_loss: f32,
@@ -49,6 +51,11 @@ fn render(plot: &Plot) -> Result<String, Box<dyn std::error::Error>> {
             .zip(&minutes)
             .filter_map(|(s, &t)| s.best_rank.map(|r| (t, r as f64)))
             .collect();
+        let own: Vec<(f64, f64)> = series
+            .iter()
+            .zip(&minutes)
+            .filter_map(|(s, &t)| s.self_play_best_rank.map(|r| (t, r as f64)))
+            .collect();
         let standard = (n * m * p) as f64;
         let lo = ranks.iter().map(|r| r.1).fold(standard, f64::min) - 1.0;
         let mut chart = ChartBuilder::on(&top)
@@ -62,7 +69,19 @@ fn render(plot: &Plot) -> Result<String, Box<dyn std::error::Error>> {
             .x_desc("minutes")
             .y_desc("rank")
             .draw()?;
-        chart.draw_series(LineSeries::new(ranks, BLUE.stroke_width(2)))?;
+        chart
+            .draw_series(LineSeries::new(ranks, BLUE.stroke_width(2)))?
+            .label("best (self-play and flips)")
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], BLUE));
+        chart
+            .draw_series(LineSeries::new(own, MAGENTA.stroke_width(2)))?
+            .label("self-play alone")
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], MAGENTA));
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .draw()?;
 
         let losses: Vec<(f64, f64, f64)> = series
             .iter()

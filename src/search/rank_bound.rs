@@ -67,6 +67,59 @@ pub fn rank_upper_bound(field: Field, dims: [usize; 3], residual: &[i32]) -> usi
     by_i.min(by_j).min(by_k)
 }
 
+/// The largest, over the three modes, of the rank of the flattening: a
+/// lower bound on the rank.
+pub fn rank_lower_bound(field: Field, dims: [usize; 3], residual: &[i32]) -> usize {
+    let [la, lb, lc] = dims;
+    let at = |i: usize, j: usize, k: usize| residual[(i * lb + j) * lc + k] as i64;
+    let flattening = |rows: usize, get: &dyn Fn(usize, usize) -> i64, cols: usize| {
+        let m: Vec<i64> = (0..rows)
+            .flat_map(|r| (0..cols).map(move |c| (r, c)))
+            .map(|(r, c)| get(r, c))
+            .collect();
+        matrix_rank(field, rows, cols, &m)
+    };
+    let by_i = flattening(la, &|i, c| at(i, c / lc, c % lc), lb * lc);
+    let by_j = flattening(lb, &|j, c| at(c / lc, j, c % lc), la * lc);
+    let by_k = flattening(lc, &|k, c| at(c / lb, c % lb, k), la * lb);
+    by_i.max(by_j).max(by_k)
+}
+
+/// What a game that stops unsolved at the step limit is charged: an
+/// upper bound on the residual's rank (the slices', AlphaTensor's γ) or a
+/// lower one (the flattenings'). The upper bound rises after a term of a
+/// better-than-standard scheme (after Strassen's first term of 2x2x2 it
+/// is 10, against 7 after a schoolbook term), so it teaches the network to
+/// avoid exactly the moves that lead below the standard rank; the lower
+/// bound is optimistic (4 after either).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Penalty {
+    #[default]
+    Upper,
+    Lower,
+}
+
+impl Penalty {
+    pub fn charge(self, field: Field, dims: [usize; 3], residual: &[i32]) -> usize {
+        match self {
+            Penalty::Upper => rank_upper_bound(field, dims, residual),
+            Penalty::Lower => rank_lower_bound(field, dims, residual),
+        }
+    }
+}
+
+impl std::str::FromStr for Penalty {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text {
+            "upper" => Ok(Penalty::Upper),
+            "lower" => Ok(Penalty::Lower),
+            other => Err(format!("'{other}': the penalty is upper or lower")),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,5 +158,29 @@ mod tests {
         }
         assert_eq!(rank_upper_bound(Field::Z, dims, &one), 1);
         assert_eq!(rank_upper_bound(Field::Z, dims, &[0; 8]), 0);
+        assert_eq!(rank_lower_bound(Field::Z, dims, &one), 1);
+        assert_eq!(rank_lower_bound(Field::Z, dims, &[0; 8]), 0);
+    }
+
+    #[test]
+    fn strassen_first_term_raises_the_upper_bound_not_the_lower() {
+        let shape = Shape::new(2, 2, 2).unwrap();
+        let dims = shape.factor_lens();
+        let t = shape.dense_tensor();
+        let game = crate::game::GameConfig::new(shape, Field::Z, 1, 8);
+        // (a00 + a11)(b00 + b11)(c00 + c11), and the schoolbook a00·b00·c00.
+        let strassen = [1, 0, 0, 1, 1, 0, 0, 1, 1, 0, 0, 1];
+        let schoolbook = [1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0];
+        let after = |term: &[i32]| {
+            let mut r = t.clone();
+            game.subtract(&mut r, term);
+            r
+        };
+        let (s, b) = (after(&strassen), after(&schoolbook));
+        assert_eq!(rank_upper_bound(Field::Z, dims, &s), 10);
+        assert_eq!(rank_upper_bound(Field::Z, dims, &b), 7);
+        assert_eq!(rank_lower_bound(Field::Z, dims, &s), 4);
+        assert_eq!(rank_lower_bound(Field::Z, dims, &b), 4);
+        assert_eq!(rank_lower_bound(Field::Z, dims, &t), 4);
     }
 }

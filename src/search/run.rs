@@ -5,6 +5,7 @@
 //! optimiser, best games, counters) every minute, at the end and at Ctrl-C;
 //! `--resume` continues from them.
 
+use super::expert::FlipWorker;
 use super::selfplay::{SelfPlay, SelfPlayConfig, SelfPlayCounters};
 use super::MctsConfig;
 use crate::engine::Backend;
@@ -53,6 +54,25 @@ pub struct SearchSettings {
     /// the most visited action after.
     #[serde(default)]
     pub sampled_moves: usize,
+    /// Fraction ε of each new root's priors replaced by Dirichlet noise
+    /// (0: none; runs from before it read 0).
+    #[serde(default)]
+    pub root_noise: f64,
+    /// The Dirichlet's α.
+    #[serde(default)]
+    pub root_noise_alpha: f64,
+    /// The charge at the step limit (runs from before it read the upper
+    /// bound).
+    #[serde(default)]
+    pub penalty: super::rank_bound::Penalty,
+    /// Softmax temperature of the candidates' draws (runs from before it
+    /// drew at 1).
+    #[serde(default = "one")]
+    pub sample_temperature: f32,
+    /// Exploration candidates per expanded node: random sparse (u, v)
+    /// with w completed from the residual (0: none).
+    #[serde(default)]
+    pub explore: usize,
     /// Learner batch size.
     pub batch: usize,
     pub lr: f32,
@@ -62,11 +82,14 @@ pub struct SearchSettings {
     pub mix: Mix,
     /// Actor moves per learner step.
     pub moves_per_step: usize,
-    /// Flips per polish of a found decomposition (0: no polishing): every
-    /// solved game at or below the best rank is walked in the flip graph,
-    /// and what it reaches is verified, written and learned from.
+    /// Nonzero: flip walks run beside the actors ([`super::expert`]); 0 is
+    /// pure AlphaTensor. (The name and the number are those of the runs
+    /// that polished each found scheme with that many flips.)
     #[serde(default)]
     pub polish_flips: usize,
+    /// Threads of the flip walks (runs from before them read 1).
+    #[serde(default = "one_thread")]
+    pub flip_threads: usize,
     /// Learner steps on demonstrations alone before the actors start: a
     /// policy that cannot yet read a rank-one term off a residual plays
     /// games that teach nothing.
@@ -77,6 +100,14 @@ pub struct SearchSettings {
     /// Best games kept for training.
     pub best_games: usize,
     pub init: Option<PathBuf>,
+}
+
+fn one() -> f32 {
+    1.0
+}
+
+fn one_thread() -> usize {
+    1
 }
 
 impl SearchSettings {
@@ -99,7 +130,16 @@ impl SearchSettings {
             standard_basis_fraction: self.standard_basis_fraction,
             complete_w: self.complete_w,
             sampled_moves: self.sampled_moves,
-            mcts: MctsConfig::default(),
+            sample_temperature: self.sample_temperature,
+            explore: self.explore,
+            root_noise: super::selfplay::RootNoise {
+                alpha: self.root_noise_alpha,
+                fraction: self.root_noise,
+            },
+            mcts: MctsConfig {
+                penalty: self.penalty,
+                ..MctsConfig::default()
+            },
         }
     }
 }
@@ -114,6 +154,10 @@ pub struct SearchState {
     pub simulations: u64,
     pub evaluations: u64,
     pub best_rank: Option<usize>,
+    /// The lowest rank self-play's own games reached (without flips);
+    /// `self-play-best.json` holds one such game's scheme.
+    #[serde(default)]
+    pub self_play_best_rank: Option<usize>,
     pub skipped_steps: u64,
     pub best_games: Vec<BestGame>,
 }
@@ -121,6 +165,9 @@ pub struct SearchState {
 pub const STATE_FILE: &str = "search.json";
 pub use crate::run::dir::{BEST_FILE, METRICS_FILE};
 pub const PLOT_FILE: &str = "progress.svg";
+/// The best scheme self-play's own games reached (the network and MCTS
+/// alone), beside `best.json`, which also holds what flips reach.
+pub const SELF_PLAY_BEST_FILE: &str = "self-play-best.json";
 
 /// One line of `metrics.jsonl`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -132,6 +179,9 @@ pub struct SearchMetrics {
     pub policy_loss: f32,
     pub value_loss: f32,
     pub best_rank: Option<usize>,
+    /// The best rank of self-play's own games.
+    #[serde(default)]
+    pub self_play_best_rank: Option<usize>,
     pub games_per_s: f64,
     pub simulations_per_s: f64,
     /// Solved ranks of the recent games: (rank, count); unsolved separately.
@@ -149,6 +199,8 @@ pub struct SearchReport {
     pub learner_steps: u32,
     pub best_rank: Option<usize>,
     pub best_file: Option<PathBuf>,
+    pub self_play_best_rank: Option<usize>,
+    pub time_to_self_play_best_s: Option<f64>,
     pub standard_rank: usize,
     pub best_published: Option<usize>,
     pub time_to_best_s: Option<f64>,
@@ -159,8 +211,6 @@ pub struct SearchReport {
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(60);
 /// Seconds between metrics lines.
 const LOG_EVERY: Duration = Duration::from_secs(5);
-/// Least time between polishes of decompositions of the best rank.
-const POLISH_EVERY: Duration = Duration::from_secs(1);
 /// Seconds between updates of the progress line.
 const MESSAGE_EVERY: Duration = Duration::from_secs(1);
 /// Finished games the rank distribution covers.
@@ -251,19 +301,26 @@ pub fn open_dir(settings: &SearchSettings, out: &Path, resume: bool) -> Result<S
 fn verified_state(dir: &RunDir, game: &GameConfig) -> Result<SearchState> {
     let state = read_state(dir.path())?;
     let file = dir.file(STATE_FILE);
-    let best = dir.best()?.map(|d| d.rank());
-    if state.best_rank != best {
-        let said = state
-            .best_rank
-            .map_or_else(|| "none".to_string(), |r| r.to_string());
-        let held = best.map_or_else(
-            || "there is no best.json".to_string(),
-            |r| format!("the verified best.json holds rank {r}"),
-        );
-        bail!(
-            "{} says best rank {said}, but {held}: refusing to resume",
-            file.display()
-        );
+    for (key, claimed, scheme) in [
+        ("best rank", state.best_rank, BEST_FILE),
+        (
+            "self-play best rank",
+            state.self_play_best_rank,
+            SELF_PLAY_BEST_FILE,
+        ),
+    ] {
+        let held = dir.scheme(scheme)?.map(|d| d.rank());
+        if claimed != held {
+            let said = claimed.map_or_else(|| "none".to_string(), |r| r.to_string());
+            let held = held.map_or_else(
+                || format!("there is no {scheme}"),
+                |r| format!("the verified {scheme} holds rank {r}"),
+            );
+            bail!(
+                "{} says {key} {said}, but {held}: refusing to resume",
+                file.display()
+            );
+        }
     }
     for (i, g) in state.best_games.iter().enumerate() {
         g.check(game)
@@ -343,6 +400,7 @@ pub fn search<B: Backend>(
         Vec::new()
     };
     let mut run = SearchLoop::new(settings, dir, state, replay, series, stop, quiet, net.step);
+    run.flips = flip_worker(settings, &run.dir)?;
     let stopped_by = loop {
         if let Some(why) = run.turn(b, &mut net, &mut actors)? {
             break why;
@@ -361,8 +419,26 @@ pub fn search<B: Backend>(
         standard_rank: shape.standard_rank(),
         best_published: reference::best_ranks(shape).map(|r| r.get(field)),
         time_to_best_s: run.time_to_best,
+        self_play_best_rank: state.self_play_best_rank,
+        time_to_self_play_best_s: run.time_to_self_play_best,
         stopped_by,
     })
+}
+
+/// The flip walks beside the actors, unless the run is pure AlphaTensor.
+/// They stop at the best published rank; a resumed run's best scheme
+/// joins their pool.
+fn flip_worker(settings: &SearchSettings, dir: &RunDir) -> Result<Option<FlipWorker>> {
+    if settings.polish_flips == 0 || settings.flip_threads == 0 {
+        return Ok(None);
+    }
+    let (shape, field) = (settings.shape()?, settings.field()?);
+    let stop_at = reference::best_ranks(shape).map(|r| r.get(field));
+    let worker = FlipWorker::start(shape, field, settings.flip_threads, stop_at, settings.seed)?;
+    if let Some(best) = dir.best()? {
+        worker.offer(&best);
+    }
+    Ok(Some(worker))
 }
 
 /// The bookkeeping of a search run between its rounds: what it keeps, when
@@ -384,13 +460,17 @@ struct SearchLoop<'s> {
     save: Every,
     log: Every,
     last_message: Option<Instant>,
-    last_polish: Option<Instant>,
+    /// The flip walks beside the actors (none: pure AlphaTensor).
+    flips: Option<FlipWorker>,
+    /// Flip schemes taught so far (seeds their changes of basis).
+    taught: u64,
     last_stats: StepStats,
     recent: Recent,
     moves_pending: u64,
     moves_seen: u64,
     nonfinite: NonFinite,
     time_to_best: Option<f64>,
+    time_to_self_play_best: Option<f64>,
     /// Learner steps at the start of this session.
     steps_before: u32,
     /// Start of the rate window: time, games, simulations.
@@ -432,7 +512,8 @@ impl<'s> SearchLoop<'s> {
             save: Every::new(CHECKPOINT_EVERY),
             log: Every::new(LOG_EVERY),
             last_message: None,
-            last_polish: None,
+            flips: None,
+            taught: 0,
             last_stats: StepStats::default(),
             recent: Recent {
                 ranks: VecDeque::new(),
@@ -441,6 +522,7 @@ impl<'s> SearchLoop<'s> {
             moves_seen: 0,
             nonfinite: NonFinite::default(),
             time_to_best: None,
+            time_to_self_play_best: None,
             steps_before,
             window: (Instant::now(), 0, 0),
         }
@@ -474,13 +556,15 @@ impl<'s> SearchLoop<'s> {
         if stopping.is_some() {
             return Ok(stopping);
         }
+        let games = self.base.games + actors.counters.games;
+        self.absorb_flips(games, net.step)?;
         let warming_up = net.step < self.settings.warmup_steps;
         if warming_up {
             self.moves_pending += self.settings.moves_per_step as u64;
         } else {
             for f in actors.round(b)? {
                 let games = self.base.games + actors.counters.games;
-                self.absorb(f, games)?;
+                self.absorb(f, games, net.step)?;
             }
         }
         if actors.counters.rejected > 0 {
@@ -501,60 +585,104 @@ impl<'s> SearchLoop<'s> {
     }
 
     /// A finished game: its rank into the recent distribution, its
-    /// decomposition (and what polishing makes of it) written when it is a
-    /// new best, the game into the replay buffer.
-    fn absorb(&mut self, f: crate::game::FinishedGame, games: u64) -> Result<()> {
+    /// decomposition written when it is a new best (overall or self-play's
+    /// own) and offered to the flip walks, the game into the replay buffer.
+    fn absorb(&mut self, f: crate::game::FinishedGame, games: u64, step: u32) -> Result<()> {
         self.recent.push(f.found.as_ref().map(|d| d.rank()));
-        let mut improvements = Vec::new();
         if let Some(d) = &f.found {
-            improvements.push((d.clone(), "self-play"));
-            // A lower rank is always polished; one equal to the best at
-            // most once a second, so polishing never starves the actors.
-            let worth = match self.state.best_rank {
-                None => true,
-                Some(r) => {
-                    d.rank() < r
-                        || (d.rank() == r
-                            && self
-                                .last_polish
-                                .is_none_or(|t: Instant| t.elapsed() >= POLISH_EVERY))
-                }
-            };
-            if self.settings.polish_flips > 0 && worth {
-                self.last_polish = Some(Instant::now());
-                if let Some(p) = polish(d, self.settings, &self.encoding, games) {
-                    self.replay.offer_best(BestGame {
-                        rank: p.rank(),
-                        tensor: self.game.shape.dense_tensor(),
-                        actions: term_actions(&p, &self.game),
-                    });
-                    improvements.push((p, "flips from a self-play decomposition"));
-                }
-            }
-        }
-        for (d, how) in improvements {
-            if self.state.best_rank.is_none_or(|r| d.rank() < r) {
-                let d = self
-                    .dir
-                    .check(d)
-                    .context("internal error: a found scheme does not verify")?;
-                self.dir
-                    .keep(&d, &format!("rank-{}-game-{games}.json", d.rank()))?;
-                self.dir.write_best(&d)?;
-                self.state.best_rank = Some(d.rank());
-                self.time_to_best = Some(self.total_elapsed());
-                say(
-                    &self.bar,
-                    format!(
-                        "[{:>7.1}s] rank {} found by {how} after {games} games: {}",
-                        self.total_elapsed(),
-                        d.rank(),
-                        self.dir.file(BEST_FILE).display()
-                    ),
-                );
+            self.self_play_improvement(d, games, step)?;
+            self.improvement(d.clone(), Source::SelfPlay, games, step)?;
+            if let Some(w) = &self.flips {
+                w.offer(d);
             }
         }
         self.replay.add(f);
+        Ok(())
+    }
+
+    /// The schemes the flip walks sent since the last turn: each verified,
+    /// taught to the network as best games (in the standard basis and in
+    /// changed ones) when it is at the best rank, and written when lower.
+    fn absorb_flips(&mut self, games: u64, step: u32) -> Result<()> {
+        let sent = self.flips.as_ref().map(|w| w.drain()).unwrap_or_default();
+        for d in sent {
+            let d = self
+                .dir
+                .check(d)
+                .context("internal error: the flip walks sent a scheme that does not verify")?;
+            if self.state.best_rank.is_none_or(|r| d.rank() <= r) {
+                self.taught += 1;
+                let seed = self.settings.seed ^ self.taught.wrapping_mul(0x8EBC_6AF0_9C88_C6E3);
+                for g in best_games_of(&d, &self.game, seed) {
+                    self.replay.offer_best(g);
+                }
+            }
+            self.improvement((*d).clone(), Source::Flips, games, step)?;
+        }
+        Ok(())
+    }
+
+    /// Writes `d` as the new best when its rank is lower than the best's.
+    fn improvement(
+        &mut self,
+        d: Decomposition,
+        source: Source,
+        games: u64,
+        step: u32,
+    ) -> Result<()> {
+        if self.state.best_rank.is_some_and(|r| d.rank() >= r) {
+            return Ok(());
+        }
+        let d = self
+            .dir
+            .check(d)
+            .context("internal error: a found scheme does not verify")?;
+        let tag = source.tag();
+        self.dir
+            .keep(&d, &format!("rank-{}-{tag}-game-{games}.json", d.rank()))?;
+        self.dir.write_best(&d)?;
+        self.state.best_rank = Some(d.rank());
+        self.time_to_best = Some(self.total_elapsed());
+        say(
+            &self.bar,
+            format!(
+                "[{:>7.1}s] rank {} found by {tag} after {games} games, learner step {step}: {}",
+                self.total_elapsed(),
+                d.rank(),
+                self.dir.file(BEST_FILE).display()
+            ),
+        );
+        Ok(())
+    }
+
+    /// A self-play game's scheme that beats self-play's own best: verified
+    /// and written as `self-play-best.json`, whatever flips have reached.
+    fn self_play_improvement(&mut self, d: &Decomposition, games: u64, step: u32) -> Result<()> {
+        if self
+            .state
+            .self_play_best_rank
+            .is_some_and(|r| d.rank() >= r)
+        {
+            return Ok(());
+        }
+        let d = self
+            .dir
+            .check(d.clone())
+            .context("internal error: a self-play scheme does not verify")?;
+        self.dir.write_scheme(SELF_PLAY_BEST_FILE, &d)?;
+        self.state.self_play_best_rank = Some(d.rank());
+        self.time_to_self_play_best = Some(self.total_elapsed());
+        // Said when flips are ahead; otherwise the overall best's line says it.
+        if self.state.best_rank.is_some_and(|r| r <= d.rank()) {
+            say(
+                &self.bar,
+                format!(
+                    "[{:>7.1}s] self-play itself plays rank {} after {games} games, learner step {step}",
+                    self.total_elapsed(),
+                    d.rank()
+                ),
+            );
+        }
         Ok(())
     }
 
@@ -623,6 +751,7 @@ impl<'s> SearchLoop<'s> {
             policy_loss: self.last_stats.policy_loss,
             value_loss: self.last_stats.value_loss,
             best_rank: self.state.best_rank,
+            self_play_best_rank: self.state.self_play_best_rank,
             games_per_s: (c.games - self.window.1) as f64 / dt,
             simulations_per_s: (c.simulations - self.window.2) as f64 / dt,
             recent_ranks: hist,
@@ -670,6 +799,23 @@ impl<'s> SearchLoop<'s> {
     }
 }
 
+/// Who found a scheme.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Source {
+    SelfPlay,
+    Flips,
+}
+
+impl Source {
+    /// As it appears in messages and under `found/`.
+    fn tag(self) -> &'static str {
+        match self {
+            Source::SelfPlay => "self-play",
+            Source::Flips => "flips",
+        }
+    }
+}
+
 /// The learner's batches during the warm-up: demonstrations alone.
 const WARMUP_MIX: Mix = Mix {
     demonstrations: 1.0,
@@ -687,6 +833,7 @@ fn plot_of(series: &[SearchMetrics], settings: &SearchSettings) -> super::plot::
             .map(|m| super::plot::Point {
                 elapsed_s: m.elapsed_s,
                 best_rank: m.best_rank,
+                self_play_best_rank: m.self_play_best_rank,
                 trained: m.learner_steps > 0,
                 policy_loss: m.policy_loss,
                 value_loss: m.value_loss,
@@ -705,7 +852,10 @@ fn progress_message(m: &SearchMetrics, warming_up: bool) -> String {
         .iter()
         .map(|(r, n)| format!("{r}:{n}"))
         .collect();
-    let mut fields = vec![format!("best rank {best}")];
+    let own = m
+        .self_play_best_rank
+        .map_or_else(|| "-".to_string(), |r| r.to_string());
+    let mut fields = vec![format!("best rank {best} (self-play {own})")];
     if warming_up {
         fields.push("warm-up on demonstrations".into());
     }
@@ -720,17 +870,47 @@ fn progress_message(m: &SearchMetrics, warming_up: bool) -> String {
     fit_message(&fields)
 }
 
-/// Walks `d` in the flip graph (coefficients kept in the game's set); the
-/// scheme it reaches when its rank is lower, verified exactly.
-fn polish(
-    d: &Decomposition,
-    settings: &SearchSettings,
-    encoding: &ActionEncoding,
-    games: u64,
-) -> Option<Decomposition> {
-    let bound = encoding.coefficients().iter().map(|x| x.abs()).max()?;
-    let seed = settings.seed ^ games.wrapping_mul(0xA076_1D64_78BD_642F);
-    crate::flip::polish::polish(d, bound as i64, settings.polish_flips as u64, seed)
+/// Random changes of basis a flip-found scheme is also taught in.
+const BASIS_VIEWS: usize = 3;
+
+/// A standard-basis scheme as best games: in the standard basis and in
+/// [`BASIS_VIEWS`] random changes of basis, so that the network learns
+/// its structure rather than one basis (a view whose coefficients leave
+/// the game's set is dropped).
+fn best_games_of(d: &Decomposition, game: &GameConfig, seed: u64) -> Vec<BestGame> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let standard = game.shape.dense_tensor();
+    let mut out = vec![BestGame {
+        rank: d.rank(),
+        tensor: standard.clone(),
+        actions: term_actions(d, game),
+    }];
+    // Over Z a change of basis of several elementary operations takes
+    // most coefficients past ±1; one operation per mode keeps many views
+    // in the set. Draw until enough fit, within a bound.
+    let ops = if game.field == Field::Z2 {
+        None
+    } else {
+        Some(1)
+    };
+    for _ in 0..16 * BASIS_VIEWS {
+        if out.len() > BASIS_VIEWS {
+            break;
+        }
+        let basis = match ops {
+            Some(ops) => crate::game::Basis::random_with(&mut rng, game.dims, game.field, ops),
+            None => crate::game::Basis::random(&mut rng, game.dims, game.field),
+        };
+        let view = BestGame {
+            rank: d.rank(),
+            tensor: basis.transform_tensor(game.dims, &standard),
+            actions: term_actions(&basis.forward(d), game),
+        };
+        if view.check(game).is_ok() {
+            out.push(view);
+        }
+    }
+    out
 }
 
 /// The terms of a standard-basis decomposition as game actions u‖v‖w, sign
@@ -741,4 +921,34 @@ fn term_actions(d: &Decomposition, game: &GameConfig) -> Vec<Vec<i32>> {
         crate::game::action::canonicalise(game.field, game.dims, a);
     }
     actions
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_flip_scheme_is_taught_in_the_standard_basis_and_in_changed_ones() {
+        let shape = Shape::new(2, 2, 2).unwrap();
+        for field in [Field::Z2, Field::Z] {
+            let game = GameConfig::new(shape, field, 1, 8);
+            let mut strassen = Decomposition::strassen();
+            strassen.field = field;
+            if field == Field::Z2 {
+                for rows in [&mut strassen.u, &mut strassen.v, &mut strassen.w] {
+                    for x in rows.iter_mut().flatten() {
+                        *x = field.reduce(x).unwrap();
+                    }
+                }
+            }
+            let games = best_games_of(&strassen, &game, 7);
+            assert_eq!(games[0].tensor, shape.dense_tensor());
+            assert!(games.len() > 1, "{field}: no changed basis kept");
+            for g in &games {
+                assert_eq!(g.rank, 7);
+                g.check(&game).unwrap();
+            }
+            assert!(games[1..].iter().any(|g| g.tensor != games[0].tensor));
+        }
+    }
 }

@@ -11,7 +11,7 @@
 //! of a rank-one tensor of at most a few thousand words, far cheaper than
 //! a device round trip, and the trees need it on the host anyway.
 
-use super::actions::candidates;
+use super::actions::{candidates, exploration_actions, with_exploration};
 use super::tree::{MctsConfig, NodeState, Selection, Tree};
 use crate::engine::Backend;
 use crate::game::record::{FinishedGame, Move};
@@ -41,7 +41,23 @@ pub struct SelfPlayConfig {
     /// diversity, as AlphaZero does); later moves take the most visited
     /// action, so the search's work is not thrown away by a random draw.
     pub sampled_moves: usize,
+    /// Dirichlet noise mixed into each new root's priors.
+    pub root_noise: RootNoise,
+    /// Softmax temperature of the candidates' draws: above 1 the policy's
+    /// unlikely actions are proposed more often (exploration).
+    pub sample_temperature: f32,
+    /// Exploration candidates per expanded node
+    /// ([`super::actions::exploration_actions`]); 0 is none.
+    pub explore: usize,
     pub mcts: MctsConfig,
+}
+
+/// Exploration noise at the root ([`super::noise`]): fraction ε of the
+/// priors replaced by a Dirichlet(α) draw; ε = 0 is none.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct RootNoise {
+    pub alpha: f64,
+    pub fraction: f64,
 }
 
 struct Game {
@@ -52,6 +68,8 @@ struct Game {
     actions: Vec<Vec<i32>>,
     /// Simulations since the last move.
     simulations: usize,
+    /// The root node that has had its noise (a root gets it once).
+    noised: Option<usize>,
 }
 
 /// Counters of the actors' work.
@@ -77,6 +95,9 @@ pub struct SelfPlay<B: Backend> {
     scratch: Vec<f32>,
 }
 
+/// The prior mass the exploration candidates of a node share.
+pub const EXPLORATION_SHARE: f32 = 0.25;
+
 /// The search's value of a state: the mean of the quantiles with τ ≥ 0.75
 /// (risk seeking, docs/design.md §3).
 pub fn risk_seeking_value(quantiles: &[f32]) -> f64 {
@@ -98,7 +119,8 @@ impl<B: Backend> SelfPlay<B> {
             ));
         }
         let slots = cfg.games * cfg.leaves_per_game;
-        let evaluator = Evaluator::new(b, learner, slots, cfg.samples)?;
+        let mut evaluator = Evaluator::new(b, learner, slots, cfg.samples)?;
+        evaluator.temperature = cfg.sample_temperature;
         let game = learner.game.clone();
         let mut rng = StdRng::seed_from_u64(seed);
         let games = (0..cfg.games)
@@ -136,6 +158,9 @@ impl<B: Backend> SelfPlay<B> {
         if !pending.is_empty() {
             self.evaluate(b, pending)?;
         }
+        if self.cfg.root_noise.fraction > 0.0 {
+            self.noise_new_roots();
+        }
         let mut finished = Vec::new();
         for g in 0..self.games.len() {
             let game = &self.games[g];
@@ -153,6 +178,20 @@ impl<B: Backend> SelfPlay<B> {
             }
         }
         Ok(finished)
+    }
+
+    /// Root noise for every expanded root that has not had it yet.
+    fn noise_new_roots(&mut self) {
+        let RootNoise { alpha, fraction } = self.cfg.root_noise;
+        for game in &mut self.games {
+            let root = game.tree.root;
+            if game.noised == Some(root) || game.tree.root().state != NodeState::Expanded {
+                continue;
+            }
+            let eta = super::noise::dirichlet(&mut self.rng, alpha, game.tree.root().edges.len());
+            game.tree.add_root_noise(&eta, fraction);
+            game.noised = Some(root);
+        }
     }
 
     fn evaluate(&mut self, b: &mut B, pending: Vec<(usize, super::tree::Path)>) -> Result<()> {
@@ -183,7 +222,18 @@ impl<B: Backend> SelfPlay<B> {
             let rows = &out.tokens[slot * k * t..(slot + 1) * k * t];
             let residual = &self.games[g].tree.nodes[path.leaf].residual;
             let completion = self.cfg.complete_w.then_some(residual.as_slice());
-            let cands = candidates(encoding, self.game.field, self.game.dims, rows, completion);
+            let mut cands = candidates(encoding, self.game.field, self.game.dims, rows, completion);
+            if self.cfg.explore > 0 {
+                let explored = exploration_actions(
+                    &mut self.rng,
+                    self.game.field,
+                    encoding.coefficients(),
+                    self.game.dims,
+                    residual,
+                    self.cfg.explore,
+                );
+                cands = with_exploration(cands, explored, EXPLORATION_SHARE);
+            }
             let value = risk_seeking_value(&out.quantiles[slot * q..(slot + 1) * q]);
             let counted = !path.steps.is_empty();
             let game = &mut self.games[g];
@@ -325,5 +375,6 @@ fn new_game(rng: &mut StdRng, game: &GameConfig, cfg: &SelfPlayConfig) -> Game {
         moves: Vec::new(),
         actions: Vec::new(),
         simulations: 0,
+        noised: None,
     }
 }

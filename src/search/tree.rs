@@ -7,7 +7,7 @@
 //! virtual loss on its path until its leaf is evaluated.
 
 use super::actions::Candidate;
-use super::rank_bound::rank_upper_bound;
+use super::rank_bound::Penalty;
 use crate::game::GameConfig;
 
 /// The constants of pUCT and of the improved policy.
@@ -17,6 +17,8 @@ pub struct MctsConfig {
     pub c_base: f64,
     /// N̄ of the improved policy's temperature τ(s).
     pub temperature_visits: f64,
+    /// What a game unsolved at the step limit is charged.
+    pub penalty: Penalty,
 }
 
 impl Default for MctsConfig {
@@ -25,6 +27,7 @@ impl Default for MctsConfig {
             c_init: 1.25,
             c_base: 19652.0,
             temperature_visits: 100.0,
+            penalty: Penalty::Upper,
         }
     }
 }
@@ -179,7 +182,9 @@ impl Tree {
 
     /// γ(S): the rank bound charged when the game stops unsolved.
     pub fn penalty(&self, residual: &[i32]) -> f64 {
-        rank_upper_bound(self.game.field, self.game.dims, residual) as f64
+        self.cfg
+            .penalty
+            .charge(self.game.field, self.game.dims, residual) as f64
     }
 
     /// Q normalised to [0, 1] by the values seen in this tree.
@@ -346,6 +351,15 @@ impl Tree {
                 .partial_cmp(&key(&edges[b]))
                 .unwrap_or(std::cmp::Ordering::Equal)
         })
+    }
+
+    /// Mixes `noise` (one weight per root edge, summing to one) into the
+    /// root's priors: π ← (1 − ε)·π + ε·η.
+    pub fn add_root_noise(&mut self, noise: &[f64], fraction: f64) {
+        let root = self.root;
+        for (e, &eta) in self.nodes[root].edges.iter_mut().zip(noise) {
+            e.prior = ((1.0 - fraction) * e.prior as f64 + fraction * eta) as f32;
+        }
     }
 
     /// The improved policy over the root's edges.

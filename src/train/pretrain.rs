@@ -78,8 +78,6 @@ struct MetricsLine {
     token_accuracy: f32,
 }
 
-/// Temperature of greedy decoding: logits differ by far more than this.
-const GREEDY_TEMPERATURE: f32 = 1e-4;
 /// Seconds between checkpoints.
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(60);
 /// Steps between metrics lines.
@@ -288,7 +286,7 @@ pub fn evaluate<B: Backend>(
     // Greedy decoding is a draw at a temperature low enough that only the
     // top token of each position has any mass.
     let mut greedy = Evaluator::new(b, net, opts.batch, 1)?;
-    greedy.temperature = GREEDY_TEMPERATURE;
+    greedy.temperature = crate::model::inference::GREEDY_TEMPERATURE;
     let mut sampler = Evaluator::new(b, net, opts.batch, opts.samples)?;
     for data in &batches {
         let s = net.evaluate(b, data)?;

@@ -207,12 +207,14 @@ impl Replay {
         })
     }
 
-    /// A position of one of the best games, played back in a random order.
+    /// A position of one of the games of the lowest rank kept, played back
+    /// in a random order. Only the lowest rank: a first rank-7 game among
+    /// 63 of rank 8 would otherwise be one draw in 64, and the learner
+    /// would go on imitating rank 8.
     pub fn best_example<R: Rng>(&self, rng: &mut R, cfg: &GameConfig) -> Option<Example> {
-        if self.best.is_empty() {
-            return None;
-        }
-        let g = &self.best[rng.random_range(0..self.best.len())];
+        let lowest = self.best.iter().map(|g| g.rank).min()?;
+        let games: Vec<&BestGame> = self.best.iter().filter(|g| g.rank == lowest).collect();
+        let g = games[rng.random_range(0..games.len())];
         let demo = Demonstration {
             tensor: g.tensor.clone(),
             factors: g.actions.clone(),

@@ -1,0 +1,83 @@
+//! The network playing alone: from a target, each move is the policy's
+//! most likely action (greedy decoding, no tree search), until the residual
+//! is zero, the step limit is reached, or the policy proposes a null or
+//! undecodable action. It measures what the network itself has learned:
+//! the imitation diagnosis (docs/design.md §5) holds it against one game.
+
+use crate::engine::Backend;
+use crate::game::action::{canonicalise, is_null};
+use crate::game::GameConfig;
+use crate::model::inference::GREEDY_TEMPERATURE;
+use crate::model::{Evaluator, Network};
+use anyhow::Result;
+
+/// How a greedy game ended.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GreedyGame {
+    pub actions: Vec<Vec<i32>>,
+    /// The residual reached zero.
+    pub solved: bool,
+}
+
+pub struct GreedyPlayer<B: Backend> {
+    evaluator: Evaluator<B>,
+    game: GameConfig,
+    states: Vec<f32>,
+    scratch: Vec<f32>,
+}
+
+impl<B: Backend> GreedyPlayer<B> {
+    /// A player reading the newest weights of `learner`.
+    pub fn new(b: &mut B, learner: &Network<B>) -> Result<Self> {
+        let mut evaluator = Evaluator::new(b, learner, 1, 1)?;
+        evaluator.temperature = GREEDY_TEMPERATURE;
+        let game = learner.game.clone();
+        Ok(GreedyPlayer {
+            states: vec![0.0; game.state_features()],
+            scratch: vec![0.0; game.state_features()],
+            evaluator,
+            game,
+        })
+    }
+
+    /// Plays from `tensor` until solved, stuck or at the step limit.
+    pub fn play(&mut self, b: &mut B, tensor: &[i32]) -> Result<GreedyGame> {
+        let game = &self.game;
+        let mut residual = tensor.to_vec();
+        let mut history = vec![vec![0; game.action_len()]; game.history];
+        let mut actions = Vec::new();
+        // The uniforms do not matter at this temperature; one half keeps the
+        // draw away from the CDF's edges.
+        let uniforms = vec![0.5; self.evaluator.uniforms_len()];
+        while residual.iter().any(|&x| x != 0) && actions.len() < game.max_steps {
+            let step = actions.len();
+            game.encode_into_batch(
+                &residual,
+                &history,
+                step,
+                0,
+                1,
+                &mut self.scratch,
+                &mut self.states,
+            );
+            let out = self.evaluator.evaluate(b, &self.states, &uniforms)?;
+            let Ok(mut action) = self.evaluator.net.encoding.decode(&out.tokens) else {
+                break;
+            };
+            if is_null(game.dims, &action) {
+                break;
+            }
+            canonicalise(game.field, game.dims, &mut action);
+            game.subtract(&mut residual, &action);
+            if !history.is_empty() {
+                history.pop();
+                history.insert(0, action.clone());
+            }
+            actions.push(action);
+        }
+        Ok(GreedyGame {
+            solved: residual.iter().all(|&x| x == 0),
+            actions,
+        })
+    }
+}
