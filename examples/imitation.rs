@@ -3,7 +3,10 @@
 //! the standard basis every 10 steps; prints the learner step at which it
 //! first plays the game back, per seed.
 //!
-//!     cargo run --release --example imitation -- [z|z2] [seeds] [max steps] [lr]
+//!     cargo run --release --example imitation -- [z|z2] [seeds] [max steps] [lr] [FILE]
+//!
+//! With FILE (a verified scheme, e.g. a run's `best.json`), that scheme's
+//! game is imitated instead of Strassen's.
 
 use tensorsearch::engine::cpu::CpuBackend;
 use tensorsearch::game::action::canonicalise;
@@ -21,15 +24,24 @@ fn main() -> anyhow::Result<()> {
     let seeds: u64 = arg(2, "5").parse()?;
     let max_steps: u32 = arg(3, "3000").parse()?;
     let lr: f32 = arg(4, "3e-3").parse()?;
-    let shape = Shape::new(2, 2, 2).map_err(anyhow::Error::msg)?;
-    let game = GameConfig::new(shape, field, 1, 7);
-    let mut actions = decomposition_actions(&Decomposition::strassen());
+    let scheme = match args.get(5) {
+        Some(file) => {
+            let d = tensorsearch::problem::json::read_file(std::path::Path::new(file))?.remove(0);
+            tensorsearch::problem::verify(&d, field).map_err(|e| anyhow::anyhow!("{file}: {e}"))?;
+            d
+        }
+        None => Decomposition::strassen(),
+    };
+    let shape = scheme.shape;
+    let rank = scheme.rank();
+    let game = GameConfig::new(shape, field, 1, rank);
+    let mut actions = decomposition_actions(&scheme);
     for a in &mut actions {
         a.iter_mut().for_each(|x| *x = game.reduce(*x));
         canonicalise(field, game.dims, a);
     }
     let best = BestGame {
-        rank: 7,
+        rank,
         tensor: shape.dense_tensor(),
         actions,
     };
@@ -40,7 +52,7 @@ fn main() -> anyhow::Result<()> {
             lr,
             seed,
             max_steps,
-            check_every: 10,
+            check_every: 10 * (rank as u32 / 7).max(1),
         };
         let t0 = std::time::Instant::now();
         let r = steps_to_imitate(&mut CpuBackend::new(), &game, &best, &cfg)?;

@@ -219,6 +219,14 @@ fn a_tampered_search_run_is_refused_not_believed() {
         "says self-play best rank 7, but there is no self-play-best.json",
     );
     fs::write(&state, &original).unwrap();
+    // A self-play best that does not verify.
+    fs::write(
+        out.join("self-play-best.json"),
+        text.replacen("[1,0,0,1]", "[1,1,0,1]", 1),
+    )
+    .unwrap();
+    assert_clean_failure(&resume, "self-play-best.json cannot be trusted");
+    fs::remove_file(out.join("self-play-best.json")).unwrap();
 
     // A best game whose actions do not make its tensor.
     edit_json(&state, |v| {
