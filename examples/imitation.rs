@@ -12,7 +12,7 @@ use tensorsearch::engine::cpu::CpuBackend;
 use tensorsearch::game::action::canonicalise;
 use tensorsearch::game::GameConfig;
 use tensorsearch::model::ModelConfig;
-use tensorsearch::problem::{Decomposition, Field, Shape};
+use tensorsearch::problem::{Decomposition, Field};
 use tensorsearch::search::imitation::{steps_to_imitate, Imitation};
 use tensorsearch::search::selfplay::decomposition_actions;
 use tensorsearch::train::BestGame;

@@ -874,9 +874,9 @@ fn progress_message(m: &SearchMetrics, warming_up: bool) -> String {
 const BASIS_VIEWS: usize = 3;
 
 /// A standard-basis scheme as best games: in the standard basis and in
-/// [`BASIS_VIEWS`] random changes of basis, so that the network learns
-/// its structure rather than one basis (a view whose coefficients leave
-/// the game's set is dropped).
+/// up to [`BASIS_VIEWS`] random changes of basis in which it keeps its
+/// coefficients in the game's set, so that the network learns its
+/// structure rather than one basis.
 fn best_games_of(d: &Decomposition, game: &GameConfig, seed: u64) -> Vec<BestGame> {
     let mut rng = StdRng::seed_from_u64(seed);
     let standard = game.shape.dense_tensor();
@@ -885,28 +885,16 @@ fn best_games_of(d: &Decomposition, game: &GameConfig, seed: u64) -> Vec<BestGam
         tensor: standard.clone(),
         actions: term_actions(d, game),
     }];
-    // Over Z a change of basis of several elementary operations takes
-    // most coefficients past ±1; one operation per mode keeps many views
-    // in the set. Draw until enough fit, within a bound.
-    let ops = if game.field == Field::Z2 {
-        None
-    } else {
-        Some(1)
-    };
-    for _ in 0..16 * BASIS_VIEWS {
-        if out.len() > BASIS_VIEWS {
-            break;
-        }
-        let basis = match ops {
-            Some(ops) => crate::game::Basis::random_with(&mut rng, game.dims, game.field, ops),
-            None => crate::game::Basis::random(&mut rng, game.dims, game.field),
-        };
+    let set = crate::game::action::coefficient_set(game.field);
+    for _ in 0..BASIS_VIEWS {
+        let basis = crate::game::Basis::random_within(&mut rng, game.dims, game.field, d, set);
         let view = BestGame {
             rank: d.rank(),
             tensor: basis.transform_tensor(game.dims, &standard),
             actions: term_actions(&basis.forward(d), game),
         };
-        if view.check(game).is_ok() {
+        // A view seen already (the identity, when no basis fitted) adds nothing.
+        if !out.contains(&view) && view.check(game).is_ok() {
             out.push(view);
         }
     }

@@ -17,7 +17,7 @@ use crate::engine::Backend;
 use crate::game::record::{FinishedGame, Move};
 use crate::game::{Basis, GameConfig};
 use crate::model::{Evaluator, Network};
-use crate::problem::{verify, Decomposition};
+use crate::problem::{verify, Decomposition, Field};
 use anyhow::{anyhow, Result};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -93,6 +93,9 @@ pub struct SelfPlay<B: Backend> {
     rng: StdRng,
     states: Vec<f32>,
     scratch: Vec<f32>,
+    /// The standard algorithm, whose coefficients a game's basis keeps in
+    /// the game's set.
+    schoolbook: Decomposition,
 }
 
 /// The prior mass the exploration candidates of a node share.
@@ -123,8 +126,9 @@ impl<B: Backend> SelfPlay<B> {
         evaluator.temperature = cfg.sample_temperature;
         let game = learner.game.clone();
         let mut rng = StdRng::seed_from_u64(seed);
+        let schoolbook = Decomposition::standard(game.shape, Field::Z);
         let games = (0..cfg.games)
-            .map(|_| new_game(&mut rng, &game, &cfg))
+            .map(|_| new_game(&mut rng, &game, &cfg, &schoolbook))
             .collect();
         Ok(SelfPlay {
             states: vec![0.0; slots * game.state_features()],
@@ -135,6 +139,7 @@ impl<B: Backend> SelfPlay<B> {
             evaluator,
             games,
             rng,
+            schoolbook,
         })
     }
 
@@ -170,7 +175,7 @@ impl<B: Backend> SelfPlay<B> {
                 self.play_move(g);
             }
             if let NodeState::Terminal(value) = self.games[g].tree.root().state {
-                let fresh = new_game(&mut self.rng, &self.game, &self.cfg);
+                let fresh = new_game(&mut self.rng, &self.game, &self.cfg, &self.schoolbook);
                 let done = std::mem::replace(&mut self.games[g], fresh);
                 if let Some(f) = self.finish(done, value) {
                     finished.push(f);
@@ -360,10 +365,19 @@ pub fn decomposition_actions(d: &Decomposition) -> Vec<Vec<i32>> {
         .collect()
 }
 
-fn new_game(rng: &mut StdRng, game: &GameConfig, cfg: &SelfPlayConfig) -> Game {
+/// A new game: T in the standard basis, or in a random one in which the
+/// schoolbook algorithm keeps its coefficients in the game's set (so the
+/// game has a known solution; [`Basis::random_within`]).
+fn new_game(
+    rng: &mut StdRng,
+    game: &GameConfig,
+    cfg: &SelfPlayConfig,
+    schoolbook: &Decomposition,
+) -> Game {
     let standard = game.shape.dense_tensor();
+    let set = crate::game::action::coefficient_set(game.field);
     let basis = (!rng.random_bool(cfg.standard_basis_fraction.clamp(0.0, 1.0)))
-        .then(|| Basis::random(rng, game.dims, game.field));
+        .then(|| Basis::random_within(rng, game.dims, game.field, schoolbook, set));
     let tensor = match &basis {
         Some(b) => b.transform_tensor(game.dims, &standard),
         None => standard,
