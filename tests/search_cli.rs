@@ -222,6 +222,23 @@ fn self_play_and_flips_are_tracked_apart() {
 }
 
 #[test]
+fn a_shape_beyond_the_flip_engine_is_searched_without_flips() {
+    let dir = temp_dir("search-no-flips");
+    let out = dir.to_str().unwrap();
+    // m·p = 66: more than the 64 coefficients a flip factor holds.
+    let mut a = quick("1x2x33", out);
+    a.extend(["--field", "z2", "--steps", "2"].map(String::from));
+    let r = run(&args(&a), &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("no flip walks beside the actors"),
+        "{}",
+        r.stderr
+    );
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn sigkill_leaves_best_json_whole() {
     let dir = temp_dir("search-kill");
     let out = dir.to_str().unwrap();

@@ -434,7 +434,15 @@ fn flip_worker(settings: &SearchSettings, dir: &RunDir) -> Result<Option<FlipWor
     }
     let (shape, field) = (settings.shape()?, settings.field()?);
     let stop_at = reference::best_ranks(shape).map(|r| r.get(field));
-    let worker = FlipWorker::start(shape, field, settings.flip_threads, stop_at, settings.seed)?;
+    // A shape the flip engine cannot hold is searched without flips.
+    let worker =
+        match FlipWorker::start(shape, field, settings.flip_threads, stop_at, settings.seed) {
+            Ok(w) => w,
+            Err(e) => {
+                eprintln!("note: no flip walks beside the actors: {e}");
+                return Ok(None);
+            }
+        };
     if let Some(best) = dir.best()? {
         worker.offer(&best);
     }
