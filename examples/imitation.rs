@@ -9,12 +9,11 @@
 //! game is imitated instead of Strassen's.
 
 use tensorsearch::engine::cpu::CpuBackend;
-use tensorsearch::game::action::canonicalise;
 use tensorsearch::game::GameConfig;
 use tensorsearch::model::ModelConfig;
 use tensorsearch::problem::{Decomposition, Field};
 use tensorsearch::search::imitation::{steps_to_imitate, Imitation};
-use tensorsearch::search::selfplay::decomposition_actions;
+use tensorsearch::search::selfplay::game_actions;
 use tensorsearch::train::BestGame;
 
 fn main() -> anyhow::Result<()> {
@@ -35,15 +34,10 @@ fn main() -> anyhow::Result<()> {
     let shape = scheme.shape;
     let rank = scheme.rank();
     let game = GameConfig::new(shape, field, 1, rank);
-    let mut actions = decomposition_actions(&scheme);
-    for a in &mut actions {
-        a.iter_mut().for_each(|x| *x = game.reduce(*x));
-        canonicalise(field, game.dims, a);
-    }
     let best = BestGame {
         rank,
         tensor: shape.dense_tensor(),
-        actions,
+        actions: game_actions(&scheme, &game),
     };
     for seed in 0..seeds {
         let cfg = Imitation {

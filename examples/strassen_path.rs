@@ -7,11 +7,10 @@
 //!     cargo run --release --example strassen_path -- RUN_DIR
 
 use tensorsearch::engine::cpu::CpuBackend;
-use tensorsearch::game::action::canonicalise;
 use tensorsearch::game::{ActionEncoding, Example, GameConfig};
 use tensorsearch::model::{Evaluator, ModelConfig, Network};
 use tensorsearch::problem::{Decomposition, Field, Shape};
-use tensorsearch::search::selfplay::{decomposition_actions, risk_seeking_value};
+use tensorsearch::search::selfplay::{game_actions, risk_seeking_value};
 use tensorsearch::train::batch::batch_of;
 
 fn main() -> anyhow::Result<()> {
@@ -33,11 +32,7 @@ fn main() -> anyhow::Result<()> {
         ("schoolbook", Decomposition::standard(shape, Field::Z)),
     ];
     for (name, d) in schemes {
-        let mut terms = decomposition_actions(&d);
-        for t in &mut terms {
-            t.iter_mut().for_each(|c| *c = game.reduce(*c));
-            canonicalise(field, game.dims, t);
-        }
+        let terms = game_actions(&d, &game);
         let mut residual = shape.dense_tensor();
         println!("{name}:");
         for (k, term) in terms.iter().enumerate() {

@@ -5,24 +5,18 @@
 //! the history would keep it from ever doing so.
 
 use tensorsearch::engine::cpu::CpuBackend;
-use tensorsearch::game::action::canonicalise;
 use tensorsearch::game::GameConfig;
 use tensorsearch::model::ModelConfig;
 use tensorsearch::problem::{Decomposition, Field, Shape};
 use tensorsearch::search::imitation::{steps_to_imitate, Imitation};
-use tensorsearch::search::selfplay::decomposition_actions;
+use tensorsearch::search::selfplay::game_actions;
 use tensorsearch::train::BestGame;
 
 fn strassen_game(game: &GameConfig) -> BestGame {
-    let mut actions = decomposition_actions(&Decomposition::strassen());
-    for a in &mut actions {
-        a.iter_mut().for_each(|x| *x = game.reduce(*x));
-        canonicalise(game.field, game.dims, a);
-    }
     BestGame {
         rank: 7,
         tensor: game.shape.dense_tensor(),
-        actions,
+        actions: game_actions(&Decomposition::strassen(), game),
     }
 }
 

@@ -9,15 +9,17 @@ use crate::flip::factor::{Factor, Ternary};
 use crate::flip::pool::{PoolSearch, PoolSettings};
 use crate::flip::scheme::Scheme;
 use crate::problem::{Decomposition, Field, Shape};
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{bail, Context, Result};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-/// Schemes sent back per improving round (each becomes several best
-/// games).
+/// Schemes sent back per improving round. Each becomes up to four best
+/// games, and the learner imitates one scheme far sooner than several: on
+/// 2x2x2 over Z2 self-play played the handed rank 7 itself after 38 s
+/// with one, and not within 3 minutes with eight.
 const SCHEMES_PER_ROUND: usize = 1;
 
 /// The flip thread, seen from the search loop. Dropping it stops it.
@@ -59,25 +61,10 @@ impl FlipWorker {
             found: found_tx,
         };
         let handle = match field {
-            Field::Z2 => {
-                let start = Scheme::<u64>::standard(shape)?;
-                std::thread::Builder::new()
-                    .name("flips".into())
-                    .spawn(move || worker.run(start, seed))
-            }
-            Field::Z => {
-                let start = Scheme::<Ternary>::standard(shape)?;
-                std::thread::Builder::new()
-                    .name("flips".into())
-                    .spawn(move || worker.run(start, seed))
-            }
-            other => {
-                return Err(anyhow!(
-                    "flips beside the search play over Z or Z2, not {other}"
-                ))
-            }
-        }
-        .context("cannot start the flip thread")?;
+            Field::Z2 => worker.spawn::<u64>(shape, seed)?,
+            Field::Z => worker.spawn::<Ternary>(shape, seed)?,
+            other => bail!("flips beside the search play over Z or Z2, not {other}"),
+        };
         Ok(FlipWorker {
             found,
             offers,
@@ -118,6 +105,15 @@ struct Walks {
 }
 
 impl Walks {
+    /// Starts the thread walking from `shape`'s standard algorithm in F.
+    fn spawn<F: Factor>(self, shape: Shape, seed: u64) -> Result<JoinHandle<()>> {
+        let start = Scheme::<F>::standard(shape)?;
+        std::thread::Builder::new()
+            .name("flips".into())
+            .spawn(move || self.run(start, seed))
+            .context("cannot start the flip thread")
+    }
+
     fn run<F: Factor>(self, start: Scheme<F>, seed: u64) {
         let mut search = PoolSearch::new(&start, PoolSettings::default(), seed);
         // The reductions the standard algorithm allows, at once.

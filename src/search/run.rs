@@ -13,6 +13,7 @@ use crate::game::{ActionEncoding, GameConfig};
 use crate::model::memory::{self, MemoryEstimate};
 use crate::model::{ModelConfig, Network, StepStats};
 use crate::problem::{reference, Decomposition, Field, Shape};
+use crate::run::dir::Checked;
 use crate::run::display::{fit_message, say, spinner};
 use crate::run::{Every, Identity, Kind, NonFinite, RunDir, Stop, Stopped};
 use crate::train::{mixed_batch, BestGame, Mix, Replay};
@@ -598,8 +599,16 @@ impl<'s> SearchLoop<'s> {
     fn absorb(&mut self, f: crate::game::FinishedGame, games: u64, step: u32) -> Result<()> {
         self.recent.push(f.found.as_ref().map(|d| d.rank()));
         if let Some(d) = &f.found {
-            self.self_play_improvement(d, games, step)?;
-            self.improvement(d.clone(), Source::SelfPlay, games, step)?;
+            let lower = |best: Option<usize>| best.is_none_or(|r| d.rank() < r);
+            // Verified once, and only when it is to be written.
+            if lower(self.state.self_play_best_rank) || lower(self.state.best_rank) {
+                let d = self
+                    .dir
+                    .check(d.clone())
+                    .context("internal error: a self-play scheme does not verify")?;
+                self.self_play_improvement(&d, games, step)?;
+                self.improvement(&d, Source::SelfPlay, games, step)?;
+            }
             if let Some(w) = &self.flips {
                 w.offer(d);
             }
@@ -625,30 +634,21 @@ impl<'s> SearchLoop<'s> {
                     self.replay.offer_best(g);
                 }
             }
-            self.improvement((*d).clone(), Source::Flips, games, step)?;
+            self.improvement(&d, Source::Flips, games, step)?;
         }
         Ok(())
     }
 
-    /// Writes `d` as the new best when its rank is lower than the best's.
-    fn improvement(
-        &mut self,
-        d: Decomposition,
-        source: Source,
-        games: u64,
-        step: u32,
-    ) -> Result<()> {
+    /// Writes `d` as the new best (and under `found/`) when its rank is
+    /// lower than the best's.
+    fn improvement(&mut self, d: &Checked, source: Source, games: u64, step: u32) -> Result<()> {
         if self.state.best_rank.is_some_and(|r| d.rank() >= r) {
             return Ok(());
         }
-        let d = self
-            .dir
-            .check(d)
-            .context("internal error: a found scheme does not verify")?;
         let tag = source.tag();
         self.dir
-            .keep(&d, &format!("rank-{}-{tag}-game-{games}.json", d.rank()))?;
-        self.dir.write_best(&d)?;
+            .keep(d, &format!("rank-{}-{tag}-game-{games}.json", d.rank()))?;
+        self.dir.write_best(d)?;
         self.state.best_rank = Some(d.rank());
         self.time_to_best = Some(self.total_elapsed());
         say(
@@ -663,9 +663,9 @@ impl<'s> SearchLoop<'s> {
         Ok(())
     }
 
-    /// A self-play game's scheme that beats self-play's own best: verified
-    /// and written as `self-play-best.json`, whatever flips have reached.
-    fn self_play_improvement(&mut self, d: &Decomposition, games: u64, step: u32) -> Result<()> {
+    /// A self-play game's scheme that beats self-play's own best: written
+    /// as `self-play-best.json`, whatever flips have reached.
+    fn self_play_improvement(&mut self, d: &Checked, games: u64, step: u32) -> Result<()> {
         if self
             .state
             .self_play_best_rank
@@ -673,11 +673,7 @@ impl<'s> SearchLoop<'s> {
         {
             return Ok(());
         }
-        let d = self
-            .dir
-            .check(d.clone())
-            .context("internal error: a self-play scheme does not verify")?;
-        self.dir.write_scheme(SELF_PLAY_BEST_FILE, &d)?;
+        self.dir.write_scheme(SELF_PLAY_BEST_FILE, d)?;
         self.state.self_play_best_rank = Some(d.rank());
         self.time_to_self_play_best = Some(self.total_elapsed());
         // Said when flips are ahead; otherwise the overall best's line says it.
@@ -891,7 +887,7 @@ fn best_games_of(d: &Decomposition, game: &GameConfig, seed: u64) -> Vec<BestGam
     let mut out = vec![BestGame {
         rank: d.rank(),
         tensor: standard.clone(),
-        actions: term_actions(d, game),
+        actions: super::selfplay::game_actions(d, game),
     }];
     let set = crate::game::action::coefficient_set(game.field);
     for _ in 0..BASIS_VIEWS {
@@ -899,7 +895,7 @@ fn best_games_of(d: &Decomposition, game: &GameConfig, seed: u64) -> Vec<BestGam
         let view = BestGame {
             rank: d.rank(),
             tensor: basis.transform_tensor(game.dims, &standard),
-            actions: term_actions(&basis.forward(d), game),
+            actions: super::selfplay::game_actions(&basis.forward(d), game),
         };
         // A view seen already (the identity, when no basis fitted) adds nothing.
         if !out.contains(&view) && view.check(game).is_ok() {
@@ -907,16 +903,6 @@ fn best_games_of(d: &Decomposition, game: &GameConfig, seed: u64) -> Vec<BestGam
         }
     }
     out
-}
-
-/// The terms of a standard-basis decomposition as game actions u‖v‖w, sign
-/// canonical (its coefficients are in the game's set).
-fn term_actions(d: &Decomposition, game: &GameConfig) -> Vec<Vec<i32>> {
-    let mut actions = super::selfplay::decomposition_actions(d);
-    for a in &mut actions {
-        crate::game::action::canonicalise(game.field, game.dims, a);
-    }
-    actions
 }
 
 #[cfg(test)]

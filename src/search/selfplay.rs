@@ -365,6 +365,17 @@ pub fn decomposition_actions(d: &Decomposition) -> Vec<Vec<i32>> {
         .collect()
 }
 
+/// The terms of `d` as actions of `game`: coefficients reduced into the
+/// game's field, each action sign-canonical (what a game records).
+pub fn game_actions(d: &Decomposition, game: &GameConfig) -> Vec<Vec<i32>> {
+    let mut actions = decomposition_actions(d);
+    for a in &mut actions {
+        a.iter_mut().for_each(|x| *x = game.reduce(*x));
+        crate::game::action::canonicalise(game.field, game.dims, a);
+    }
+    actions
+}
+
 /// A new game: T in the standard basis, or in a random one in which the
 /// schoolbook algorithm keeps its coefficients in the game's set (so the
 /// game has a known solution; [`Basis::random_within`]).
