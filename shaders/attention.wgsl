@@ -11,6 +11,8 @@ struct Params {
     batch: u32, heads: u32, q_len: u32, kv_len: u32,
     head_dim: u32, causal: u32, scale: f32, _pad: u32,
     q_stride: u32, k_stride: u32, v_stride: u32, o_stride: u32,
+    // Words between batches of K and of V (interleaved in a decoder cache).
+    k_batch: u32, v_batch: u32, _pad0: u32, _pad1: u32,
     off: array<vec4<u32>, 3>,
 }
 
@@ -36,10 +38,10 @@ fn q_at(b: u32, i: u32, h: u32) -> u32 {
     return (b * p.q_len + i) * p.q_stride + h * p.head_dim;
 }
 fn k_at(b: u32, j: u32, h: u32) -> u32 {
-    return (b * p.kv_len + j) * p.k_stride + h * p.head_dim;
+    return b * p.k_batch + j * p.k_stride + h * p.head_dim;
 }
 fn v_at(b: u32, j: u32, h: u32) -> u32 {
-    return (b * p.kv_len + j) * p.v_stride + h * p.head_dim;
+    return b * p.v_batch + j * p.v_stride + h * p.head_dim;
 }
 fn o_at(b: u32, i: u32, h: u32) -> u32 {
     return (b * p.q_len + i) * p.o_stride + h * p.head_dim;

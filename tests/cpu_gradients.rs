@@ -172,6 +172,13 @@ fn attention_gradients() {
         AttentionSpec::new(2, 2, 3, 3, 4),
         AttentionSpec::new(1, 2, 4, 4, 3).causal(),
         AttentionSpec::new(2, 1, 2, 5, 3),
+        // Keys of the two batches interleaved, as in the decoder's cache.
+        AttentionSpec {
+            k_stride: 2 * 3,
+            v_stride: 2 * 3,
+            kv_batch: Some(3),
+            ..AttentionSpec::new(2, 1, 1, 4, 3)
+        },
     ] {
         let [lq, lk, lv, lo] = s.extents();
         let q = rand_vec(&mut rng, lq, -1.0, 1.0);

@@ -266,6 +266,16 @@ fn attention_matches_cpu_in_all_three_uses() {
     fused.v_stride = w;
     fused.o_stride = 2 * 3 + 2;
     specs.push(fused);
+    // One query per row against a position-major cache of fused q‖k‖v
+    // rows (the incremental decoder): batches interleave.
+    let cache = AttentionSpec {
+        q_stride: 18,
+        k_stride: 4 * 18,
+        v_stride: 4 * 18,
+        kv_batch: Some(18),
+        ..AttentionSpec::new(4, 2, 1, 3, 3)
+    };
+    specs.push(cache);
     for s in specs {
         let [lq, lk, lv, lo] = s.extents();
         let data = vec![
@@ -276,7 +286,16 @@ fn attention_matches_cpu_in_all_three_uses() {
             uniform(&mut rng, lo, -1.0, 1.0),
         ];
         let (c, g) = both!(&mut gpu, |b| attention_case(b, &s, &data));
-        let strides = [s.o_stride, 0, s.q_stride, s.k_stride, s.v_stride];
+        // The pitch of K and V rows: their stride, or the batch step
+        // when batches interleave.
+        let pitch = |stride: usize| s.kv_batch.map_or(stride, |b| b.min(stride));
+        let strides = [
+            s.o_stride,
+            0,
+            s.q_stride,
+            pitch(s.k_stride),
+            pitch(s.v_stride),
+        ];
         for (o, (cv, gv)) in c.iter().zip(&g).enumerate() {
             // Words between strided rows are not outputs: keep only head columns.
             let keep = |i: usize| o == 1 || in_heads(&s, strides[o], i);

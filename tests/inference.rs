@@ -1,7 +1,8 @@
 //! The search's inference path: what it samples is what the trained policy
 //! says (its log-probabilities equal the teacher-forced cross-entropy of
-//! the training network), and the GPU draws the same actions as the CPU for
-//! the same uniforms.
+//! the training network), the incremental decoder draws what the full
+//! decoder draws for the same uniforms, and the GPU draws the same actions
+//! as the CPU for the same uniforms.
 
 mod common;
 
@@ -16,10 +17,30 @@ use tensorsearch::problem::{Field, Shape};
 use tensorsearch::train::synthetic_batch;
 
 fn setup<B: Backend>(b: &mut B, field: Field, batch: usize) -> Network<B> {
+    setup_with(b, "tiny", field, batch)
+}
+
+fn setup_with<B: Backend>(b: &mut B, preset: &str, field: Field, batch: usize) -> Network<B> {
     let shape = Shape::new(2, 2, 2).unwrap();
     let game = GameConfig::new(shape, field, 1, 8);
     let enc = ActionEncoding::default_for(shape, field);
-    Network::new(b, ModelConfig::preset("tiny").unwrap(), game, enc, batch, 3).unwrap()
+    Network::new(b, ModelConfig::preset(preset).unwrap(), game, enc, batch, 3).unwrap()
+}
+
+/// Each state's encoding repeated once per sample, grid-major, as the
+/// training network lays out n·k rows.
+fn repeat_states(states: &[f32], per_state: usize, n: usize, k: usize) -> Vec<f32> {
+    let mut rep = vec![0.0f32; 3 * n * k * per_state];
+    for g in 0..3 {
+        for s in 0..n {
+            for j in 0..k {
+                let src = (g * n + s) * per_state;
+                let dst = (g * n * k + s * k + j) * per_state;
+                rep[dst..dst + per_state].copy_from_slice(&states[src..src + per_state]);
+            }
+        }
+    }
+    rep
 }
 
 fn states_and_uniforms(
@@ -52,18 +73,8 @@ fn sampled_log_probabilities_are_the_trained_policy() {
         // The training network on each state repeated K times, teacher
         // forced on the sampled tokens.
         let per_state = game.state_features() / 3;
-        let mut rep = vec![0.0f32; 3 * n * k * per_state];
-        for g in 0..3 {
-            for s in 0..n {
-                for j in 0..k {
-                    let src = (g * n + s) * per_state;
-                    let dst = (g * n * k + s * k + j) * per_state;
-                    rep[dst..dst + per_state].copy_from_slice(&states[src..src + per_state]);
-                }
-            }
-        }
         let batch = Batch {
-            states: rep,
+            states: repeat_states(&states, per_state, n, k),
             targets: out.tokens.clone(),
             values: vec![0.0; n * k],
         };
@@ -90,6 +101,81 @@ fn sampled_log_probabilities_are_the_trained_policy() {
                 let a = out.quantiles[s * net.model.quantiles + i];
                 let c = q[s * k * net.model.quantiles + i];
                 assert!((a - c).abs() < 1e-4, "{field} value of state {s}");
+            }
+        }
+    }
+}
+
+/// What the incremental decoder drew, what the full decoder (the
+/// teacher-forced training network, which reruns every earlier position)
+/// draws at each position from the same prefix with the same uniforms,
+/// and the largest difference between their logits.
+fn incremental_and_full_draws<B: Backend>(
+    b: &mut B,
+    rng: &mut StdRng,
+    preset: &str,
+    field: Field,
+) -> (Vec<u32>, Vec<u32>, f32) {
+    let (n, k) = (4, 3);
+    let mut net = setup_with(b, preset, field, n * k);
+    let mut ev = Evaluator::new(b, &net, n, k).unwrap();
+    let (game, enc) = (net.game.clone(), net.encoding.clone());
+    let (states, uniforms) = states_and_uniforms(rng, &game, &enc, n, ev.uniforms_len());
+    let (incremental, traced) = ev.evaluate_traced(b, &states, &uniforms).unwrap();
+    let batch = Batch {
+        states: repeat_states(&states, game.state_features() / 3, n, k),
+        targets: incremental.tokens.clone(),
+        values: vec![0.0; n * k],
+    };
+    net.evaluate(b, &batch).unwrap();
+    let full_logits = b.read_f32(&net.policy.logits);
+    let (t, vocab, rows) = (enc.n_tokens(), enc.vocab_size(), n * k);
+    let spec = SampleSpec {
+        rows,
+        vocab,
+        inv_temperature: 1.0,
+    };
+    let mut full = vec![0u32; rows * t];
+    let mut gap = 0.0f32;
+    for p in 0..t {
+        // Position p of every row, drawn on the same backend.
+        let slab: Vec<f32> = (0..rows)
+            .flat_map(|r| full_logits[(r * t + p) * vocab..(r * t + p + 1) * vocab].to_vec())
+            .collect();
+        for (a, c) in slab.iter().zip(&traced[p]) {
+            gap = gap.max((a - c).abs());
+        }
+        let (logits, u, drawn) = (
+            b.alloc(slab.len()).unwrap(),
+            b.alloc(rows).unwrap(),
+            b.alloc(rows).unwrap(),
+        );
+        b.write_f32(&logits, &slab);
+        b.write_f32(&u, &uniforms[p * rows..(p + 1) * rows]);
+        b.sample_tokens(&spec, &logits, &u, &drawn);
+        for (r, tok) in b.read_u32(&drawn).into_iter().enumerate() {
+            full[r * t + p] = tok;
+        }
+    }
+    (incremental.tokens, full, gap)
+}
+
+#[test]
+fn incremental_decoding_draws_what_full_decoding_draws() {
+    let mut rng = fresh_rng("incremental_decoding_draws_what_full_decoding_draws");
+    let mut gpu = gpu();
+    for preset in ["tiny", "small"] {
+        for field in [Field::Z, Field::Z2] {
+            let mut c = CpuBackend::new();
+            let (inc, full, gap) = incremental_and_full_draws(&mut c, &mut rng, preset, field);
+            assert_eq!(inc, full, "cpu {preset} {field}: the draws differ");
+            assert!(gap <= 1e-5, "cpu {preset} {field}: logits differ by {gap}");
+            println!("cpu {preset} {field}: logits differ by {gap}");
+            if let Some(g) = gpu.as_mut() {
+                let (inc, full, gap) = incremental_and_full_draws(g, &mut rng, preset, field);
+                assert_eq!(inc, full, "gpu {preset} {field}: the draws differ");
+                assert!(gap <= 1e-5, "gpu {preset} {field}: logits differ by {gap}");
+                println!("gpu {preset} {field}: logits differ by {gap}");
             }
         }
     }

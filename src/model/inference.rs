@@ -1,13 +1,14 @@
 //! The search's leaf evaluation: for a batch of states, the torso and the
 //! value head run once per state, then K actions per state are decoded
-//! token by token by the policy decoder alone, on the (state × K) rows,
-//! with the cross-attention memory projected once. Tokens are drawn on the
-//! device (`sample_tokens`) and fed back by a device gather, so one call
-//! records the whole evaluation and reads back only the sampled tokens,
-//! their log-probabilities and the value quantiles. Buffers are allocated
-//! once, when the evaluator is built.
+//! token by token by the incremental decoder, on the (state × K) rows:
+//! each token costs one row per sequence, with the cross-attention memory
+//! projected once. Tokens are drawn on the device (`sample_tokens`) into
+//! the buffer the next position reads, so one call records the whole
+//! evaluation and reads back only the sampled tokens, their
+//! log-probabilities and the value quantiles. Buffers are allocated once,
+//! when the evaluator is built.
 
-use super::layers::Linear;
+use super::incremental::IncrementalDecoder;
 use super::network::Network;
 use crate::engine::{Backend, SampleSpec, XentSpec};
 use anyhow::{bail, Result};
@@ -28,18 +29,14 @@ pub struct Evaluation {
 }
 
 pub struct Evaluator<B: Backend> {
+    /// The torso and value head, on one row per state.
     pub net: Network<B>,
-    /// Word 0 is START; then the sampled tokens, position-major:
-    /// 1 + pos·rows + row.
+    decoder: IncrementalDecoder<B>,
+    samples: usize,
+    /// Position-major, [position + 1][state · sample]: the first block is
+    /// START, block p + 1 the tokens drawn at position p, which are also
+    /// what position p + 1 reads.
     sampled: B::Buf,
-    /// Decoder input position (row, pos) ← `sampled` word (START or the
-    /// token drawn at pos − 1).
-    feed: B::Buf,
-    /// Per position, the decoder rows of that position.
-    at_position: Vec<B::Buf>,
-    current: B::Buf,
-    logits_layer: Linear,
-    logits: B::Buf,
     dlogits: B::Buf,
     correct: B::Buf,
     ones: B::Buf,
@@ -54,58 +51,44 @@ impl<B: Backend> Evaluator<B> {
     /// An evaluator for `states` states and `samples` actions per state,
     /// reading the parameters of `learner` (its newest weights, always).
     pub fn new(b: &mut B, learner: &Network<B>, states: usize, samples: usize) -> Result<Self> {
+        if samples == 0 {
+            bail!("the samples per state must be at least 1");
+        }
         let mut net = Network::build(
             b,
             learner.model.clone(),
             learner.game.clone(),
             learner.encoding.clone(),
             states,
-            samples,
+            1,
             0,
         )?;
         net.share_weights(learner)?;
+        let cells = 3 * net.game.grid() * net.game.grid();
+        let decoder = IncrementalDecoder::new(
+            b,
+            &net.layout,
+            &net.model,
+            &net.encoding,
+            states,
+            samples,
+            cells,
+        )?;
         let t = net.encoding.n_tokens();
         let rows = states * samples;
-        let c = net.model.channels;
         let vocab = net.encoding.vocab_size();
-
-        let sampled = b.alloc(1 + t * rows)?;
-        let mut init = vec![0u32; 1 + t * rows];
-        init[0] = vocab as u32;
-        b.write_u32(&sampled, &init);
-        let feed_index: Vec<u32> = (0..rows)
-            .flat_map(|r| {
-                (0..t).map(move |p| {
-                    if p == 0 {
-                        0
-                    } else {
-                        (1 + (p - 1) * rows + r) as u32
-                    }
-                })
-            })
-            .collect();
-        let feed = b.alloc(feed_index.len())?;
-        b.write_u32(&feed, &feed_index);
-        let mut at_position = Vec::with_capacity(t);
-        for p in 0..t {
-            let idx: Vec<u32> = (0..rows).map(|r| (r * t + p) as u32).collect();
-            let buf = b.alloc(rows)?;
-            b.write_u32(&buf, &idx);
-            at_position.push(buf);
+        let sampled = b.alloc((t + 1) * rows)?;
+        if !b.counts_only() {
+            let mut init = vec![0u32; (t + 1) * rows];
+            init[..rows].fill(vocab as u32);
+            b.write_u32(&sampled, &init);
         }
         let ones = b.alloc(rows)?;
         b.fill(&ones, 1.0);
-        let logits_layer = Linear {
-            rows,
-            ..*net.policy.logits_layer()
-        };
         Ok(Evaluator {
+            decoder,
+            samples,
             sampled,
-            feed,
-            at_position,
-            current: b.alloc(rows * c)?,
-            logits_layer,
-            logits: b.alloc(rows * vocab)?,
             dlogits: b.alloc(rows * vocab)?,
             correct: b.alloc(rows)?,
             ones,
@@ -121,12 +104,12 @@ impl<B: Backend> Evaluator<B> {
     }
 
     pub fn samples(&self) -> usize {
-        self.net.samples
+        self.samples
     }
 
     /// Uniforms needed per call: one per sampled token.
     pub fn uniforms_len(&self) -> usize {
-        self.net.batch * self.net.samples * self.net.encoding.n_tokens()
+        self.decoder.rows() * self.net.encoding.n_tokens()
     }
 
     /// Evaluates encoded `states` (grid-major across the batch, as
@@ -168,8 +151,7 @@ impl<B: Backend> Evaluator<B> {
             );
         }
         let t = net.encoding.n_tokens();
-        let rows = net.batch * net.samples;
-        let c = net.model.channels;
+        let rows = self.decoder.rows();
         let vocab = net.encoding.vocab_size();
         b.write_f32(&net.torso.states, states);
         b.write_f32(&self.uniforms, uniforms);
@@ -181,36 +163,22 @@ impl<B: Backend> Evaluator<B> {
             inv_temperature: 1.0 / self.temperature,
         };
         let xent = XentSpec { rows, vocab };
+        let logits = &self.decoder.logits;
         for pos in 0..t {
-            b.gather_rows(
-                rows * t,
-                1,
-                &self.feed,
-                &self.sampled,
-                &net.policy.tokens_in,
-            );
+            let read = b.view(&self.sampled, pos * rows, rows);
             let memory = (pos == 0).then_some(&net.torso.memory);
-            net.policy.decode(b, &net.weights, memory);
-            b.gather_rows(
-                rows,
-                c,
-                &self.at_position[pos],
-                net.policy.output(),
-                &self.current,
-            );
-            self.logits_layer
-                .forward(b, &net.weights, &self.current, &self.logits);
-            let drawn = b.view(&self.sampled, 1 + pos * rows, rows);
+            self.decoder.step(b, &net.weights, pos, &read, memory);
+            let drawn = b.view(&self.sampled, (pos + 1) * rows, rows);
             let u = b.view(&self.uniforms, pos * rows, rows);
-            b.sample_tokens(&sample, &self.logits, &u, &drawn);
+            b.sample_tokens(&sample, logits, &u, &drawn);
             if let Some(trace) = trace.as_mut() {
-                trace.push(b.read_f32(&self.logits));
+                trace.push(b.read_f32(logits));
             }
             // −log p of the drawn token under the untempered policy.
             let nlp = b.view(&self.neg_log_p, pos * rows, rows);
             b.softmax_xent(
                 &xent,
-                &self.logits,
+                logits,
                 &drawn,
                 &self.ones,
                 &nlp,
@@ -218,7 +186,7 @@ impl<B: Backend> Evaluator<B> {
                 &self.correct,
             );
         }
-        let drawn_view = b.view(&self.sampled, 1, t * rows);
+        let drawn_view = b.view(&self.sampled, rows, t * rows);
         let [drawn, nlp, quantiles]: [Vec<u32>; 3] = b
             .read_many_u32(&[&drawn_view, &self.neg_log_p, net.quantiles()])
             .try_into()

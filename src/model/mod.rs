@@ -4,6 +4,7 @@
 pub mod adamw;
 pub mod checkpoint;
 pub mod config;
+pub mod incremental;
 pub mod inference;
 pub mod layers;
 pub mod memory;

@@ -18,6 +18,9 @@ pub const MAX_HEAD_DIM: usize = 64;
 /// is the words [h·head_dim, (h+1)·head_dim) of it. Row strides let Q, K
 /// and V be column slices of one fused projection. The output has the
 /// layout of Q with stride `o_stride`; `lse` is batch × heads × q_len.
+/// `kv_batch` lets the key rows of one batch interleave with the others'
+/// (a position-major cache: key j of batch b at b·kv_batch + j·k_stride);
+/// the backward needs the default, consecutive batches.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct AttentionSpec {
     pub batch: usize,
@@ -32,6 +35,9 @@ pub struct AttentionSpec {
     pub k_stride: usize,
     pub v_stride: usize,
     pub o_stride: usize,
+    /// Words from one batch's first K (and V) row to the next batch's;
+    /// None: kv_len rows of their own stride.
+    pub kv_batch: Option<usize>,
 }
 
 impl AttentionSpec {
@@ -50,6 +56,7 @@ impl AttentionSpec {
             k_stride: width,
             v_stride: width,
             o_stride: width,
+            kv_batch: None,
         }
     }
     pub fn causal(mut self) -> Self {
@@ -59,17 +66,27 @@ impl AttentionSpec {
     pub fn lse_len(&self) -> usize {
         self.batch * self.heads * self.q_len
     }
-    /// Words spanned by a Q-like (q_len rows) and a K-like (kv_len rows) operand.
+    /// Words spanned by Q, K, V and the output.
     pub fn extents(&self) -> [usize; 4] {
-        let span = |rows: usize, stride: usize| {
-            (self.batch * rows - 1) * stride + self.heads * self.head_dim
+        let width = self.heads * self.head_dim;
+        let span = |rows: usize, stride: usize| (self.batch * rows - 1) * stride + width;
+        let kv_span = |stride: usize| {
+            (self.batch - 1) * self.kv_batch_stride(stride) + (self.kv_len - 1) * stride + width
         };
         [
             span(self.q_len, self.q_stride),
-            span(self.kv_len, self.k_stride),
-            span(self.kv_len, self.v_stride),
+            kv_span(self.k_stride),
+            kv_span(self.v_stride),
             span(self.q_len, self.o_stride),
         ]
+    }
+    /// Words between batches of the K or V operand of row stride `stride`.
+    fn kv_batch_stride(&self, stride: usize) -> usize {
+        self.kv_batch.unwrap_or(self.kv_len * stride)
+    }
+    /// Whether each batch's K and V rows are consecutive (the default).
+    fn consecutive_batches(&self) -> bool {
+        self.kv_batch.is_none()
     }
     fn check(&self) {
         assert!(
@@ -90,10 +107,10 @@ impl AttentionSpec {
         (b * self.q_len + i) * self.q_stride + h * self.head_dim
     }
     fn k_at(&self, b: usize, j: usize, h: usize) -> usize {
-        (b * self.kv_len + j) * self.k_stride + h * self.head_dim
+        b * self.kv_batch_stride(self.k_stride) + j * self.k_stride + h * self.head_dim
     }
     fn v_at(&self, b: usize, j: usize, h: usize) -> usize {
-        (b * self.kv_len + j) * self.v_stride + h * self.head_dim
+        b * self.kv_batch_stride(self.v_stride) + j * self.v_stride + h * self.head_dim
     }
     fn o_at(&self, b: usize, i: usize, h: usize) -> usize {
         (b * self.q_len + i) * self.o_stride + h * self.head_dim
@@ -153,17 +170,11 @@ pub fn cpu<F: Float + Send + Sync>(
     if !parallel(s) {
         return cpu_serial(s, q, k, v, out, lse);
     }
-    let one = one_batch(s);
     out.par_chunks_mut(s.q_len * s.o_stride)
         .zip(lse.par_chunks_mut(s.heads * s.q_len))
         .take(s.batch)
         .enumerate()
-        .for_each(|(b, (out, lse))| {
-            let q = rows(q, b, s.q_len, s.q_stride, s);
-            let k = rows(k, b, s.kv_len, s.k_stride, s);
-            let v = rows(v, b, s.kv_len, s.v_stride, s);
-            cpu_serial(&one, q, k, v, out, lse)
-        });
+        .for_each(|(b, (out, lse))| forward_batch(s, q, k, v, b, out, lse));
 }
 
 fn cpu_serial<F: Float>(
@@ -174,32 +185,48 @@ fn cpu_serial<F: Float>(
     out: &mut [F],
     lse: &mut [F],
 ) {
+    out.chunks_mut(s.q_len * s.o_stride)
+        .zip(lse.chunks_mut(s.heads * s.q_len))
+        .take(s.batch)
+        .enumerate()
+        .for_each(|(b, (out, lse))| forward_batch(s, q, k, v, b, out, lse));
+}
+
+/// Batch b of the forward: q, k and v whole, `out` and `lse` this batch's
+/// rows alone (so batches may run on separate threads).
+fn forward_batch<F: Float>(
+    s: &AttentionSpec,
+    q: &[F],
+    k: &[F],
+    v: &[F],
+    b: usize,
+    out: &mut [F],
+    lse: &mut [F],
+) {
     let d = s.head_dim;
-    for b in 0..s.batch {
-        for h in 0..s.heads {
-            for i in 0..s.q_len {
-                let scores: Vec<Option<F>> = (0..s.kv_len)
-                    .map(|j| s.visible(i, j).then(|| score(s, q, k, b, h, i, j)))
-                    .collect();
-                let m = scores
-                    .iter()
-                    .flatten()
-                    .fold(F::neg_infinity(), |a, &x| a.max(x));
-                let weights: Vec<F> = scores
-                    .iter()
-                    .map(|x| x.map_or(F::zero(), |x| (x - m).exp()))
-                    .collect();
-                let total = weights.iter().fold(F::zero(), |a, &w| a + w);
-                let o = s.o_at(b, i, h);
-                for dd in 0..d {
-                    let mut acc = F::zero();
-                    for (j, &w) in weights.iter().enumerate() {
-                        acc = acc + w * v[s.v_at(b, j, h) + dd];
-                    }
-                    out[o + dd] = acc / total;
+    for h in 0..s.heads {
+        for i in 0..s.q_len {
+            let scores: Vec<Option<F>> = (0..s.kv_len)
+                .map(|j| s.visible(i, j).then(|| score(s, q, k, b, h, i, j)))
+                .collect();
+            let m = scores
+                .iter()
+                .flatten()
+                .fold(F::neg_infinity(), |a, &x| a.max(x));
+            let weights: Vec<F> = scores
+                .iter()
+                .map(|x| x.map_or(F::zero(), |x| (x - m).exp()))
+                .collect();
+            let total = weights.iter().fold(F::zero(), |a, &w| a + w);
+            let o = s.o_at(0, i, h);
+            for dd in 0..d {
+                let mut acc = F::zero();
+                for (j, &w) in weights.iter().enumerate() {
+                    acc = acc + w * v[s.v_at(b, j, h) + dd];
                 }
-                lse[s.lse_at(b, h, i)] = m + total.ln();
+                out[o + dd] = acc / total;
             }
+            lse[s.lse_at(0, h, i)] = m + total.ln();
         }
     }
 }
@@ -218,7 +245,7 @@ pub fn backward_cpu<F: Float + Send + Sync>(
     dv: &mut [F],
 ) {
     s.check();
-    if !parallel(s) {
+    if !parallel(s) || !s.consecutive_batches() {
         return backward_into(s, q, k, v, out, lse, dout, &mut SeparateGrads([dq, dk, dv]));
     }
     let grads = dq
@@ -244,7 +271,10 @@ pub fn backward_fused<F: Float + Send + Sync>(
     base: [usize; 3],
 ) {
     s.check();
-    let uniform = s.q_len == s.kv_len && s.q_stride == s.k_stride && s.k_stride == s.v_stride;
+    let uniform = s.q_len == s.kv_len
+        && s.q_stride == s.k_stride
+        && s.k_stride == s.v_stride
+        && s.consecutive_batches();
     if !parallel(s) || !uniform {
         return backward_into(s, q, k, v, out, lse, dout, &mut FusedGrads { words, base });
     }
@@ -367,6 +397,9 @@ struct Params {
     k_stride: u32,
     v_stride: u32,
     o_stride: u32,
+    k_batch: u32,
+    v_batch: u32,
+    _pad2: [u32; 2],
     // Offsets of the bindings, in binding order.
     off: [u32; 12],
 }
@@ -387,6 +420,9 @@ fn params(s: &AttentionSpec, bufs: &[&GpuBuf]) -> Params {
         k_stride: s.k_stride as u32,
         v_stride: s.v_stride as u32,
         o_stride: s.o_stride as u32,
+        k_batch: s.kv_batch_stride(s.k_stride) as u32,
+        v_batch: s.kv_batch_stride(s.v_stride) as u32,
+        _pad2: [0; 2],
         off,
     }
 }
@@ -612,5 +648,44 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A position-major key/value cache (key j of batch b at
+    /// b·kv_batch + j·k_stride) attends exactly as the same keys laid out
+    /// batch after batch, so a decoder may keep its cache that way.
+    #[test]
+    fn interleaved_keys_attend_as_consecutive_ones() {
+        let (batch, heads, kv_len, dim) = (6, 2, 4, 3);
+        let c = heads * dim;
+        let consecutive = AttentionSpec::new(batch, heads, 1, kv_len, dim);
+        let q = values(batch * c, 3);
+        let k = values(batch * kv_len * c, 4);
+        let v = values(batch * kv_len * c, 5);
+        // The same keys, position-major: row (j, b) = row b·kv_len + j.
+        let mut k_cache = vec![0.0; batch * kv_len * c];
+        let mut v_cache = vec![0.0; batch * kv_len * c];
+        for b in 0..batch {
+            for j in 0..kv_len {
+                let (from, to) = ((b * kv_len + j) * c, (j * batch + b) * c);
+                k_cache[to..to + c].copy_from_slice(&k[from..from + c]);
+                v_cache[to..to + c].copy_from_slice(&v[from..from + c]);
+            }
+        }
+        let interleaved = AttentionSpec {
+            k_stride: batch * c,
+            v_stride: batch * c,
+            kv_batch: Some(c),
+            ..consecutive
+        };
+        let run = |s: &AttentionSpec, k: &[f64], v: &[f64]| {
+            let (mut out, mut lse) = (vec![0.0; batch * c], vec![0.0; s.lse_len()]);
+            cpu(s, &q, k, v, &mut out, &mut lse);
+            (out, lse)
+        };
+        assert_eq!(
+            run(&consecutive, &k, &v),
+            run(&interleaved, &k_cache, &v_cache)
+        );
+        assert_eq!(interleaved.extents()[1], k_cache.len());
     }
 }
