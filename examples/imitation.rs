@@ -3,10 +3,11 @@
 //! the standard basis every 10 steps; prints the learner step at which it
 //! first plays the game back, per seed.
 //!
-//!     cargo run --release --example imitation -- [z|z2] [seeds] [max steps] [lr] [FILE]
+//!     cargo run --release --example imitation -- [z|z2] [seeds] [max steps] [lr] [FILE] [preset]
 //!
-//! With FILE (a verified scheme, e.g. a run's `best.json`), that scheme's
-//! game is imitated instead of Strassen's.
+//! With FILE (a verified scheme, e.g. a run's `best.json`; `strassen` for
+//! the default), that scheme's game is imitated instead of Strassen's;
+//! `preset` is the model (tiny unless given).
 
 use tensorsearch::engine::cpu::CpuBackend;
 use tensorsearch::game::GameConfig;
@@ -23,7 +24,8 @@ fn main() -> anyhow::Result<()> {
     let seeds: u64 = arg(2, "5").parse()?;
     let max_steps: u32 = arg(3, "3000").parse()?;
     let lr: f32 = arg(4, "3e-3").parse()?;
-    let scheme = match args.get(5) {
+    let preset = arg(6, "tiny");
+    let scheme = match args.get(5).filter(|f| *f != "strassen") {
         Some(file) => {
             let d = tensorsearch::problem::json::read_file(std::path::Path::new(file))?.remove(0);
             tensorsearch::problem::verify(&d, field).map_err(|e| anyhow::anyhow!("{file}: {e}"))?;
@@ -41,7 +43,7 @@ fn main() -> anyhow::Result<()> {
     };
     for seed in 0..seeds {
         let cfg = Imitation {
-            model: ModelConfig::preset("tiny")?,
+            model: ModelConfig::preset(&preset)?,
             batch: 64,
             lr,
             seed,

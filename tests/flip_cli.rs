@@ -51,6 +51,53 @@ fn the_standard_2x2x2_walks_to_rank_seven_and_every_file_verifies() {
     fs::remove_dir_all(&dir).unwrap();
 }
 
+/// With the general reduction 3x3x3 reaches Laderman's rank 23, every
+/// file verifies, a resume keeps the setting, and the GPU walk (merges
+/// only) is refused for it before any adapter is opened.
+#[test]
+fn the_general_reduction_walks_3x3x3_to_rank_23() {
+    let dir = temp_dir("flip-general");
+    let out = dir.join("run");
+    let o = out.to_str().unwrap();
+    let r = run(
+        &[
+            "flip",
+            "3x3x3",
+            "--reduction",
+            "general",
+            "--target",
+            "23",
+            "--time",
+            "60s",
+            "--out",
+            o,
+        ],
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("general reduction"), "{}", r.stderr);
+    assert!(r.stdout.contains("best rank 23"), "{}", r.stdout);
+    assert!(verifies(&out.join("best.json")).contains("rank 23: ok"));
+    assert_clean_failure(
+        &["flip", "--resume", o, "--reduction", "merge"],
+        "--reduction Merge conflicts with the checkpoint's General",
+    );
+    assert_clean_failure(
+        &[
+            "flip",
+            "3x3x3",
+            "--reduction",
+            "general",
+            "--device",
+            "gpu",
+            "--out",
+            dir.join("gpu").to_str().unwrap(),
+        ],
+        "the GPU walk makes merges only",
+    );
+    fs::remove_dir_all(&dir).unwrap();
+}
+
 #[test]
 fn a_killed_run_leaves_whole_files_and_resumes() {
     let dir = temp_dir("flip-kill");

@@ -63,9 +63,23 @@ pub struct FlipArgs {
     /// Flips without a new low before a plus transition, at least 1 (default 50000).
     #[arg(long, value_parser = ranged::<u64>([1, u64::MAX]))]
     pub plateau: Option<u64>,
+    /// After each flip, merges only (merge, the default: more flips per
+    /// second) or also the general reduction (general: a term whose factor
+    /// depends on those of terms sharing another factor is folded away).
+    #[arg(long, value_enum)]
+    pub reduction: Option<Reduction>,
     /// At the end, Hensel-lift the best-rank schemes to Z or Q; those that lift go to OUT/lifted/, verified.
     #[arg(long)]
     pub lift: bool,
+}
+
+/// What a walk reduces after each flip.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Reduction {
+    /// Terms sharing two factors merge; a zero term drops.
+    Merge,
+    /// Merges, and the general reduction by linear dependence.
+    General,
 }
 
 pub fn run(device: DeviceArg, args: FlipArgs) -> Result<ExitCode> {
@@ -104,6 +118,12 @@ pub fn run(device: DeviceArg, args: FlipArgs) -> Result<ExitCode> {
         steps: None,
     };
     let shape = settings.shape()?;
+    let general = settings.pool.general_reduction;
+    if general && device == DeviceArg::Gpu {
+        bail!("the GPU walk makes merges only: use --device cpu with --reduction general");
+    }
+    // The general reduction runs in CPU walks (auto picks them).
+    let device = if general { DeviceArg::Cpu } else { device };
     let report = run_flips(settings, resume, &out, stop, |arith| {
         engine(device, arith, shape.standard_rank(), args.threads)
     })?;
@@ -202,6 +222,9 @@ fn fresh(args: &FlipArgs) -> Result<FlipSettings> {
         pool_size: args.pool.unwrap_or(defaults.pool_size),
         path_limit: args.path_limit.unwrap_or(defaults.path_limit),
         plateau: args.plateau.unwrap_or(defaults.plateau),
+        general_reduction: args
+            .reduction
+            .map_or(defaults.general_reduction, |r| r == Reduction::General),
         ..defaults
     };
     pool.check()?;
@@ -238,6 +261,12 @@ fn resumed(args: &FlipArgs, s: &FlipSettings) -> Result<FlipSettings> {
     agree("--pool", args.pool, s.pool.pool_size)?;
     agree("--path-limit", args.path_limit, s.pool.path_limit)?;
     agree("--plateau", args.plateau, s.pool.plateau)?;
+    let saved = if s.pool.general_reduction {
+        Reduction::General
+    } else {
+        Reduction::Merge
+    };
+    agree("--reduction", args.reduction, saved)?;
     if args.out.is_some() {
         bail!("--out starts a new run; a resumed run writes to its own directory");
     }

@@ -15,6 +15,10 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt::Debug;
 use std::hash::{Hash, Hasher};
 
+/// Vectors a dependence is looked for among (the terms of one group a
+/// flip walk looks at; larger groups are rare and searched in part).
+pub const MAX_DEPENDENCE: usize = 16;
+
 pub trait Factor:
     Copy + Eq + Ord + Hash + Debug + Send + Sync + Serialize + DeserializeOwned + 'static
 {
@@ -47,6 +51,34 @@ pub trait Factor:
 
     fn sub(self, other: Self) -> Option<Self> {
         self.add(other.neg())
+    }
+
+    /// A linear dependence among the first [`MAX_DEPENDENCE`] of `vs`: `(k, members,
+    /// negated)` with vs[k] = Σ ±vs[i] over the bits i of `members` (none
+    /// of them k), vs[i] taken negated where `negated` has bit i; None when
+    /// none is found. Over Z the search takes three vectors at a time
+    /// (vs[k] = ±vs[i] ± vs[j]); equal pairs are the walk's merges, not
+    /// looked for here.
+    fn dependence(vs: &[Self]) -> Option<(usize, u64, u64)> {
+        let n = vs.len().min(MAX_DEPENDENCE);
+        for k in 0..n {
+            for i in 0..n {
+                for j in i + 1..n {
+                    if i == k || j == k {
+                        continue;
+                    }
+                    for (ni, nj) in [(false, false), (false, true), (true, false), (true, true)] {
+                        let sum = vs[i].signed(ni).add(vs[j].signed(nj));
+                        if sum == Some(vs[k]) {
+                            let members = 1 << i | 1 << j;
+                            let negated = (ni as u64) << i | (nj as u64) << j;
+                            return Some((k, members, negated));
+                        }
+                    }
+                }
+            }
+        }
+        None
     }
 
     /// `self` negated when `negated`.
@@ -119,6 +151,29 @@ impl Factor for u64 {
                 .enumerate()
                 .fold(0, |m, (i, &x)| m | ((x.rem_euclid(2) as u64) << i)),
         )
+    }
+
+    /// Gaussian elimination over Z2: each vector is reduced by the
+    /// pivots of those before it, recording which originals it took; the
+    /// first that reduces to zero is the sum of those.
+    fn dependence(vs: &[Self]) -> Option<(usize, u64, u64)> {
+        // (pivot bit, reduced vector, mask of the originals summed into it)
+        // Row k comes from vector k: each vector adds a row or returns.
+        let mut basis = [(0u64, 0u64, 0u64); MAX_DEPENDENCE];
+        for (k, &v) in vs.iter().enumerate().take(MAX_DEPENDENCE) {
+            let (mut x, mut used) = (v, 1u64 << k);
+            for &(pivot, row, mask) in &basis[..k] {
+                if x & pivot != 0 {
+                    x ^= row;
+                    used ^= mask;
+                }
+            }
+            if x == 0 {
+                return Some((k, used & !(1u64 << k), 0));
+            }
+            basis[k] = (x & x.wrapping_neg(), x, used);
+        }
+        None
     }
 }
 
@@ -288,6 +343,38 @@ mod tests {
     #[test]
     fn small_planes_are_the_integers_minus_seven_to_seven() {
         arithmetic_matches_the_integers::<Small>();
+    }
+
+    /// A found dependence holds; over Z2 any dependent set is found,
+    /// over Z one of three vectors with coefficients ±1.
+    #[test]
+    fn dependences_are_found_and_hold() {
+        let z2 = |xs: &[i64]| <u64 as Factor>::from_ints(xs).unwrap();
+        // a + b + c + d = 0, no three dependent.
+        let vs = [
+            z2(&[1, 0, 0, 1]),
+            z2(&[0, 1, 0, 1]),
+            z2(&[0, 0, 1, 1]),
+            z2(&[1, 1, 1, 1]),
+        ];
+        let (k, members, _) = Factor::dependence(&vs).unwrap();
+        assert_eq!(members.count_ones(), 3);
+        let sum = (0..4)
+            .filter(|i| members >> i & 1 == 1)
+            .fold(0u64, |s, i| s ^ vs[i]);
+        assert_eq!(sum, vs[k]);
+        assert!(Factor::dependence(&vs[..3]).is_none());
+        let t = |xs: &[i64]| Ternary::from_ints(xs).unwrap();
+        // c = a − b.
+        let vs = [t(&[1, 1, 0]), t(&[0, 1, 1]), t(&[1, 0, -1])];
+        let (k, members, negated) = Factor::dependence(&vs).unwrap();
+        let sum = (0..3)
+            .filter(|i| members >> i & 1 == 1)
+            .fold(Ternary::zero(), |s, i| {
+                s.add(vs[i].signed(negated >> i & 1 == 1)).unwrap()
+            });
+        assert_eq!(sum, vs[k]);
+        assert!(Factor::dependence(&[t(&[1, 0, 0]), t(&[0, 1, 0]), t(&[0, 0, 1])]).is_none());
     }
 
     #[test]

@@ -31,6 +31,11 @@ pub struct PoolSettings {
     /// Walks at one rank after which the next pool is taken even when
     /// not full.
     pub level_walks: u64,
+    /// Whether walks also make the general reduction (a term whose factor
+    /// depends on those of terms sharing another factor is folded away),
+    /// not only merges of terms sharing two factors.
+    #[serde(default)]
+    pub general_reduction: bool,
 }
 
 impl Default for PoolSettings {
@@ -41,6 +46,7 @@ impl Default for PoolSettings {
             path_limit: 2_000_000,
             plateau: 50_000,
             level_walks: 256,
+            general_reduction: false,
         }
     }
 }
@@ -279,6 +285,9 @@ fn descend<F: Factor>(
         terms: start.to_vec(),
     };
     let mut w = Walker::new(&start, seed);
+    if s.general_reduction {
+        w.enable_general_reduction();
+    }
     w.wander(s.path_limit, s.plateau, |w, step| {
         w.rank() >= rank && !(step % HALT_EVERY == HALT_EVERY - 1 && halt())
     });
@@ -301,6 +310,7 @@ mod tests {
             path_limit: 100_000,
             plateau: 10_000,
             level_walks: 32,
+            general_reduction: false,
         };
         let mut s = PoolSearch::new(&Z2Scheme::standard(shape).unwrap(), settings, 17);
         let pool = rayon::ThreadPoolBuilder::new()
@@ -337,6 +347,7 @@ mod tests {
             path_limit: 200_000,
             plateau: 5_000,
             level_walks: 16,
+            general_reduction: false,
         };
         let mut s = PoolSearch::new(&Scheme::<Ternary>::standard(shape).unwrap(), settings, 3);
         for _ in 0..20 {
