@@ -3,7 +3,11 @@
 //! walks from random members, in parallel; a walk ends as soon as its rank
 //! drops below the pool's, or after a path limit. Schemes found at the
 //! lowest rank fill the next pool, which replaces the current one when it
-//! is full, or when the level has had its share of walks.
+//! is full, or when the level has had its share of walks. A walk that
+//! made its path limit and ended at the pool's rank joins the pool (in a
+//! random member's place when it is full), as ternary_flip_graph's
+//! runners do: at a plateau the pool keeps moving instead of restarting
+//! from the same few schemes.
 //!
 //! Walk seeds are drawn from one generator in a fixed order and results
 //! are taken in walk order, so a run is the same for a given seed whatever
@@ -229,10 +233,25 @@ impl<F: Factor> PoolSearch<F> {
             best: vec![],
             improved: false,
         };
-        for (found, flips) in results {
+        let mut rng = XorShift::from_state(st.rng);
+        for WalkResult {
+            found,
+            flips,
+            wandered,
+        } in results
+        {
             round.flips += flips;
             st.walks += 1;
             st.level_walks += 1;
+            if let Some(terms) = wandered.filter(|t| t.len() == st.rank) {
+                if st.pool.len() < self.settings.pool_size {
+                    st.pool.push(terms);
+                } else {
+                    let k = rng.below(st.pool.len());
+                    st.pool[k] = terms;
+                }
+                continue;
+            }
             let Some(terms) = found else { continue };
             let r = terms.len();
             if r < st.next_rank {
@@ -247,6 +266,7 @@ impl<F: Factor> PoolSearch<F> {
                 st.next.push(terms);
             }
         }
+        st.rng = rng.state();
         let best = st.rank.min(st.next_rank);
         round.best.retain(|s| s.rank() == best);
         round.improved = best < before;
@@ -262,9 +282,15 @@ impl<F: Factor> PoolSearch<F> {
     }
 }
 
-/// What one walk gave: its scheme when its rank dropped below the pool's,
-/// and the flips it made.
-pub type WalkResult<F> = (Option<Vec<[F; 3]>>, u64);
+/// What one walk gave.
+pub struct WalkResult<F> {
+    /// Its scheme, when its rank dropped below the pool's.
+    pub found: Option<Vec<[F; 3]>>,
+    pub flips: u64,
+    /// Where it ended after its path limit, when that is at the pool's
+    /// rank (a new member for the pool).
+    pub wandered: Option<Vec<[F; 3]>>,
+}
 
 /// Steps between looks at `halt`.
 const HALT_EVERY: u64 = 1 << 16;
@@ -291,8 +317,12 @@ fn descend<F: Factor>(
     w.wander(s.path_limit, s.plateau, |w, step| {
         w.rank() >= rank && !(step % HALT_EVERY == HALT_EVERY - 1 && halt())
     });
-    let found = (w.rank() < rank).then(|| w.scheme().terms);
-    (found, w.flips)
+    let (dropped, exhausted) = (w.rank() < rank, w.rank() == rank && !halt());
+    WalkResult {
+        found: dropped.then(|| w.scheme().terms),
+        flips: w.flips,
+        wandered: exhausted.then(|| w.scheme().terms),
+    }
 }
 
 #[cfg(test)]
@@ -360,6 +390,41 @@ mod tests {
         let d = s.best().to_decomposition();
         assert_eq!(d.field, Field::Z);
         verify(&d, Field::Z).unwrap();
+    }
+
+    /// A walk that made its path limit at the pool's rank joins the pool,
+    /// in a member's place once the pool is full; one at another rank
+    /// does not.
+    #[test]
+    fn walks_ending_at_the_pool_rank_join_the_pool() {
+        let shape = Shape::new(2, 2, 2).unwrap();
+        let settings = PoolSettings {
+            pool_size: 2,
+            ..PoolSettings::default()
+        };
+        let start = Z2Scheme::standard(shape).unwrap();
+        let mut s = PoolSearch::new(&start, settings, 5);
+        let rank = s.state.rank;
+        let variant = |rotate: usize| {
+            let mut t = s.state.pool[0].clone();
+            t.rotate_left(rotate);
+            t
+        };
+        let (one, two) = (variant(1), variant(2));
+        let ended = |terms: Vec<[u64; 3]>| WalkResult {
+            found: None,
+            flips: 10,
+            wandered: Some(terms),
+        };
+        s.absorb(vec![ended(one.clone())]);
+        assert_eq!(s.state.pool.len(), 2);
+        assert!(s.state.pool.contains(&one));
+        s.absorb(vec![ended(two.clone())]);
+        assert_eq!(s.state.pool.len(), 2, "a full pool stays full");
+        assert!(s.state.pool.contains(&two));
+        s.absorb(vec![ended(two[..rank - 1].to_vec())]);
+        assert!(s.state.pool.iter().all(|t| t.len() == rank));
+        assert_eq!(s.state.walks, 3);
     }
 
     #[test]

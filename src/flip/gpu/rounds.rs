@@ -4,7 +4,7 @@
 use super::reference::{Limits, Status, Walk};
 use super::walks::GpuWalks;
 use crate::engine::gpu::GpuBackend;
-use crate::flip::pool::{PoolSearch, PoolSettings, Round};
+use crate::flip::pool::{PoolSearch, PoolSettings, Round, WalkResult};
 use crate::flip::scheme::Z2Scheme;
 use anyhow::Result;
 
@@ -94,10 +94,16 @@ impl GpuRounds {
         let results = walks
             .into_iter()
             .map(|w| {
-                (
-                    (w.status == Status::Dropped).then_some(w.terms),
-                    w.flips as u64,
-                )
+                let exhausted = w.status == Status::Exhausted;
+                let (found, wandered) = match w.status {
+                    Status::Dropped => (Some(w.terms), None),
+                    _ => (None, exhausted.then_some(w.terms)),
+                };
+                WalkResult {
+                    found,
+                    flips: w.flips as u64,
+                    wandered,
+                }
             })
             .collect();
         search.absorb(results)
