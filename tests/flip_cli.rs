@@ -98,6 +98,38 @@ fn the_general_reduction_walks_3x3x3_to_rank_23() {
     fs::remove_dir_all(&dir).unwrap();
 }
 
+/// Meta starts: 4x4x4 from Strassen ⊗ Strassen starts at rank 49, and
+/// 2x2x3 from Strassen extended by a column at 7 + 4; both verify.
+#[test]
+fn meta_starts_verify_and_start_at_their_rank() {
+    let dir = temp_dir("flip-meta");
+    let strassen = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/strassen.json");
+    for (shape, from, said) in [
+        (
+            "4x4x4",
+            format!("product:{strassen},{strassen}"),
+            "the product of a 2x2x2 and a 2x2x2 scheme, a 4x4x4 scheme of rank 49",
+        ),
+        (
+            "2x2x3",
+            strassen.to_string(),
+            "the 2x2x2 scheme of rank 7 made a 2x2x3 scheme of rank 11",
+        ),
+    ] {
+        let out = dir.join(shape);
+        let o = out.to_str().unwrap();
+        let r = run(
+            &["flip", shape, "--from", &from, "--time", "1s", "--out", o],
+            &[],
+        );
+        assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+        assert!(r.stderr.contains(said), "{}", r.stderr);
+        let v = verifies(&out.join("best.json"));
+        assert!(v.contains(": ok"), "{v}");
+    }
+    fs::remove_dir_all(&dir).unwrap();
+}
+
 #[test]
 fn a_killed_run_leaves_whole_files_and_resumes() {
     let dir = temp_dir("flip-kill");
@@ -169,8 +201,26 @@ fn bad_flip_input_gets_one_clear_line() {
     let o = o.to_str().unwrap();
     let strassen = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/strassen.json");
     assert_clean_failure(
-        &["flip", "3x3x3", "--from", strassen, "--out", o],
-        "is a 2x2x2 scheme, not 3x3x3",
+        &[
+            "flip",
+            "4x4x4",
+            "--from",
+            &format!("product:{strassen}"),
+            "--out",
+            o,
+        ],
+        "--from product:A,B takes two scheme files",
+    );
+    assert_clean_failure(
+        &[
+            "flip",
+            "4x4x4",
+            "--from",
+            &format!("product:{strassen},{}", dir.join("absent.json").display()),
+            "--out",
+            o,
+        ],
+        "absent.json",
     );
     let broken = dir.join("broken.json");
     let mut text = fs::read_to_string(strassen).unwrap();

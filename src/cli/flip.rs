@@ -33,7 +33,7 @@ pub struct FlipArgs {
     /// Over z: coefficients in {-1,0,1} (ternary, the default) or from -7 to 7 (any).
     #[arg(long, value_parser = PossibleValuesParser::new(["ternary", "any"]).map(|s| s.parse::<Coeffs>().expect("listed")))]
     pub coeffs: Option<Coeffs>,
-    /// Start from `standard` (the default) or from the first decomposition in FILE.
+    /// Start from `standard` (the default), from the first decomposition in FILE, or from `product:A,B`, the tensor product of the schemes in files A and B; a scheme of another shape is projected and extended by standard terms to SHAPE.
     #[arg(long)]
     pub from: Option<String>,
     /// Stop once a scheme of at most this rank is found (exit 3 if the run ends first).

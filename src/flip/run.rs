@@ -15,7 +15,7 @@ use super::lift::{lift, Lift};
 use super::pool::{PoolSearch, PoolSettings, PoolState, Round};
 use super::scheme::{Scheme, Z2Scheme};
 use crate::engine::gpu::GpuBackend;
-use crate::problem::{json, verify, Decomposition, Field, Shape};
+use crate::problem::{json, meta, verify, Decomposition, Field, Shape};
 use crate::run::display::{fit_message, say, spinner};
 use crate::run::{Clock, Every, Identity, Kind, RunDir, Stop, Stopped};
 use anyhow::{anyhow, bail, Context, Result};
@@ -191,22 +191,60 @@ pub struct FlipReport {
     pub stopped_by: Stopped,
 }
 
-/// The start scheme: the standard algorithm, or the first decomposition
-/// of a file, which must have this shape and hold in F's field (within its
-/// coefficient bound).
+/// The start scheme: the standard algorithm; the first decomposition of a
+/// file; or `product:A,B`, the tensor product of the first decompositions
+/// of two files. A scheme of another shape is projected and extended by
+/// standard terms to this one (`problem::meta`). Every part read and the
+/// start itself must hold in F's field (within its coefficient bound).
 pub fn start_scheme<F: Factor>(from: &str, shape: Shape) -> Result<Scheme<F>> {
     if from == "standard" {
         return Scheme::standard(shape);
     }
-    let ds = json::read_file(Path::new(from))?;
-    let d = ds
-        .first()
-        .ok_or_else(|| anyhow!("{from} holds no decomposition"))?;
-    if d.shape != shape {
-        bail!("{from} is a {} scheme, not {shape}", d.shape);
-    }
-    verify(d, F::FIELD).map_err(|e| anyhow!("{from} does not hold over {}: {e}", F::FIELD))?;
-    Scheme::from_decomposition(d).map_err(|e| anyhow!("{from}: {e}"))
+    let read = |file: &str| -> Result<Decomposition> {
+        let d = json::read_file(Path::new(file))?
+            .into_iter()
+            .next()
+            .ok_or_else(|| anyhow!("{file} holds no decomposition"))?;
+        verify(&d, F::FIELD).map_err(|e| anyhow!("{file} does not hold over {}: {e}", F::FIELD))?;
+        Ok(d)
+    };
+    let made = match from.strip_prefix("product:") {
+        Some(parts) => {
+            let [a, b] = parts.split(',').collect::<Vec<_>>()[..] else {
+                bail!("--from product:A,B takes two scheme files, not '{parts}'");
+            };
+            let (a, b) = (read(a)?, read(b)?);
+            let product = meta::tensor_product(&a, &b)?;
+            eprintln!(
+                "start: the product of a {} and a {} scheme, a {} scheme of rank {}",
+                a.shape,
+                b.shape,
+                product.shape,
+                product.rank()
+            );
+            product
+        }
+        None => read(from)?,
+    };
+    let start = if made.shape == shape {
+        made
+    } else {
+        let fitted = meta::fit(&made, shape);
+        eprintln!(
+            "start: the {} scheme of rank {} made a {shape} scheme of rank {} (projected and extended by standard terms)",
+            made.shape,
+            made.rank(),
+            fitted.rank()
+        );
+        fitted
+    };
+    verify(&start, F::FIELD).map_err(|e| {
+        anyhow!(
+            "the start made from {from} does not hold over {}: {e}",
+            F::FIELD
+        )
+    })?;
+    Scheme::from_decomposition(&start).map_err(|e| anyhow!("{from}: {e}"))
 }
 
 fn read_checkpoint<T: serde::de::DeserializeOwned>(dir: &Path) -> Result<T> {

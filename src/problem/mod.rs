@@ -5,6 +5,7 @@ pub mod decomposition;
 pub mod export;
 pub mod field;
 pub mod json;
+pub mod meta;
 pub mod reference;
 pub mod shape;
 pub mod verify;
