@@ -4,10 +4,11 @@
 //! drops below the pool's, or after a path limit. Schemes found at the
 //! lowest rank fill the next pool, which replaces the current one when it
 //! is full, or when the level has had its share of walks. A walk that
-//! made its path limit and ended at the pool's rank joins the pool (in a
-//! random member's place when it is full), as ternary_flip_graph's
-//! runners do: at a plateau the pool keeps moving instead of restarting
-//! from the same few schemes.
+//! made its path limit joins the pool (in a random member's place when it
+//! is full) with where it ended at the pool's rank, or the last scheme it
+//! came back down to that rank with, as ternary_flip_graph's runners keep
+//! their end states: at a plateau the pool keeps moving instead of
+//! restarting from the same few schemes.
 //!
 //! Walk seeds are drawn from one generator in a fixed order and results
 //! are taken in walk order, so a run is the same for a given seed whatever
@@ -287,8 +288,9 @@ pub struct WalkResult<F> {
     /// Its scheme, when its rank dropped below the pool's.
     pub found: Option<Vec<[F; 3]>>,
     pub flips: u64,
-    /// Where it ended after its path limit, when that is at the pool's
-    /// rank (a new member for the pool).
+    /// After its path limit: where it ended, when at the pool's rank, or
+    /// else the last scheme it came back down to that rank with (a new
+    /// member for the pool).
     pub wandered: Option<Vec<[F; 3]>>,
 }
 
@@ -314,14 +316,26 @@ fn descend<F: Factor>(
     if s.general_reduction {
         w.enable_general_reduction();
     }
+    // The last scheme the walk came back down to the pool's rank with
+    // (after a plus transition): where it wandered, when it ends above.
+    let (mut came_back, mut previous) = (None, w.rank());
     w.wander(s.path_limit, s.plateau, |w, step| {
+        if w.rank() == rank && previous > rank {
+            came_back = Some(w.scheme().terms);
+        }
+        previous = w.rank();
         w.rank() >= rank && !(step % HALT_EVERY == HALT_EVERY - 1 && halt())
     });
-    let (dropped, exhausted) = (w.rank() < rank, w.rank() == rank && !halt());
+    let dropped = w.rank() < rank;
+    let wandered = match (dropped, halt()) {
+        (true, _) | (_, true) => None,
+        _ if w.rank() == rank => Some(w.scheme().terms),
+        _ => came_back,
+    };
     WalkResult {
         found: dropped.then(|| w.scheme().terms),
         flips: w.flips,
-        wandered: exhausted.then(|| w.scheme().terms),
+        wandered,
     }
 }
 
