@@ -130,6 +130,24 @@ fn meta_starts_verify_and_start_at_their_rank() {
     fs::remove_dir_all(&dir).unwrap();
 }
 
+/// A shape past one word per factor (9x9x2: A has 81 coefficients)
+/// walks on the CPU, writes verified schemes and resumes.
+#[test]
+fn a_shape_with_multiword_factors_walks_and_resumes() {
+    let dir = temp_dir("flip-wide");
+    let out = dir.join("run");
+    let o = out.to_str().unwrap();
+    let r = run(&["flip", "9x9x2", "--time", "3s", "--out", o], &[]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("best rank"), "{}", r.stdout);
+    let v = verifies(&out.join("best.json"));
+    assert!(v.contains(": ok"), "{v}");
+    let r = run(&["flip", "--resume", o, "--time", "1s"], &[]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    verifies(&out.join("best.json"));
+    fs::remove_dir_all(&dir).unwrap();
+}
+
 #[test]
 fn a_killed_run_leaves_whole_files_and_resumes() {
     let dir = temp_dir("flip-kill");
@@ -243,7 +261,22 @@ fn bad_flip_input_gets_one_clear_line() {
         &["flip", "2x2x2", "--target", "8", "--out", o],
         "--target 8 is not below the start rank 8",
     );
-    assert_clean_failure(&["flip", "9x9x9", "--out", o], "9x9x9 is not supported");
+    assert_clean_failure(
+        &["flip", "17x17x17", "--out", o],
+        "17x17x17 is not supported: the flip engine needs n·m, m·p and n·p up to 256 over Z2",
+    );
+    assert_clean_failure(
+        &["flip", "9x9x9", "--field", "z", "--out", o],
+        "9x9x9 is not supported: the flip engine needs n·m, m·p and n·p up to 64 over Z",
+    );
+    assert_clean_failure(
+        &["flip", "9x9x9", "--device", "gpu", "--out", o],
+        "the GPU walk holds factors of up to 64 coefficients",
+    );
+    assert_clean_failure(
+        &["flip", "9x9x9", "--lift", "--out", o],
+        "--lift takes factors of up to 64 coefficients",
+    );
     assert_clean_failure(
         &["flip", "2x2x2", "--threads", "0", "--out", o],
         "--threads",

@@ -14,6 +14,7 @@ use tensorsearch::flip::pool::PoolSettings;
 use tensorsearch::flip::run::{
     lift_found, read_settings, run as run_flips, Arith, Coeffs, Engine, FlipSettings, LIFT_STEPS,
 };
+use tensorsearch::flip::scheme::Z2Scheme;
 use tensorsearch::problem::{reference, Field};
 use tensorsearch::run::Stop;
 
@@ -25,7 +26,7 @@ const THREADS_PER_CORE: usize = 4;
 /// The command line of `flip`.
 #[derive(Clone, Debug, Default, clap::Args)]
 pub struct FlipArgs {
-    /// Shape n x m x p with n·m, m·p, n·p up to 64 (not needed with --resume).
+    /// Shape n x m x p with n·m, m·p, n·p up to 256 over Z2, 64 over Z (not needed with --resume).
     pub shape: Option<String>,
     /// Walk over z2 (the default) or z.
     #[arg(long, value_parser = PossibleValuesParser::new(["z2", "z"]).map(|s| s.parse::<Field>().expect("listed")))]
@@ -122,8 +123,20 @@ pub fn run(device: DeviceArg, args: FlipArgs) -> Result<ExitCode> {
     if general && device == DeviceArg::Gpu {
         bail!("the GPU walk makes merges only: use --device cpu with --reduction general");
     }
-    // The general reduction runs in CPU walks (auto picks them).
-    let device = if general { DeviceArg::Cpu } else { device };
+    // Factors longer than one word are walked on the CPU.
+    let one_word = Z2Scheme::supports(shape);
+    if !one_word && device == DeviceArg::Gpu {
+        bail!("the GPU walk holds factors of up to 64 coefficients: use --device cpu for {shape}");
+    }
+    if !one_word && args.lift {
+        bail!("--lift takes factors of up to 64 coefficients; {shape} has longer ones");
+    }
+    // The general reduction and long factors run in CPU walks (auto picks them).
+    let device = if general || !one_word {
+        DeviceArg::Cpu
+    } else {
+        device
+    };
     let report = run_flips(settings, resume, &out, stop, |arith| {
         engine(device, arith, shape.standard_rank(), args.threads)
     })?;

@@ -29,8 +29,11 @@ pub trait Factor:
     const COEFFS: &'static str;
     /// The largest coefficient magnitude (1 over Z2).
     const BOUND: i64;
-    /// Words per factor.
+    /// Bits per coefficient (the key of a direct lookup is PLANES · len
+    /// bits).
     const PLANES: usize;
+    /// The most coefficients a factor holds.
+    const MAX_COEFFS: usize = 64;
 
     fn zero() -> Self;
     fn is_zero(self) -> bool;
@@ -172,6 +175,104 @@ impl Factor for u64 {
                 return Some((k, used & !(1u64 << k), 0));
             }
             basis[k] = (x & x.wrapping_neg(), x, used);
+        }
+        None
+    }
+}
+
+/// Over Z2 with more than 64 coefficients: bit i of word i / 64 is
+/// coefficient i (shapes to 16x16x16 with W = 4). Word 0 alone is the
+/// direct-lookup key, as for u64, so a walk on a shape both can hold draws
+/// the same flips.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Wide<const W: usize>(pub [u64; W]);
+
+impl<const W: usize> Hash for Wide<W> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        // One word for the walk's fast hasher, which keeps only the last.
+        let h = self.0.iter().fold(0u64, |h, &p| {
+            h.rotate_left(23) ^ p.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        });
+        state.write_u64(h);
+    }
+}
+
+impl<const W: usize> Serialize for Wide<W> {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        self.0.as_slice().serialize(s)
+    }
+}
+
+impl<'de, const W: usize> Deserialize<'de> for Wide<W> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let words = Vec::<u64>::deserialize(d)?;
+        let words: [u64; W] = words.try_into().map_err(|w: Vec<u64>| {
+            serde::de::Error::custom(format!("a factor has {W} words, not {}", w.len()))
+        })?;
+        Ok(Wide(words))
+    }
+}
+
+impl<const W: usize> Factor for Wide<W> {
+    const FIELD: Field = Field::Z2;
+    const SIGNED: bool = false;
+    const COEFFS: &'static str = "";
+    const BOUND: i64 = 1;
+    const PLANES: usize = 1;
+    const MAX_COEFFS: usize = 64 * W;
+
+    fn zero() -> Self {
+        Wide([0; W])
+    }
+    fn is_zero(self) -> bool {
+        self.0.iter().all(|&x| x == 0)
+    }
+    fn add(self, other: Self) -> Option<Self> {
+        let mut out = self.0;
+        for (o, x) in out.iter_mut().zip(other.0) {
+            *o ^= x;
+        }
+        Some(Wide(out))
+    }
+    fn neg(self) -> Self {
+        self
+    }
+    fn canonical(self) -> (Self, bool) {
+        (self, false)
+    }
+    fn get(self, i: usize) -> i64 {
+        (self.0[i / 64] >> (i % 64) & 1) as i64
+    }
+    fn packed(self, _len: usize) -> u64 {
+        self.0[0]
+    }
+    fn from_ints(xs: &[i64]) -> Option<Self> {
+        if xs.len() > 64 * W {
+            return None;
+        }
+        let mut words = [0; W];
+        for (i, &x) in xs.iter().enumerate() {
+            words[i / 64] |= (x.rem_euclid(2) as u64) << (i % 64);
+        }
+        Some(Wide(words))
+    }
+
+    /// Gaussian elimination over Z2, word by word, as for u64.
+    fn dependence(vs: &[Self]) -> Option<(usize, u64, u64)> {
+        let mut basis = [(0usize, 0u64, Wide::<W>::zero(), 0u64); MAX_DEPENDENCE];
+        for (k, &v) in vs.iter().enumerate().take(MAX_DEPENDENCE) {
+            let (mut x, mut used) = (v, 1u64 << k);
+            for &(word, bit, row, mask) in &basis[..k] {
+                if x.0[word] & bit != 0 {
+                    x = x.add(row).expect("Z2 adds");
+                    used ^= mask;
+                }
+            }
+            let Some(word) = x.0.iter().position(|&w| w != 0) else {
+                return Some((k, used & !(1u64 << k), 0));
+            };
+            let bit = x.0[word] & x.0[word].wrapping_neg();
+            basis[k] = (word, bit, x, used);
         }
         None
     }
@@ -375,6 +476,28 @@ mod tests {
             });
         assert_eq!(sum, vs[k]);
         assert!(Factor::dependence(&[t(&[1, 0, 0]), t(&[0, 1, 0]), t(&[0, 0, 1])]).is_none());
+    }
+
+    /// Wide factors hold coefficients past the first word, add mod 2, and
+    /// find the dependences u64 finds.
+    #[test]
+    fn wide_factors_are_z2_past_one_word() {
+        let mut xs = vec![0i64; 200];
+        xs[3] = 1;
+        xs[70] = 1;
+        xs[199] = 3;
+        let f = Wide::<4>::from_ints(&xs).unwrap();
+        let back: Vec<i64> = (0..200).map(|i| f.get(i)).collect();
+        assert_eq!(back, xs.iter().map(|x| x % 2).collect::<Vec<_>>());
+        assert!(f.add(f).unwrap().is_zero());
+        assert!(Wide::<1>::from_ints(&xs).is_none());
+        let z2 = |x: &[i64]| <u64 as Factor>::from_ints(x).unwrap();
+        let w = |x: &[i64]| Wide::<2>::from_ints(x).unwrap();
+        let rows: [&[i64]; 4] = [&[1, 0, 0, 1], &[0, 1, 0, 1], &[0, 0, 1, 1], &[1, 1, 1, 1]];
+        let narrow: Vec<u64> = rows.iter().map(|r| z2(r)).collect();
+        let wide: Vec<Wide<2>> = rows.iter().map(|r| w(r)).collect();
+        assert_eq!(Factor::dependence(&narrow), Factor::dependence(&wide));
+        assert!(Factor::dependence(&wide).is_some());
     }
 
     #[test]

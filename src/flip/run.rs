@@ -9,7 +9,7 @@
 //! of the best rank are Hensel-lifted at the end, and those that lift are
 //! written, verified over Z or Q, under `lifted/`.
 
-use super::factor::{Factor, Small, Ternary};
+use super::factor::{Factor, Small, Ternary, Wide};
 use super::gpu::GpuRounds;
 use super::lift::{lift, Lift};
 use super::pool::{PoolSearch, PoolSettings, PoolState, Round};
@@ -348,7 +348,27 @@ pub fn run(
     settings.pool.check()?;
     let arith = settings.arith()?;
     let gpu_only_z2 = || bail!("the GPU walk is over Z2 only: use --device cpu with --field z");
+    let shape = settings.shape()?;
+    let one_word = || {
+        bail!("the GPU walk holds factors of up to 64 coefficients: use --device cpu for {shape}")
+    };
     match arith {
+        // Factors longer than one word: two words to 128 coefficients,
+        // four to 256 (16x16x16), on CPU threads.
+        Arith::Z2 if !Scheme::<u64>::supports(shape) && Scheme::<Wide<2>>::supports(shape) => {
+            let prepared = Prepared::<Wide<2>>::open(settings, resume, out, stop)?;
+            match engine(arith)? {
+                Engine::Cpu(threads) => prepared.on_cpu(threads),
+                Engine::Gpu(..) => one_word(),
+            }
+        }
+        Arith::Z2 if !Scheme::<u64>::supports(shape) => {
+            let prepared = Prepared::<Wide<4>>::open(settings, resume, out, stop)?;
+            match engine(arith)? {
+                Engine::Cpu(threads) => prepared.on_cpu(threads),
+                Engine::Gpu(..) => one_word(),
+            }
+        }
         Arith::Z2 => {
             let prepared = Prepared::<u64>::open(settings, resume, out, stop)?;
             match engine(arith)? {

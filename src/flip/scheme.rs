@@ -1,7 +1,8 @@
 //! A scheme as the flip engine holds it: R terms u⊗v⊗w, each factor
-//! bit-packed in the arithmetic of [`Factor`] (one u64 over Z2, bit planes
-//! over Z). Every shape whose factors have at most 64 coefficients (n·m,
-//! m·p and n·p ≤ 64: up to 8x8x8) is supported.
+//! bit-packed in the arithmetic of [`Factor`] (one u64 over Z2, several
+//! for longer factors, bit planes over Z). A shape is supported when its
+//! factors (n·m, m·p and n·p coefficients) fit F: 64 coefficients in one
+//! word (up to 8x8x8), 256 in four (up to 16x16x16, over Z2).
 
 use super::factor::Factor;
 use crate::problem::{Decomposition, Shape};
@@ -17,9 +18,9 @@ pub struct Scheme<F> {
 pub type Z2Scheme = Scheme<u64>;
 
 impl<F: Factor> Scheme<F> {
-    /// Whether every factor of `shape` fits in one word.
+    /// Whether every factor of `shape` fits in F.
     pub fn supports(shape: Shape) -> bool {
-        shape.factor_lens().iter().all(|&l| l <= 64)
+        shape.factor_lens().iter().all(|&l| l <= F::MAX_COEFFS)
     }
 
     /// The decomposition in this arithmetic: mod 2 over Z2 (a fraction
@@ -28,8 +29,10 @@ impl<F: Factor> Scheme<F> {
     pub fn from_decomposition(d: &Decomposition) -> Result<Self> {
         if !Self::supports(d.shape) {
             bail!(
-                "{} is not supported: the flip engine needs n·m, m·p and n·p up to 64",
-                d.shape
+                "{} is not supported: the flip engine needs n·m, m·p and n·p up to {} over {}",
+                d.shape,
+                F::MAX_COEFFS,
+                F::FIELD
             );
         }
         let [u, v, w] = d.factors();

@@ -643,6 +643,48 @@ mod tests {
         w.scheme()
     }
 
+    /// Factors of several words walk exactly as one-word factors do on a
+    /// shape both hold, and keep the tensor on one only they hold.
+    #[test]
+    fn multiword_factors_walk_as_one_word_factors() {
+        use crate::flip::factor::Wide;
+        for n in [2, 3, 4] {
+            let shape = Shape::new(n, n, n).unwrap();
+            let mut one = Walker::new(&Z2Scheme::standard(shape).unwrap(), 9);
+            let mut four = Walker::new(&Scheme::<Wide<4>>::standard(shape).unwrap(), 9);
+            one.enable_general_reduction();
+            four.enable_general_reduction();
+            for step in 0..200_000 {
+                if step % 5_000 == 4_999 {
+                    one.plus();
+                    four.plus();
+                } else {
+                    one.flip();
+                    four.flip();
+                }
+            }
+            assert!(one.flips > 10_000);
+            assert_eq!(
+                one.scheme().to_decomposition(),
+                four.scheme().to_decomposition(),
+                "{shape}"
+            );
+        }
+        let shape = Shape::new(9, 9, 2).unwrap();
+        assert!(!Z2Scheme::supports(shape));
+        let mut w = Walker::new(&Scheme::<Wide<2>>::standard(shape).unwrap(), 4);
+        w.enable_general_reduction();
+        for step in 0..100_000 {
+            if step % 2_000 == 1_999 {
+                w.plus();
+            } else {
+                w.flip();
+            }
+        }
+        assert!(w.flips > 10_000);
+        assert!(holds(&w.scheme()));
+    }
+
     #[test]
     fn the_same_seed_walks_the_same_way() {
         let shape = Shape::new(3, 3, 3).unwrap();
