@@ -35,8 +35,10 @@ enum Command {
     Export(cli::export::ExportArgs),
     /// Flip-graph walks over Z2 or Z from the standard algorithm (or a scheme): a pool of walks on all CPU threads or a GPU, every improvement verified and written.
     Flip(cli::flip::FlipArgs),
-    /// Show the tensor of SHAPE, its standard and best published ranks, and its action encoding.
+    /// Show the tensor of SHAPE, its standard and best known ranks (with their sources), and its action encoding.
     Info(cli::info::InfoArgs),
+    /// Flips on each of several shapes for a fixed time: verified schemes, and table.md, table.json and table.svg beside the best known ranks.
+    Table(cli::table::TableArgs),
     /// List wgpu adapters with the limits and features that matter to compute.
     Devices,
     /// Benchmark the compute kernels, training, the search or flips, GPU against CPU (--device auto: both).
@@ -96,6 +98,7 @@ fn run(device: DeviceArg, command: Command) -> anyhow::Result<ExitCode> {
         Command::Export(args) => cli::export::run(args),
         Command::Flip(args) => cli::flip::run(device, args),
         Command::Info(args) => cli::info::run(args),
+        Command::Table(args) => cli::table::run(args),
         Command::Devices => cli::devices::devices(),
         Command::Bench(args) => cli::bench::run(device, args),
     }

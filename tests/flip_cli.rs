@@ -148,6 +148,66 @@ fn a_shape_with_multiword_factors_walks_and_resumes() {
     fs::remove_dir_all(&dir).unwrap();
 }
 
+/// `table` on two small shapes: a verified scheme per shape, and a table
+/// whose rows state the ranks those files hold; bad input gets one line.
+#[test]
+fn table_writes_verified_schemes_and_a_table_that_agrees_with_them() {
+    let dir = temp_dir("table");
+    let out = dir.join("t");
+    let o = out.to_str().unwrap();
+    let r = run(
+        &[
+            "table",
+            "2x2x2",
+            "2x2x3",
+            "--time-per-shape",
+            "20s",
+            "--out",
+            o,
+        ],
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("2 of 2 shapes at their best known rank"),
+        "{}",
+        r.stdout
+    );
+    let table: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(out.join("table.json")).unwrap()).unwrap();
+    let rows = table["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    for (row, (shape, known)) in rows.iter().zip([("2x2x2", 7), ("2x2x3", 11)]) {
+        assert_eq!(row["shape"], shape);
+        assert_eq!(row["best_known"], known);
+        let rank = row["rank"].as_u64().unwrap();
+        let file = out.join(row["file"].as_str().unwrap());
+        assert!(
+            verifies(&file).contains(&format!("rank {rank}: ok")),
+            "{shape}"
+        );
+    }
+    let md = fs::read_to_string(out.join("table.md")).unwrap();
+    assert!(md.contains("| 2x2x3 | 11 | 11 ✓ | 12 |"), "{md}");
+    assert!(fs::read_to_string(out.join("table.svg"))
+        .unwrap()
+        .starts_with("<svg"));
+    assert_clean_failure(&["table", "2x2x2", "--out", o], "already holds a table");
+    let elsewhere = dir.join("u");
+    let e = elsewhere.to_str().unwrap();
+    assert_clean_failure(&["table", "5..2", "--out", e], "'5..2' is an empty range");
+    assert_clean_failure(
+        &["table", "17x17x17", "--time-per-shape", "1s", "--out", e],
+        "17x17x17 is not supported",
+    );
+    assert_clean_failure(
+        &["table", "2x2x2", "--time-per-shape", "0s", "--out", e],
+        "must be a positive duration",
+    );
+    assert!(!elsewhere.exists(), "a refused table writes nothing");
+    fs::remove_dir_all(&dir).unwrap();
+}
+
 #[test]
 fn a_killed_run_leaves_whole_files_and_resumes() {
     let dir = temp_dir("flip-kill");

@@ -142,7 +142,8 @@ pub fn run(device: DeviceArg, args: FlipArgs) -> Result<ExitCode> {
     })?;
     let field = arith.field();
     let published = reference::best_ranks(shape)
-        .map(|b| format!(" (best published over {field}: {})", b.get(field)))
+        .and_then(|b| b.get(field))
+        .map(|r| format!(" (best known over {field}: {r})"))
         .unwrap_or_default();
     println!(
         "best rank {}{published}, verified over {field}, in {}",

@@ -32,17 +32,23 @@ pub fn info(shape: Shape) -> String {
         nnz = shape.standard_rank(),
         std = shape.standard_rank()
     );
+    let known = |r: Option<usize>| r.map_or("unknown".to_string(), |r| r.to_string());
     match reference::best_ranks(shape) {
-        Some(b) if b.z2 == b.z && b.z == b.q => {
-            s += &format!("best known   rank {} (over Z2, Z and Q)\n", b.z)
+        Some(b) if b.z2 == b.z && b.z == b.q && b.z.is_some() => {
+            s += &format!("best known   rank {} (over Z2, Z and Q)\n", known(b.z))
         }
         Some(b) => {
             s += &format!(
                 "best known   rank {} over Z2, {} over Z, {} over Q\n",
-                b.z2, b.z, b.q
+                known(b.z2),
+                known(b.z),
+                known(b.q)
             )
         }
-        None => s += "best known   not in the built-in table (shapes up to 5x5x5)\n",
+        None => s += "best known   not in the built-in table (data/best_ranks.json)\n",
+    }
+    if let Some(source) = reference::source_of(shape) {
+        s += &format!("source       {source}\n");
     }
     for field in [Field::Z, Field::Z2] {
         let enc = ActionEncoding::default_for(shape, field);

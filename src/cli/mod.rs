@@ -9,4 +9,5 @@ pub mod info;
 pub mod output;
 pub mod pretrain;
 pub mod search;
+pub mod table;
 pub mod verify;

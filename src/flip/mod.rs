@@ -21,4 +21,5 @@ pub mod pool;
 pub mod rng;
 pub mod run;
 pub mod scheme;
+pub mod table;
 pub mod walker;

@@ -189,6 +189,10 @@ pub struct FlipReport {
     /// Where the walks ran, in words.
     pub device: String,
     pub stopped_by: Stopped,
+    /// When the best rank was first reached (seconds since the run began,
+    /// flips), or the start's when no walk went below it.
+    pub reached_s: f64,
+    pub reached_flips: u64,
 }
 
 /// The start scheme: the standard algorithm; the first decomposition of a
@@ -498,6 +502,7 @@ impl<F: Factor> Prepared<F> {
         let (mut log, mut save) = (Every::new(LOG_EVERY), Every::new(CHECKPOINT_EVERY));
         let (mut logged_flips, flips_at_start) = (search.state.flips, search.state.flips);
         let elapsed = |clock: &Clock| before_s + clock.seconds();
+        let mut reached = (before_s, search.state.flips);
         let stopped_by = loop {
             if let Some(why) = clock.check(Some(search.best_rank()), 0) {
                 break why;
@@ -508,6 +513,7 @@ impl<F: Factor> Prepared<F> {
                 self.keeper.offer(s)?;
             }
             if let Some(s) = round.best.first().filter(|_| round.improved) {
+                reached = (elapsed(&clock), search.state.flips);
                 say(
                     &bar,
                     format!(
@@ -563,6 +569,8 @@ impl<F: Factor> Prepared<F> {
             threads,
             device,
             stopped_by,
+            reached_s: reached.0,
+            reached_flips: reached.1,
         })
     }
 }

@@ -1,20 +1,27 @@
-//! Reference ranks: the schoolbook rank nmp and the best published ranks
-//! for 2 ≤ n ≤ m ≤ p ≤ 5 (docs/design.md §1). Ranks are invariant under permuting
-//! n, m, p, so the table is keyed by sorted dimensions.
+//! Reference ranks: the schoolbook rank nmp and the best known ranks per
+//! field, as of 2026, from `data/best_ranks.json` (which names its
+//! sources). Ranks are invariant under permuting n, m, p, so the table is
+//! keyed by sorted dimensions.
 
 use super::field::Field;
 use super::shape::Shape;
+use serde::Deserialize;
+use std::sync::OnceLock;
 
-/// Best published ranks over Z2, Z (integer coefficients) and Q.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// The reference table, compiled into the program.
+const DATA: &str = include_str!("../../data/best_ranks.json");
+
+/// Best known ranks over Z2, Z (integer coefficients) and Q; None where
+/// the table does not know one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 pub struct BestRanks {
-    pub z2: usize,
-    pub z: usize,
-    pub q: usize,
+    pub z2: Option<usize>,
+    pub z: Option<usize>,
+    pub q: Option<usize>,
 }
 
 impl BestRanks {
-    pub fn get(&self, field: Field) -> usize {
+    pub fn get(&self, field: Field) -> Option<usize> {
         match field {
             Field::Z2 => self.z2,
             Field::Z => self.z,
@@ -23,43 +30,56 @@ impl BestRanks {
     }
 }
 
-/// (sorted dims, Z2, Z, Q). Sources are listed in docs/design.md §1 (Strassen,
-/// Hopcroft–Kerr, Laderman, Smirnov, AlphaTensor, Kauers–Moosbauer, …).
-const TABLE: [([usize; 3], usize, usize, usize); 20] = [
-    ([2, 2, 2], 7, 7, 7),
-    ([2, 2, 3], 11, 11, 11),
-    ([2, 2, 4], 14, 14, 14),
-    ([2, 2, 5], 18, 18, 18),
-    ([2, 3, 3], 15, 15, 15),
-    ([2, 3, 4], 20, 20, 20),
-    ([2, 3, 5], 25, 25, 25),
-    ([2, 4, 4], 26, 26, 26),
-    ([2, 4, 5], 33, 33, 32),
-    ([2, 5, 5], 40, 40, 40),
-    ([3, 3, 3], 23, 23, 23),
-    ([3, 3, 4], 29, 29, 29),
-    ([3, 3, 5], 36, 36, 36),
-    ([3, 4, 4], 38, 38, 38),
-    ([3, 4, 5], 47, 47, 47),
-    ([3, 5, 5], 58, 58, 58),
-    ([4, 4, 4], 47, 49, 48),
-    ([4, 4, 5], 60, 61, 61),
-    ([4, 5, 5], 73, 76, 76),
-    ([5, 5, 5], 93, 93, 93),
-];
+#[derive(Deserialize)]
+struct Entry {
+    shape: [usize; 3],
+    #[serde(flatten)]
+    ranks: BestRanks,
+    source: String,
+}
 
-/// The best published ranks for `shape`, when known. A dimension of 1 makes
+#[derive(Deserialize)]
+struct Table {
+    sources: std::collections::BTreeMap<String, String>,
+    ranks: Vec<Entry>,
+}
+
+fn table() -> &'static Table {
+    static TABLE: OnceLock<Table> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        serde_json::from_str(DATA).expect("data/best_ranks.json is valid (a test reads it)")
+    })
+}
+
+/// The best known ranks for `shape`, when known. A dimension of 1 makes
 /// the product a matrix–vector or outer product, whose rank is nmp.
 pub fn best_ranks(shape: Shape) -> Option<BestRanks> {
     let key = shape.sorted();
     if key[0] == 1 {
-        let r = shape.standard_rank();
+        let r = Some(shape.standard_rank());
         return Some(BestRanks { z2: r, z: r, q: r });
     }
-    TABLE
+    table()
+        .ranks
         .iter()
-        .find(|(dims, ..)| *dims == key)
-        .map(|&(_, z2, z, q)| BestRanks { z2, z, q })
+        .find(|e| e.shape == key)
+        .map(|e| e.ranks)
+}
+
+/// Where the best known ranks of `shape` come from, in words.
+pub fn source_of(shape: Shape) -> Option<String> {
+    let t = table();
+    let e = t.ranks.iter().find(|e| e.shape == shape.sorted())?;
+    let named: Vec<&str> = e
+        .source
+        .split(|c: char| c == ';' || c.is_whitespace())
+        .filter_map(|key| t.sources.get(key).map(String::as_str))
+        .collect();
+    Some(if named.is_empty() {
+        e.source.clone()
+    } else {
+        named.join("; ")
+    })
 }
 
 #[cfg(test)]
@@ -71,11 +91,50 @@ mod tests {
         let a = best_ranks(Shape::new(4, 2, 3).unwrap()).unwrap();
         let b = best_ranks(Shape::new(2, 3, 4).unwrap()).unwrap();
         assert_eq!(a, b);
-        assert_eq!(a.z, 20);
-        assert_eq!(best_ranks(Shape::new(4, 4, 4).unwrap()).unwrap().z2, 47);
-        assert_eq!(best_ranks(Shape::new(5, 5, 5).unwrap()).unwrap().q, 93);
-        assert_eq!(best_ranks(Shape::new(1, 3, 4).unwrap()).unwrap().z, 12);
-        assert!(best_ranks(Shape::new(6, 6, 6).unwrap()).is_none());
+        assert_eq!(a.z, Some(20));
+        assert_eq!(
+            best_ranks(Shape::new(4, 4, 4).unwrap()).unwrap().z2,
+            Some(47)
+        );
+        assert_eq!(
+            best_ranks(Shape::new(5, 5, 5).unwrap()).unwrap().q,
+            Some(93)
+        );
+        assert_eq!(
+            best_ranks(Shape::new(1, 3, 4).unwrap()).unwrap().z,
+            Some(12)
+        );
+        assert_eq!(
+            best_ranks(Shape::new(6, 3, 3).unwrap()).unwrap().q,
+            Some(40)
+        );
+        assert!(best_ranks(Shape::new(7, 7, 7).unwrap()).is_none());
+    }
+
+    /// Every entry's shape is sorted and listed once, and every source it
+    /// names is in the sources list.
+    #[test]
+    fn the_data_file_names_its_sources() {
+        let t = table();
+        for (i, e) in t.ranks.iter().enumerate() {
+            let mut sorted = e.shape;
+            sorted.sort();
+            assert_eq!(sorted, e.shape);
+            assert!(t.ranks[..i].iter().all(|f| f.shape != e.shape));
+            let keys: Vec<&str> = e
+                .source
+                .split(|c: char| c == ';' || c.is_whitespace())
+                .filter(|k| !k.is_empty() && !k.starts_with('('))
+                .collect();
+            assert!(!keys.is_empty());
+            for k in keys {
+                assert!(
+                    t.sources.contains_key(k),
+                    "{:?}: unknown source {k}",
+                    e.shape
+                );
+            }
+        }
     }
 
     #[test]
@@ -85,9 +144,11 @@ mod tests {
                 for p in m..=5 {
                     let s = Shape::new(n, m, p).unwrap();
                     let r = best_ranks(s).expect("every shape up to 5 is listed");
+                    let [z2, z, q] = [r.z2, r.z, r.q].map(|x| x.expect("every field up to 5"));
                     // An integer scheme is a rational scheme, and every listed
                     // rank improves on the schoolbook one.
-                    assert!(r.q <= r.z && r.z < s.standard_rank() && r.z2 < s.standard_rank());
+                    assert!(q <= z && z < s.standard_rank() && z2 < s.standard_rank());
+                    assert!(source_of(s).is_some_and(|t| t.len() > 20), "{s}");
                 }
             }
         }

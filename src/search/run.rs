@@ -418,7 +418,7 @@ pub fn search<B: Backend>(
         best_rank: state.best_rank,
         best_file: state.best_rank.map(|_| run.dir.file(BEST_FILE)),
         standard_rank: shape.standard_rank(),
-        best_published: reference::best_ranks(shape).map(|r| r.get(field)),
+        best_published: reference::best_ranks(shape).and_then(|r| r.get(field)),
         time_to_best_s: run.time_to_best,
         self_play_best_rank: state.self_play_best_rank,
         time_to_self_play_best_s: run.time_to_self_play_best,
@@ -434,7 +434,7 @@ fn flip_worker(settings: &SearchSettings, dir: &RunDir) -> Result<Option<FlipWor
         return Ok(None);
     }
     let (shape, field) = (settings.shape()?, settings.field()?);
-    let stop_at = reference::best_ranks(shape).map(|r| r.get(field));
+    let stop_at = reference::best_ranks(shape).and_then(|r| r.get(field));
     // A shape the flip engine cannot hold is searched without flips.
     let worker =
         match FlipWorker::start(shape, field, settings.flip_threads, stop_at, settings.seed) {

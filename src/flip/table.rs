@@ -1,0 +1,220 @@
+//! `tensorsearch table`: the flip search on each of several shapes for a
+//! fixed time, and what it reached beside the best known ranks: each
+//! shape's run in its own directory (verified `best.json`, as `flip`
+//! writes it), and `table.md`, `table.json` and `table.svg`, rewritten
+//! atomically after every shape so an interrupted table keeps its rows.
+
+use super::factor::{Factor, Ternary, Wide};
+use super::pool::PoolSettings;
+use super::run::{run as run_flips, Arith, Engine, FlipSettings};
+use crate::problem::json::write_atomic;
+use crate::problem::{reference, verify, Shape};
+use crate::run::{Stop, Stopped};
+use anyhow::{anyhow, bail, Result};
+use plotters::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// What a table runs.
+#[derive(Clone, Debug)]
+pub struct TableSettings {
+    pub shapes: Vec<Shape>,
+    pub arith: Arith,
+    pub per_shape: Duration,
+    /// CPU threads (None: all).
+    pub threads: Option<usize>,
+    pub seed: u64,
+}
+
+/// One shape's result.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct TableRow {
+    pub shape: String,
+    /// The rank of the verified scheme in `file`.
+    pub rank: usize,
+    /// The best known rank over the table's field, when known.
+    pub best_known: Option<usize>,
+    pub standard: usize,
+    /// Seconds and flips until `rank` was first reached.
+    pub reached_s: f64,
+    pub reached_flips: u64,
+    pub flips: u64,
+    /// The scheme, relative to the table's directory.
+    pub file: PathBuf,
+}
+
+/// What `table.json` holds.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Table {
+    pub field: String,
+    pub seconds_per_shape: f64,
+    pub rows: Vec<TableRow>,
+}
+
+/// Runs the flips on each shape in turn into `out/<shape>/` and writes the
+/// table after each. Ctrl-C ends the table after the shape it stops.
+pub fn run(settings: &TableSettings, out: &Path) -> Result<Table> {
+    let (field, coeffs) = settings.arith.settings();
+    let mut table = Table {
+        field: field.name().to_string(),
+        seconds_per_shape: settings.per_shape.as_secs_f64(),
+        rows: vec![],
+    };
+    // Every shape is checked before anything is written.
+    for &shape in &settings.shapes {
+        let most = match settings.arith {
+            Arith::Z2 => Wide::<4>::MAX_COEFFS,
+            _ => Ternary::MAX_COEFFS,
+        };
+        if shape.factor_lens().iter().any(|&l| l > most) {
+            bail!("{shape} is not supported: the flip engine needs n·m, m·p and n·p up to {most} over {field}");
+        }
+    }
+    std::fs::create_dir_all(out).map_err(|e| anyhow!("cannot create {}: {e}", out.display()))?;
+    for &shape in &settings.shapes {
+        let name = format!("{}x{}x{}", shape.n, shape.m, shape.p);
+        let best_known = reference::best_ranks(shape).and_then(|b| b.get(field));
+        let flip = FlipSettings {
+            shape: [shape.n, shape.m, shape.p],
+            field,
+            coeffs,
+            from: "standard".into(),
+            seed: settings.seed,
+            pool: PoolSettings::default(),
+        };
+        // Nothing is known below the best known rank: stop there.
+        let stop = Stop {
+            time: Some(settings.per_shape),
+            target: best_known.filter(|&r| r < shape.standard_rank()),
+            steps: None,
+        };
+        let dir = out.join(&name);
+        let threads = settings.threads;
+        let report = run_flips(flip, false, &dir, stop, |_| Ok(Engine::Cpu(threads)))?;
+        let file = dir.join("best.json");
+        // The row states what the file holds: read back and verified.
+        let written = crate::problem::json::read_file(&file)?
+            .into_iter()
+            .next()
+            .ok_or_else(|| anyhow!("{} holds no scheme", file.display()))?;
+        verify(&written, field).map_err(|e| anyhow!("{}: {e}", file.display()))?;
+        table.rows.push(TableRow {
+            shape: name.clone(),
+            rank: written.rank(),
+            best_known,
+            standard: shape.standard_rank(),
+            reached_s: report.reached_s,
+            reached_flips: report.reached_flips,
+            flips: report.flips,
+            file: PathBuf::from(&name).join("best.json"),
+        });
+        write(out, &table)?;
+        if report.stopped_by == Stopped::Interrupt {
+            break;
+        }
+    }
+    Ok(table)
+}
+
+/// `table.json`, `table.md` and `table.svg`, each written atomically.
+pub fn write(out: &Path, table: &Table) -> Result<()> {
+    let json = serde_json::to_string_pretty(table)?;
+    write_atomic(&out.join("table.json"), json.as_bytes())?;
+    write_atomic(&out.join("table.md"), markdown(table).as_bytes())?;
+    let svg = render(table).map_err(|e| anyhow!("table plot: {e}"))?;
+    write_atomic(&out.join("table.svg"), svg.as_bytes())
+}
+
+fn markdown(table: &Table) -> String {
+    let mut s = format!(
+        "# Flip-graph ranks over {}, {} s per shape\n\n\
+         | shape | rank found | best known | standard | reached at | flips | scheme |\n\
+         |---|---|---|---|---|---|---|\n",
+        table.field, table.seconds_per_shape
+    );
+    for r in &table.rows {
+        let known = r.best_known.map_or("?".into(), |b| {
+            let mark = if r.rank <= b { " ✓" } else { "" };
+            format!("{b}{mark}")
+        });
+        s += &format!(
+            "| {} | {} | {} | {} | {:.1} s | {} | {} |\n",
+            r.shape,
+            r.rank,
+            known,
+            r.standard,
+            r.reached_s,
+            r.flips,
+            r.file.display()
+        );
+    }
+    let matched = table
+        .rows
+        .iter()
+        .filter(|r| r.best_known.is_some_and(|b| r.rank <= b))
+        .count();
+    s += &format!(
+        "\n{matched} of {} shapes at their best known rank.\n",
+        table.rows.len()
+    );
+    s
+}
+
+/// Rank over the standard rank, found and best known, per shape.
+fn render(table: &Table) -> Result<String, Box<dyn std::error::Error>> {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (900, 480)).into_drawing_area();
+        root.fill(&WHITE)?;
+        let n = table.rows.len().max(1);
+        let names: Vec<String> = table.rows.iter().map(|r| r.shape.clone()).collect();
+        let mut chart = ChartBuilder::on(&root)
+            .caption(
+                format!("flip-graph ranks over {}", table.field),
+                ("sans-serif", 20),
+            )
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(56)
+            .build_cartesian_2d(-0.5..n as f64 - 0.5, 0.0..1.05)?;
+        chart
+            .configure_mesh()
+            .x_labels(n)
+            .x_label_formatter(&|x| {
+                let i = x.round();
+                if (x - i).abs() < 1e-6 && i >= 0.0 {
+                    names.get(i as usize).cloned().unwrap_or_default()
+                } else {
+                    String::new()
+                }
+            })
+            .y_desc("rank / standard rank")
+            .draw()?;
+        let ratio = |rank: usize, r: &TableRow| rank as f64 / r.standard as f64;
+        chart
+            .draw_series(
+                table
+                    .rows
+                    .iter()
+                    .enumerate()
+                    .map(|(i, r)| Circle::new((i as f64, ratio(r.rank, r)), 5, BLUE.filled())),
+            )?
+            .label("found")
+            .legend(|(x, y)| Circle::new((x + 8, y), 5, BLUE.filled()));
+        chart
+            .draw_series(table.rows.iter().enumerate().filter_map(|(i, r)| {
+                r.best_known
+                    .map(|b| Cross::new((i as f64, ratio(b, r)), 6, BLACK.stroke_width(2)))
+            }))?
+            .label("best known")
+            .legend(|(x, y)| Cross::new((x + 8, y), 6, BLACK.stroke_width(2)));
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .draw()?;
+        root.present()?;
+    }
+    Ok(svg)
+}
