@@ -45,6 +45,21 @@ pub fn choose_device(arg: DeviceArg) -> Result<Device> {
     Ok(device)
 }
 
+/// Walk threads allowed per core.
+pub const THREADS_PER_CORE: usize = 4;
+
+/// `--threads`, when given: from 1 to THREADS_PER_CORE per core.
+pub fn check_threads(threads: Option<usize>) -> anyhow::Result<()> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    match threads {
+        Some(t) if t == 0 || t > THREADS_PER_CORE * cores => anyhow::bail!(
+            "--threads must be from 1 to {} ({THREADS_PER_CORE} per core on this machine)",
+            THREADS_PER_CORE * cores
+        ),
+        _ => Ok(()),
+    }
+}
+
 /// `90s`, `10m`, `2h`, or plain seconds; positive and at most
 /// [`MAX_TIME`] (a year).
 pub fn duration_arg(text: &str) -> Result<std::time::Duration, String> {

@@ -2,7 +2,8 @@
 //! the run, and the closing summary.
 
 use super::common::{
-    agree, bounds, choose_device, duration_arg, parse_shape, ranged, Device, DeviceArg,
+    agree, bounds, check_threads, choose_device, duration_arg, parse_shape, ranged, Device,
+    DeviceArg,
 };
 use anyhow::{anyhow, bail, Result};
 use clap::builder::{PossibleValuesParser, TypedValueParser};
@@ -20,8 +21,6 @@ use tensorsearch::run::Stop;
 
 /// The most schemes a pool may keep at one rank.
 const MAX_POOL: usize = 100_000;
-/// Walk threads allowed per core.
-const THREADS_PER_CORE: usize = 4;
 
 /// The command line of `flip`.
 #[derive(Clone, Debug, Default, clap::Args)]
@@ -84,15 +83,7 @@ pub enum Reduction {
 }
 
 pub fn run(device: DeviceArg, args: FlipArgs) -> Result<ExitCode> {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if let Some(t) = args.threads {
-        if t == 0 || t > THREADS_PER_CORE * cores {
-            bail!(
-                "--threads must be from 1 to {} ({THREADS_PER_CORE} per core on this machine)",
-                THREADS_PER_CORE * cores
-            );
-        }
-    }
+    check_threads(args.threads)?;
     let (settings, resume, out) = match &args.resume {
         Some(dir) => {
             let saved = read_settings(dir)?;

@@ -1,7 +1,7 @@
 //! `tensorsearch table`: the shapes (a list, or ranges like `2..5`), the
 //! settings, and the run (`flip::table`).
 
-use super::common::{duration_arg, game_field, parse_shape};
+use super::common::{check_threads, duration_arg, game_field, parse_shape};
 use anyhow::{bail, Result};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -81,12 +81,7 @@ pub fn run(args: TableArgs) -> Result<ExitCode> {
     let shapes = shapes_of(&args.shapes)?;
     let field = args.field.unwrap_or(Field::Z2);
     let arith = Arith::new(field, None)?;
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if let Some(t) = args.threads {
-        if t == 0 || t > 4 * cores {
-            bail!("--threads must be from 1 to {}", 4 * cores);
-        }
-    }
+    check_threads(args.threads)?;
     let out = args
         .out
         .clone()

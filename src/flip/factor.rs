@@ -180,6 +180,38 @@ impl Factor for u64 {
     }
 }
 
+/// Hash, Serialize and Deserialize for a factor of N words, `$name<N>`:
+/// the words folded into one u64 for the walk's fast hasher (which keeps
+/// only the last word written), and a list of words in files.
+macro_rules! words_factor {
+    ($name:ident, $what:literal) => {
+        impl<const N: usize> Hash for $name<N> {
+            fn hash<H: Hasher>(&self, state: &mut H) {
+                let h = self.0.iter().fold(0u64, |h, &p| {
+                    h.rotate_left(23) ^ p.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+                });
+                state.write_u64(h);
+            }
+        }
+
+        impl<const N: usize> Serialize for $name<N> {
+            fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+                self.0.as_slice().serialize(s)
+            }
+        }
+
+        impl<'de, const N: usize> Deserialize<'de> for $name<N> {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+                let words = Vec::<u64>::deserialize(d)?;
+                let words: [u64; N] = words.try_into().map_err(|w: Vec<u64>| {
+                    serde::de::Error::custom(format!("a factor has {N} {}, not {}", $what, w.len()))
+                })?;
+                Ok($name(words))
+            }
+        }
+    };
+}
+
 /// Over Z2 with more than 64 coefficients: bit i of word i / 64 is
 /// coefficient i (shapes to 16x16x16 with W = 4). Word 0 alone is the
 /// direct-lookup key, as for u64, so a walk on a shape both can hold draws
@@ -187,31 +219,7 @@ impl Factor for u64 {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Wide<const W: usize>(pub [u64; W]);
 
-impl<const W: usize> Hash for Wide<W> {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        // One word for the walk's fast hasher, which keeps only the last.
-        let h = self.0.iter().fold(0u64, |h, &p| {
-            h.rotate_left(23) ^ p.wrapping_mul(0x9E37_79B9_7F4A_7C15)
-        });
-        state.write_u64(h);
-    }
-}
-
-impl<const W: usize> Serialize for Wide<W> {
-    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        self.0.as_slice().serialize(s)
-    }
-}
-
-impl<'de, const W: usize> Deserialize<'de> for Wide<W> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        let words = Vec::<u64>::deserialize(d)?;
-        let words: [u64; W] = words.try_into().map_err(|w: Vec<u64>| {
-            serde::de::Error::custom(format!("a factor has {W} words, not {}", w.len()))
-        })?;
-        Ok(Wide(words))
-    }
-}
+words_factor!(Wide, "words");
 
 impl<const W: usize> Factor for Wide<W> {
     const FIELD: Field = Field::Z2;
@@ -296,30 +304,7 @@ impl<const K: usize> Planes<K> {
     }
 }
 
-impl<const K: usize> Hash for Planes<K> {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        let h = self.0.iter().fold(0u64, |h, &p| {
-            h.rotate_left(23) ^ p.wrapping_mul(0x9E37_79B9_7F4A_7C15)
-        });
-        state.write_u64(h);
-    }
-}
-
-impl<const K: usize> Serialize for Planes<K> {
-    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        self.0.as_slice().serialize(s)
-    }
-}
-
-impl<'de, const K: usize> Deserialize<'de> for Planes<K> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        let words = Vec::<u64>::deserialize(d)?;
-        let planes: [u64; K] = words.try_into().map_err(|w: Vec<u64>| {
-            serde::de::Error::custom(format!("a factor has {K} planes, not {}", w.len()))
-        })?;
-        Ok(Planes(planes))
-    }
-}
+words_factor!(Planes, "planes");
 
 impl<const K: usize> Factor for Planes<K> {
     const FIELD: Field = Field::Z;
