@@ -54,13 +54,12 @@ impl<B: Backend> Evaluator<B> {
         if samples == 0 {
             bail!("the samples per state must be at least 1");
         }
-        let mut net = Network::build(
+        let mut net = Network::new(
             b,
             learner.model.clone(),
             learner.game.clone(),
             learner.encoding.clone(),
             states,
-            1,
             0,
         )?;
         net.share_weights(learner)?;

@@ -45,8 +45,6 @@ pub struct Network<B: Backend> {
     pub game: GameConfig,
     pub encoding: ActionEncoding,
     pub batch: usize,
-    /// Decoder sequences per state: 1 for training, K for sampling actions.
-    pub samples: usize,
     pub layout: ParamLayout,
     pub weights: Weights<B>,
     pub optimiser: AdamW<B>,
@@ -60,8 +58,10 @@ pub struct Network<B: Backend> {
 }
 
 impl<B: Backend> Network<B> {
-    /// Builds the network and its buffers for training on `batch` states;
-    /// parameters start from `seed`.
+    /// Builds the network and its buffers for `batch` states; parameters
+    /// start from `seed`. The parameter layout does not depend on `batch`;
+    /// its order (torso, policy, value) is the checkpoints' and the
+    /// initial values'.
     pub fn new(
         b: &mut B,
         model: ModelConfig,
@@ -70,31 +70,14 @@ impl<B: Backend> Network<B> {
         batch: usize,
         seed: u64,
     ) -> Result<Self> {
-        Self::build(b, model, game, encoding, batch, 1, seed)
-    }
-
-    /// Builds the network for `batch` states whose decoder carries `samples`
-    /// sequences per state (the cross-attention memory is shared by them).
-    /// The parameter layout does not depend on `batch` or `samples`; its
-    /// order (torso, policy, value) is the checkpoints' and the initial
-    /// values'.
-    pub fn build(
-        b: &mut B,
-        model: ModelConfig,
-        game: GameConfig,
-        encoding: ActionEncoding,
-        batch: usize,
-        samples: usize,
-        seed: u64,
-    ) -> Result<Self> {
         model.check()?;
-        if batch == 0 || samples == 0 {
-            bail!("the batch size and the samples per state must be at least 1");
+        if batch == 0 {
+            bail!("the batch size must be at least 1");
         }
         let cells = 3 * game.grid() * game.grid();
         let mut layout = ParamLayout::default();
         let torso = Torso::new(b, &mut layout, &model, &game, batch)?;
-        let policy = PolicyHead::new(b, &mut layout, &model, &encoding, batch, samples, cells)?;
+        let policy = PolicyHead::new(b, &mut layout, &model, &encoding, batch, cells)?;
         let value = ValueHead::new(b, &mut layout, &model, batch, cells)?;
         let weights = Weights {
             params: b.alloc(layout.total)?,
@@ -114,7 +97,6 @@ impl<B: Backend> Network<B> {
             game,
             encoding,
             batch,
-            samples,
             layout,
             weights,
         })
@@ -141,12 +123,6 @@ impl<B: Backend> Network<B> {
     /// Uploads a batch: states, and the teacher-forced decoder input
     /// (START, then each target token but the last).
     pub fn load(&mut self, b: &mut B, batch: &Batch) -> Result<()> {
-        if self.samples != 1 {
-            bail!(
-                "a sampling network ({} sequences per state) does not train",
-                self.samples
-            );
-        }
         let t = self.encoding.n_tokens();
         let expect = [b.len(&self.torso.states), self.batch * t, self.batch];
         let got = [batch.states.len(), batch.targets.len(), batch.values.len()];

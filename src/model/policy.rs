@@ -12,14 +12,14 @@ use crate::game::ActionEncoding;
 use anyhow::{bail, Result};
 
 pub struct PolicyHead<B: Backend> {
-    /// Decoder rows: states × sequences per state × tokens.
+    /// Decoder rows: states × tokens.
     rows: usize,
     tokens: usize,
     vocab: usize,
     channels: usize,
     tok_emb: Param,
     pos_emb: Param,
-    /// Decoder input tokens, [batch · samples][tokens].
+    /// Decoder input tokens, [batch][tokens].
     pub(crate) tokens_in: B::Buf,
     positions: B::Buf,
     pos_index: TokenIndex<B::Buf>,
@@ -41,21 +41,19 @@ pub struct PolicyHead<B: Backend> {
 }
 
 impl<B: Backend> PolicyHead<B> {
-    /// For `batch` states with `samples` sequences each, whose memory holds
-    /// `memory_cells` rows per state.
+    /// For `batch` states, whose memory holds `memory_cells` rows per state.
     pub fn new(
         b: &mut B,
         layout: &mut ParamLayout,
         model: &ModelConfig,
         encoding: &ActionEncoding,
         batch: usize,
-        samples: usize,
         memory_cells: usize,
     ) -> Result<Self> {
         let c = model.channels;
         let t = encoding.n_tokens();
         let vocab = encoding.vocab_size();
-        let rows = batch * samples * t;
+        let rows = batch * t;
         let tok_emb = Param::new(
             layout,
             "policy.token_embedding",
@@ -87,7 +85,7 @@ impl<B: Backend> PolicyHead<B> {
                 layout,
                 &format!("{name}.cross"),
                 batch,
-                samples * t,
+                t,
                 memory_cells,
                 c,
                 model.heads,
@@ -154,11 +152,9 @@ impl<B: Backend> PolicyHead<B> {
         ]
     }
 
-    /// The decoder on the tokens in `tokens_in`, up to its final norm. With
-    /// `memory` None the cross-attention keys and values of the last
-    /// projection are reused: the memory is projected once per batch of
-    /// states, not per token.
-    pub fn decode(&self, b: &mut B, w: &Weights<B>, memory: Option<&B::Buf>) {
+    /// Teacher-forced: the decoder, the logits, and the cross-entropy with
+    /// its gradient w.r.t. the logits.
+    pub fn forward(&self, b: &mut B, w: &Weights<B>, memory: &B::Buf) {
         let [tok, pos] = self.embedding_specs();
         b.embedding(
             &tok,
@@ -178,24 +174,8 @@ impl<B: Backend> PolicyHead<B> {
             &self.emb_pos,
             &self.x_dec,
         );
-        self.decoder.forward(b, w, &self.x_dec, memory);
+        self.decoder.forward(b, w, &self.x_dec, Some(memory));
         self.dec_norm.forward(b, w, self.decoder.out());
-    }
-
-    /// The decoder's normalised output rows, [batch · samples][tokens][c].
-    pub fn output(&self) -> &B::Buf {
-        &self.dec_norm.y
-    }
-
-    /// The map from decoder rows to vocabulary logits.
-    pub fn logits_layer(&self) -> &Linear {
-        &self.logits_proj
-    }
-
-    /// Teacher-forced: the decoder, the logits, and the cross-entropy with
-    /// its gradient w.r.t. the logits.
-    pub fn forward(&self, b: &mut B, w: &Weights<B>, memory: &B::Buf) {
-        self.decode(b, w, Some(memory));
         self.logits_proj
             .forward(b, w, &self.dec_norm.y, &self.logits);
         let xent = XentSpec {
