@@ -156,27 +156,13 @@ impl Factor for u64 {
         )
     }
 
-    /// Gaussian elimination over Z2: each vector is reduced by the
-    /// pivots of those before it, recording which originals it took; the
-    /// first that reduces to zero is the sum of those.
+    /// Gaussian elimination over Z2, as for one-word `Wide` factors.
     fn dependence(vs: &[Self]) -> Option<(usize, u64, u64)> {
-        // (pivot bit, reduced vector, mask of the originals summed into it)
-        // Row k comes from vector k: each vector adds a row or returns.
-        let mut basis = [(0u64, 0u64, 0u64); MAX_DEPENDENCE];
-        for (k, &v) in vs.iter().enumerate().take(MAX_DEPENDENCE) {
-            let (mut x, mut used) = (v, 1u64 << k);
-            for &(pivot, row, mask) in &basis[..k] {
-                if x & pivot != 0 {
-                    x ^= row;
-                    used ^= mask;
-                }
-            }
-            if x == 0 {
-                return Some((k, used & !(1u64 << k), 0));
-            }
-            basis[k] = (x & x.wrapping_neg(), x, used);
+        let mut words = [Wide([0]); MAX_DEPENDENCE];
+        for (w, &v) in words.iter_mut().zip(vs) {
+            *w = Wide([v]);
         }
-        None
+        Wide::<1>::dependence(&words[..vs.len().min(MAX_DEPENDENCE)])
     }
 }
 
@@ -265,7 +251,10 @@ impl<const W: usize> Factor for Wide<W> {
         Some(Wide(words))
     }
 
-    /// Gaussian elimination over Z2, word by word, as for u64.
+    /// Gaussian elimination over Z2: each vector is reduced by the pivots
+    /// of those before it (a pivot is a word and a bit), recording which
+    /// originals it took; the first that reduces to zero is the sum of
+    /// those. Row k comes from vector k: each vector adds a row or returns.
     fn dependence(vs: &[Self]) -> Option<(usize, u64, u64)> {
         let mut basis = [(0usize, 0u64, Wide::<W>::zero(), 0u64); MAX_DEPENDENCE];
         for (k, &v) in vs.iter().enumerate().take(MAX_DEPENDENCE) {

@@ -327,10 +327,12 @@ fn descend<F: Factor>(
         w.rank() >= rank && !(step % HALT_EVERY == HALT_EVERY - 1 && halt())
     });
     let dropped = w.rank() < rank;
-    let wandered = match (dropped, halt()) {
-        (true, _) | (_, true) => None,
-        _ if w.rank() == rank => Some(w.scheme().terms),
-        _ => came_back,
+    let wandered = if dropped || halt() {
+        None
+    } else if w.rank() == rank {
+        Some(w.scheme().terms)
+    } else {
+        came_back
     };
     WalkResult {
         found: dropped.then(|| w.scheme().terms),

@@ -351,27 +351,21 @@ pub fn run(
 ) -> Result<FlipReport> {
     settings.pool.check()?;
     let arith = settings.arith()?;
-    let gpu_only_z2 = || bail!("the GPU walk is over Z2 only: use --device cpu with --field z");
     let shape = settings.shape()?;
-    let one_word = || {
-        bail!("the GPU walk holds factors of up to 64 coefficients: use --device cpu for {shape}")
-    };
+    let z_on_gpu = "the GPU walk is over Z2 only: use --device cpu with --field z";
+    let wide_on_gpu = format!(
+        "the GPU walk holds factors of up to 64 coefficients: use --device cpu for {shape}"
+    );
     match arith {
         // Factors longer than one word: two words to 128 coefficients,
-        // four to 256 (16x16x16), on CPU threads.
+        // four to 256 (16x16x16).
         Arith::Z2 if !Scheme::<u64>::supports(shape) && Scheme::<Wide<2>>::supports(shape) => {
             let prepared = Prepared::<Wide<2>>::open(settings, resume, out, stop)?;
-            match engine(arith)? {
-                Engine::Cpu(threads) => prepared.on_cpu(threads),
-                Engine::Gpu(..) => one_word(),
-            }
+            cpu_only(engine(arith)?, || Ok(prepared), &wide_on_gpu)
         }
         Arith::Z2 if !Scheme::<u64>::supports(shape) => {
             let prepared = Prepared::<Wide<4>>::open(settings, resume, out, stop)?;
-            match engine(arith)? {
-                Engine::Cpu(threads) => prepared.on_cpu(threads),
-                Engine::Gpu(..) => one_word(),
-            }
+            cpu_only(engine(arith)?, || Ok(prepared), &wide_on_gpu)
         }
         Arith::Z2 => {
             let prepared = Prepared::<u64>::open(settings, resume, out, stop)?;
@@ -380,14 +374,29 @@ pub fn run(
                 Engine::Gpu(gpu, walks) => prepared.on_gpu(gpu, walks),
             }
         }
-        Arith::Ternary => match engine(arith)? {
-            Engine::Cpu(t) => Prepared::<Ternary>::open(settings, resume, out, stop)?.on_cpu(t),
-            Engine::Gpu(..) => gpu_only_z2(),
-        },
-        Arith::Small => match engine(arith)? {
-            Engine::Cpu(t) => Prepared::<Small>::open(settings, resume, out, stop)?.on_cpu(t),
-            Engine::Gpu(..) => gpu_only_z2(),
-        },
+        Arith::Ternary => cpu_only(
+            engine(arith)?,
+            || Prepared::<Ternary>::open(settings, resume, out, stop),
+            z_on_gpu,
+        ),
+        Arith::Small => cpu_only(
+            engine(arith)?,
+            || Prepared::<Small>::open(settings, resume, out, stop),
+            z_on_gpu,
+        ),
+    }
+}
+
+/// A walk in an arithmetic the GPU walk does not have: on CPU threads,
+/// or refused with `refusal`.
+fn cpu_only<F: Factor>(
+    engine: Engine,
+    prepared: impl FnOnce() -> Result<Prepared<F>>,
+    refusal: &str,
+) -> Result<FlipReport> {
+    match engine {
+        Engine::Cpu(threads) => prepared()?.on_cpu(threads),
+        Engine::Gpu(..) => bail!("{refusal}"),
     }
 }
 

@@ -23,18 +23,23 @@ impl<F: Factor> Scheme<F> {
         shape.factor_lens().iter().all(|&l| l <= F::MAX_COEFFS)
     }
 
-    /// The decomposition in this arithmetic: mod 2 over Z2 (a fraction
-    /// with an even denominator is refused), within the coefficient bound
-    /// over Z.
-    pub fn from_decomposition(d: &Decomposition) -> Result<Self> {
-        if !Self::supports(d.shape) {
+    /// `supports`, as the one-line error a user sees.
+    pub fn check_supported(shape: Shape) -> Result<()> {
+        if !Self::supports(shape) {
             bail!(
-                "{} is not supported: the flip engine needs n·m, m·p and n·p up to {} over {}",
-                d.shape,
+                "{shape} is not supported: the flip engine needs n·m, m·p and n·p up to {} over {}",
                 F::MAX_COEFFS,
                 F::FIELD
             );
         }
+        Ok(())
+    }
+
+    /// The decomposition in this arithmetic: mod 2 over Z2 (a fraction
+    /// with an even denominator is refused), within the coefficient bound
+    /// over Z.
+    pub fn from_decomposition(d: &Decomposition) -> Result<Self> {
+        Self::check_supported(d.shape)?;
         let [u, v, w] = d.factors();
         let terms = (0..d.rank())
             .map(|r| {

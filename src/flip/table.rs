@@ -1,16 +1,17 @@
 //! `tensorsearch table`: the flip search on each of several shapes for a
 //! fixed time, and what it reached beside the best known ranks: each
 //! shape's run in its own directory (verified `best.json`, as `flip`
-//! writes it), and `table.md`, `table.json` and `table.svg`, rewritten
+//! writes it, verified), and `table.md`, `table.json` and `table.svg`, rewritten
 //! atomically after every shape so an interrupted table keeps its rows.
 
-use super::factor::{Factor, Ternary, Wide};
+use super::factor::{Ternary, Wide};
 use super::pool::PoolSettings;
 use super::run::{run as run_flips, Arith, Engine, FlipSettings};
+use super::scheme::Scheme;
 use crate::problem::json::write_atomic;
-use crate::problem::{reference, verify, Shape};
+use crate::problem::{reference, Shape};
 use crate::run::{Stop, Stopped};
-use anyhow::{anyhow, bail, Result};
+use anyhow::{anyhow, Result};
 use plotters::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -31,7 +32,7 @@ pub struct TableSettings {
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct TableRow {
     pub shape: String,
-    /// The rank of the verified scheme in `file`.
+    /// The rank of the scheme in `file`, verified when it was written.
     pub rank: usize,
     /// The best known rank over the table's field, when known.
     pub best_known: Option<usize>,
@@ -61,14 +62,12 @@ pub fn run(settings: &TableSettings, out: &Path) -> Result<Table> {
         seconds_per_shape: settings.per_shape.as_secs_f64(),
         rows: vec![],
     };
-    // Every shape is checked before anything is written.
+    // Every shape is checked before anything is written: against the
+    // widest factor the run's arithmetic has.
     for &shape in &settings.shapes {
-        let most = match settings.arith {
-            Arith::Z2 => Wide::<4>::MAX_COEFFS,
-            _ => Ternary::MAX_COEFFS,
-        };
-        if shape.factor_lens().iter().any(|&l| l > most) {
-            bail!("{shape} is not supported: the flip engine needs n·m, m·p and n·p up to {most} over {field}");
+        match settings.arith {
+            Arith::Z2 => Scheme::<Wide<4>>::check_supported(shape)?,
+            _ => Scheme::<Ternary>::check_supported(shape)?,
         }
     }
     std::fs::create_dir_all(out).map_err(|e| anyhow!("cannot create {}: {e}", out.display()))?;
@@ -91,17 +90,11 @@ pub fn run(settings: &TableSettings, out: &Path) -> Result<Table> {
         };
         let dir = out.join(&name);
         let threads = settings.threads;
+        // The report's rank is that of the best.json it wrote, verified.
         let report = run_flips(flip, false, &dir, stop, |_| Ok(Engine::Cpu(threads)))?;
-        let file = dir.join("best.json");
-        // The row states what the file holds: read back and verified.
-        let written = crate::problem::json::read_file(&file)?
-            .into_iter()
-            .next()
-            .ok_or_else(|| anyhow!("{} holds no scheme", file.display()))?;
-        verify(&written, field).map_err(|e| anyhow!("{}: {e}", file.display()))?;
         table.rows.push(TableRow {
             shape: name.clone(),
-            rank: written.rank(),
+            rank: report.best_rank,
             best_known,
             standard: shape.standard_rank(),
             reached_s: report.reached_s,

@@ -22,9 +22,7 @@ pub fn tensor_product(a: &Decomposition, b: &Decomposition) -> Result<Decomposit
     let (sa, sb) = (a.shape, b.shape);
     let shape = Shape::new(sa.n * sb.n, sa.m * sb.m, sa.p * sb.p)
         .map_err(|e| anyhow!("the product of {sa} and {sb}: {e}"))?;
-    // Matrix dims of each factor: A is n×m, B m×p, C n×p.
-    let dims = |s: Shape| [(s.n, s.m), (s.m, s.p), (s.n, s.p)];
-    let (da, db) = (dims(sa), dims(sb));
+    let (da, db) = (matrix_dims(sa), matrix_dims(sb));
     let kron = |role: usize, x: &[Coeff], y: &[Coeff]| -> Vec<Coeff> {
         let ((r1, c1), (r2, c2)) = (da[role], db[role]);
         let cols = c1 * c2;
@@ -79,34 +77,29 @@ pub fn fit(d: &Decomposition, target: Shape) -> Decomposition {
         factor.retain(|_| *k.next().expect("one flag per term"));
     }
     let mut out = reshape(&out, target);
-    // The products the smaller scheme does not cover, one standard term each.
-    let unit = |len: usize, at: usize| {
-        let mut row = vec![zero; len];
-        row[at] = Coeff::from_integer(1);
-        row
-    };
-    let [la, lb, lc] = target.factor_lens();
-    for i in 0..target.n {
-        for j in 0..target.m {
-            for k in 0..target.p {
-                if i < low.n && j < low.m && k < low.p {
-                    continue;
-                }
-                out.u.push(unit(la, i * target.m + j));
-                out.v.push(unit(lb, j * target.p + k));
-                out.w.push(unit(lc, i * target.p + k));
-            }
+    // The products A[i][j]·B[j][k] the smaller scheme does not cover: the
+    // standard algorithm's terms for them (in its order, one per entry).
+    let standard = Decomposition::standard(target, d.field);
+    for (r, e) in target.tensor_entries().iter().enumerate() {
+        let (i, j, k) = (e.a / target.m, e.a % target.m, e.b % target.p);
+        if i >= low.n || j >= low.m || k >= low.p {
+            out.u.push(standard.u[r].clone());
+            out.v.push(standard.v[r].clone());
+            out.w.push(standard.w[r].clone());
         }
     }
     out
 }
 
+/// The matrix each factor indexes, (rows, columns): A is n×m, B m×p, C n×p.
+fn matrix_dims(s: Shape) -> [(usize, usize); 3] {
+    [(s.n, s.m), (s.m, s.p), (s.n, s.p)]
+}
+
 /// The same terms in the index space of `to`: each factor's matrix is cut
 /// to, or padded with zeros to, the new dimensions.
 fn reshape(d: &Decomposition, to: Shape) -> Decomposition {
-    let from = d.shape;
-    let dims = |s: Shape| [(s.n, s.m), (s.m, s.p), (s.n, s.p)];
-    let (df, dt) = (dims(from), dims(to));
+    let (df, dt) = (matrix_dims(d.shape), matrix_dims(to));
     let zero = Coeff::from_integer(0);
     let cut = |role: usize, x: &[Coeff]| -> Vec<Coeff> {
         let ((rf, cf), (rt, ct)) = (df[role], dt[role]);

@@ -94,10 +94,10 @@ impl GpuRounds {
         let results = walks
             .into_iter()
             .map(|w| {
-                let exhausted = w.status == Status::Exhausted;
                 let (found, wandered) = match w.status {
                     Status::Dropped => (Some(w.terms), None),
-                    _ => (None, exhausted.then_some(w.terms)),
+                    Status::Exhausted => (None, Some(w.terms)),
+                    Status::Running => (None, None),
                 };
                 WalkResult {
                     found,
