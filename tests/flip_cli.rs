@@ -98,6 +98,146 @@ fn the_general_reduction_walks_3x3x3_to_rank_23() {
     fs::remove_dir_all(&dir).unwrap();
 }
 
+/// Symmetric walks: 3x3x3 under C3 from two cubes reaches Laderman's
+/// rank 23 with a scheme the group keeps; 2x2x2 from one cube reaches 7
+/// and lifts to Z; a resume keeps the symmetry; what cannot keep one is
+/// refused in one line before anything is written.
+#[test]
+fn symmetric_walks_reach_23_and_7_with_invariant_schemes_that_lift() {
+    use tensorsearch::flip::scheme::Z2Scheme;
+    use tensorsearch::flip::symmetric::{SymmetricWalker, Symmetry};
+    use tensorsearch::problem::json;
+    let dir = temp_dir("flip-symmetric");
+    let invariant = |path: &Path| {
+        let d = json::read_file(path).unwrap().remove(0);
+        let s = Z2Scheme::from_decomposition(&d).unwrap();
+        SymmetricWalker::new(&s, Symmetry::C3, 0).is_ok()
+    };
+    let out = dir.join("333");
+    let o = out.to_str().unwrap();
+    let r = run(
+        &[
+            "flip",
+            "3x3x3",
+            "--symmetry",
+            "c3",
+            "--from",
+            "cubes:101,010",
+            "--target",
+            "23",
+            "--time",
+            "60s",
+            "--threads",
+            "1",
+            "--out",
+            o,
+        ],
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("best rank 23"), "{}", r.stdout);
+    assert!(verifies(&out.join("best.json")).contains("rank 23: ok"));
+    assert!(invariant(&out.join("best.json")));
+    assert_clean_failure(
+        &["flip", "--resume", o, "--symmetry", "none"],
+        "--symmetry None conflicts with the checkpoint's C3",
+    );
+
+    let out = dir.join("222");
+    let o = out.to_str().unwrap();
+    let r = run(
+        &[
+            "flip",
+            "2x2x2",
+            "--symmetry",
+            "c3",
+            "--from",
+            "cubes:11",
+            "--target",
+            "7",
+            "--lift",
+            "--out",
+            o,
+        ],
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(invariant(&out.join("best.json")));
+    assert!(
+        r.stdout.contains("1 of 1 rank-7 schemes lift"),
+        "{}",
+        r.stdout
+    );
+    let lifted = fs::read_dir(out.join("lifted"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let v = run(&["verify", "--field", "z", lifted.to_str().unwrap()], &[]);
+    assert_eq!(v.code, 0, "{}{}", v.stdout, v.stderr);
+
+    let bad = dir.join("bad");
+    let b = bad.to_str().unwrap();
+    for (args, said) in [
+        (vec!["2x2x3", "--symmetry", "c3"], "needs a square shape"),
+        (
+            vec!["3x3x3", "--symmetry", "c3", "--field", "z"],
+            "walks over z2",
+        ),
+        (
+            vec!["3x3x3", "--symmetry", "s3"],
+            "--symmetry s3 is not walked yet",
+        ),
+        (
+            vec!["3x3x3", "--symmetry", "c3", "--device", "gpu"],
+            "the GPU walk keeps no symmetry",
+        ),
+        (
+            vec!["3x3x3", "--symmetry", "c3", "--reduction", "general"],
+            "--reduction general does not keep a symmetry",
+        ),
+        (
+            vec!["3x3x3", "--from", "cubes:11"],
+            "is not a string of 3 zeros and ones",
+        ),
+        (
+            vec!["3x3x3", "--from", "cubes:100,011,001"],
+            "exactly one group",
+        ),
+        (vec!["2x2x3", "--from", "cubes:11"], "is for square shapes"),
+    ] {
+        let mut full = vec!["flip"];
+        full.extend(args);
+        full.extend(["--out", b]);
+        assert_clean_failure(&full, said);
+        assert!(!bad.exists(), "{full:?} left a directory");
+    }
+    // A start the group does not keep: the standard algorithm after one flip.
+    let strassen = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/strassen.json");
+    let d = json::read_file(Path::new(strassen)).unwrap().remove(0);
+    let flipped = dir.join("flipped.json");
+    let mut terms = Z2Scheme::standard(d.shape).unwrap();
+    terms.terms[0][1] ^= terms.terms[1][1];
+    terms.terms[1][2] ^= terms.terms[0][2];
+    json::write_file(&flipped, &[terms.to_decomposition()]).unwrap();
+    assert_clean_failure(
+        &[
+            "flip",
+            "2x2x2",
+            "--symmetry",
+            "c3",
+            "--from",
+            flipped.to_str().unwrap(),
+            "--out",
+            b,
+        ],
+        "not invariant under c3",
+    );
+    assert!(!bad.exists());
+    fs::remove_dir_all(&dir).unwrap();
+}
+
 /// Meta starts: 4x4x4 from Strassen ⊗ Strassen starts at rank 49, and
 /// 2x2x3 from Strassen extended by a column at 7 + 4; both verify.
 #[test]

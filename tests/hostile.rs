@@ -473,13 +473,13 @@ fn a_missed_target_exits_three_and_keeps_what_it_found() {
     let r = run(
         &[
             "flip",
-            "3x3x3",
+            "4x4x4",
             "--device",
             "cpu",
             "--target",
             "5",
             "--time",
-            "1s",
+            "3s",
             "--out",
             out.to_str().unwrap(),
         ],

@@ -7,7 +7,7 @@
 use super::gpu::GpuRounds;
 use super::pool::{PoolSearch, PoolSettings};
 use super::scheme::Z2Scheme;
-use super::walker::Walker;
+use super::walker::{Walk, Walker};
 use crate::engine::gpu::GpuBackend;
 use crate::problem::Shape;
 use anyhow::Result;
@@ -48,7 +48,7 @@ pub fn measure_gpu(
         plateau: PLATEAU,
         ..PoolSettings::default()
     };
-    let mut search = PoolSearch::new(&start, settings, 1);
+    let mut search = PoolSearch::new(&start, settings, 1)?;
     let rounds = GpuRounds::new(gpu, &settings, start.rank())?;
     // The first round compiles the kernel: not timed.
     let warm = Instant::now() + Duration::from_millis(1);
@@ -82,7 +82,7 @@ pub fn measure(shape: Shape, seconds: Duration) -> Result<FlipThroughput> {
     });
     let one = w.flips as f64 / t.elapsed().as_secs_f64();
 
-    let mut search = PoolSearch::new(&start, PoolSettings::default(), 1);
+    let mut search = PoolSearch::new(&start, PoolSettings::default(), 1)?;
     let t = Instant::now();
     let deadline = t + seconds / 2;
     while Instant::now() < deadline {

@@ -21,5 +21,6 @@ pub mod pool;
 pub mod rng;
 pub mod run;
 pub mod scheme;
+pub mod symmetric;
 pub mod table;
 pub mod walker;

@@ -16,7 +16,8 @@
 
 use super::factor::Factor;
 use super::scheme::Scheme;
-use super::walker::{Walker, XorShift};
+use super::symmetric::{SymmetricWalker, Symmetry};
+use super::walker::{Walk, Walker, XorShift};
 use crate::problem::Shape;
 use anyhow::{bail, Result};
 use rayon::prelude::*;
@@ -41,6 +42,10 @@ pub struct PoolSettings {
     /// not only merges of terms sharing two factors.
     #[serde(default)]
     pub general_reduction: bool,
+    /// The group the walks keep their schemes invariant under (square
+    /// shapes over Z2); every pool member is invariant.
+    #[serde(default, skip_serializing_if = "Symmetry::is_none")]
+    pub symmetry: Symmetry,
 }
 
 impl Default for PoolSettings {
@@ -52,17 +57,29 @@ impl Default for PoolSettings {
             plateau: 50_000,
             level_walks: 256,
             general_reduction: false,
+            symmetry: Symmetry::None,
         }
     }
 }
 
 impl PoolSettings {
+    /// Whether `scheme` may be a member: invariant under the symmetry.
+    pub fn invariant<F: Factor>(&self, scheme: &Scheme<F>) -> Result<()> {
+        match self.symmetry {
+            Symmetry::None => Ok(()),
+            symmetry => SymmetricWalker::new(scheme, symmetry, 0).map(|_| ()),
+        }
+    }
+
     pub fn check(&self) -> Result<()> {
         if self.pool_size == 0 || self.walks_per_round == 0 || self.path_limit == 0 {
             bail!("--pool, the walks per round and --path-limit must be at least 1");
         }
         if self.plateau == 0 {
             bail!("--plateau must be at least 1");
+        }
+        if self.general_reduction && !self.symmetry.is_none() {
+            bail!("--reduction general does not keep a symmetry: give --reduction merge with --symmetry");
         }
         Ok(())
     }
@@ -106,11 +123,16 @@ pub struct PoolSearch<F> {
 }
 
 impl<F: Factor> PoolSearch<F> {
-    pub fn new(start: &Scheme<F>, settings: PoolSettings, seed: u64) -> Self {
+    /// A search from `start`; fails when the settings' symmetry does not
+    /// leave it invariant.
+    pub fn new(start: &Scheme<F>, settings: PoolSettings, seed: u64) -> Result<Self> {
         // Reductions the start allows happen before the pool is made.
-        let start = Walker::new(start, seed).scheme();
+        let start = match settings.symmetry {
+            Symmetry::None => Walker::new(start, seed).scheme(),
+            symmetry => SymmetricWalker::new(start, symmetry, seed)?.scheme(),
+        };
         let rank = start.rank();
-        PoolSearch {
+        Ok(PoolSearch {
             shape: start.shape,
             settings,
             state: PoolState {
@@ -124,7 +146,7 @@ impl<F: Factor> PoolSearch<F> {
                 flips: 0,
                 level_walks: 0,
             },
-        }
+        })
     }
 
     /// Continues a saved search. Nothing saved is believed unchecked:
@@ -151,6 +173,7 @@ impl<F: Factor> PoolSearch<F> {
             };
             scheme
                 .check()
+                .and_then(|()| settings.invariant(&scheme))
                 .map_err(|e| anyhow::anyhow!("saved scheme {i}: {e}"))?;
         }
         Ok(PoolSearch {
@@ -182,6 +205,9 @@ impl<F: Factor> PoolSearch<F> {
     /// it, at the pool's rank it joins the pool, each while there is room.
     /// Returns whether it was taken. The caller has verified it.
     pub fn offer(&mut self, scheme: Scheme<F>) -> bool {
+        if self.settings.invariant(&scheme).is_err() {
+            return false;
+        }
         let (r, cap) = (scheme.rank(), self.settings.pool_size);
         let st = &mut self.state;
         if r < st.rank && r < st.next_rank {
@@ -285,7 +311,7 @@ impl<F: Factor> PoolSearch<F> {
 
 /// What one walk gave.
 pub struct WalkResult<F> {
-    /// Its scheme, when its rank dropped below the pool's.
+    /// Its lowest scheme, when its rank went below the pool's.
     pub found: Option<Vec<[F; 3]>>,
     pub flips: u64,
     /// After its path limit: where it ended, when at the pool's rank, or
@@ -297,9 +323,9 @@ pub struct WalkResult<F> {
 /// Steps between looks at `halt`.
 const HALT_EVERY: u64 = 1 << 16;
 
-/// One walk from `start` (of rank `rank`): the scheme as soon as its rank
-/// drops below `rank`, or None after the path limit (or a halt); and the
-/// flips made.
+/// One walk from `start` (of rank `rank`): its lowest scheme when its
+/// rank went below `rank`, or None after the path limit (or a halt); and
+/// the flips made.
 fn descend<F: Factor>(
     shape: Shape,
     start: &[[F; 3]],
@@ -312,22 +338,68 @@ fn descend<F: Factor>(
         shape,
         terms: start.to_vec(),
     };
-    let mut w = Walker::new(&start, seed);
-    if s.general_reduction {
-        w.enable_general_reduction();
+    match s.symmetry {
+        Symmetry::None => {
+            let mut w = Walker::new(&start, seed);
+            if s.general_reduction {
+                w.enable_general_reduction();
+            }
+            walk_down(w, rank, s, halt)
+        }
+        symmetry => match SymmetricWalker::new(&start, symmetry, seed) {
+            Ok(w) => walk_down(w, rank, s, halt),
+            // Members are checked on the way in; a walk is never made on
+            // one that fails.
+            Err(_) => WalkResult {
+                found: None,
+                flips: 0,
+                wandered: None,
+            },
+        },
     }
+}
+
+/// Plateaus without a new low after which a walk that went below the
+/// pool's rank stops and reports its lowest scheme.
+const DESCENT_PLATEAUS: u64 = 4;
+
+/// Walks `w` from the pool's `rank` until its path limit or a halt; a
+/// walk that goes below `rank` goes on down while it keeps finding new
+/// lows (each within [`DESCENT_PLATEAUS`] plateaus of the last), so one
+/// walk descends several ranks instead of the pool refilling at each.
+fn walk_down<F: Factor, W: Walk<F>>(
+    mut w: W,
+    rank: usize,
+    s: &PoolSettings,
+    halt: &(dyn Fn() -> bool + Sync),
+) -> WalkResult<F> {
     // The last scheme the walk came back down to the pool's rank with
     // (after a plus transition): where it wandered, when it ends above.
     let (mut came_back, mut previous) = (None, w.rank());
-    w.wander(s.path_limit, s.plateau, |w, step| {
-        if w.rank() == rank && previous > rank {
+    let (mut lowest, mut low, mut low_at) = (None, rank, 0u64);
+    let leash = s.plateau.saturating_mul(DESCENT_PLATEAUS);
+    let mut halted = false;
+    w.wander(u64::MAX, s.plateau, |w, step| {
+        let r = w.rank();
+        if r < low {
+            (low, low_at) = (r, step);
+            lowest = Some(w.scheme().terms);
+        }
+        if r == rank && previous > rank {
             came_back = Some(w.scheme().terms);
         }
-        previous = w.rank();
-        w.rank() >= rank && !(step % HALT_EVERY == HALT_EVERY - 1 && halt())
+        previous = r;
+        let limit = if lowest.is_some() {
+            leash
+        } else {
+            s.path_limit
+        };
+        if step % HALT_EVERY == HALT_EVERY - 1 && halt() {
+            halted = true;
+        }
+        step - low_at < limit && !halted
     });
-    let dropped = w.rank() < rank;
-    let wandered = if dropped || halt() {
+    let wandered = if lowest.is_some() || halted || halt() {
         None
     } else if w.rank() == rank {
         Some(w.scheme().terms)
@@ -335,8 +407,8 @@ fn descend<F: Factor>(
         came_back
     };
     WalkResult {
-        found: dropped.then(|| w.scheme().terms),
-        flips: w.flips,
+        found: lowest,
+        flips: w.flips(),
         wandered,
     }
 }
@@ -357,8 +429,9 @@ mod tests {
             plateau: 10_000,
             level_walks: 32,
             general_reduction: false,
+            symmetry: Symmetry::None,
         };
-        let mut s = PoolSearch::new(&Z2Scheme::standard(shape).unwrap(), settings, 17);
+        let mut s = PoolSearch::new(&Z2Scheme::standard(shape).unwrap(), settings, 17).unwrap();
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .build()
@@ -394,8 +467,10 @@ mod tests {
             plateau: 5_000,
             level_walks: 16,
             general_reduction: false,
+            symmetry: Symmetry::None,
         };
-        let mut s = PoolSearch::new(&Scheme::<Ternary>::standard(shape).unwrap(), settings, 3);
+        let mut s =
+            PoolSearch::new(&Scheme::<Ternary>::standard(shape).unwrap(), settings, 3).unwrap();
         for _ in 0..20 {
             if s.best_rank() == 7 {
                 break;
@@ -419,7 +494,7 @@ mod tests {
             ..PoolSettings::default()
         };
         let start = Z2Scheme::standard(shape).unwrap();
-        let mut s = PoolSearch::new(&start, settings, 5);
+        let mut s = PoolSearch::new(&start, settings, 5).unwrap();
         let rank = s.state.rank;
         let variant = |rotate: usize| {
             let mut t = s.state.pool[0].clone();

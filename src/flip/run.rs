@@ -14,6 +14,7 @@ use super::gpu::GpuRounds;
 use super::lift::{lift, Lift};
 use super::pool::{PoolSearch, PoolSettings, PoolState, Round};
 use super::scheme::{Scheme, Z2Scheme};
+use super::symmetric::{cube_start, parse_cubes};
 use crate::engine::gpu::GpuBackend;
 use crate::problem::{json, meta, verify, Decomposition, Field, Shape};
 use crate::run::display::{fit_message, say, spinner};
@@ -195,14 +196,22 @@ pub struct FlipReport {
     pub reached_flips: u64,
 }
 
-/// The start scheme: the standard algorithm; the first decomposition of a
-/// file; or `product:A,B`, the tensor product of the first decompositions
-/// of two files. A scheme of another shape is projected and extended by
+/// The start scheme: the standard algorithm; `cubes:…`, the standard
+/// algorithm with its diagonal products grouped into cubes
+/// ([`cube_start`]); the first decomposition of a file; or
+/// `product:A,B`, the tensor product of the first decompositions of two
+/// files. A scheme of another shape is projected and extended by
 /// standard terms to this one (`problem::meta`). Every part read and the
 /// start itself must hold in F's field (within its coefficient bound).
 pub fn start_scheme<F: Factor>(from: &str, shape: Shape) -> Result<Scheme<F>> {
     if from == "standard" {
         return Scheme::standard(shape);
+    }
+    if let Some(spec) = from.strip_prefix("cubes:") {
+        if shape.n != shape.m || shape.m != shape.p {
+            bail!("--from cubes: is for square shapes, not {shape}");
+        }
+        return cube_start(shape.n, &parse_cubes(spec, shape.n)?);
     }
     let read = |file: &str| -> Result<Decomposition> {
         let d = json::read_file(Path::new(file))?
@@ -450,7 +459,7 @@ impl<F: Factor> Prepared<F> {
             // The start and the target are checked before the directory
             // is made, so a refused run leaves nothing behind.
             let start = start_scheme(&settings.from, shape)?;
-            let search = PoolSearch::new(&start, settings.pool, settings.seed);
+            let search = PoolSearch::new(&start, settings.pool, settings.seed)?;
             check_target(&search)?;
             let dir = RunDir::create(out, Identity::new(Kind::Flip, shape, F::FIELD))?;
             (dir, search, 0.0)

@@ -33,6 +33,52 @@ pub(super) fn others(r: usize) -> (usize, usize) {
     ((r + 1) % 3, (r + 2) % 3)
 }
 
+/// What a walk strategy drives: a walk's rank, its scheme, and its two
+/// moves. [`Walker`] walks a whole scheme; the symmetric walker
+/// (`super::symmetric`) walks the orbits of a group.
+pub trait Walk<F: Factor> {
+    fn rank(&self) -> usize;
+    /// The scheme, in the standard convention of `problem`.
+    fn scheme(&self) -> Scheme<F>;
+    /// Flips made so far.
+    fn flips(&self) -> u64;
+    /// One random flip with the reductions it enables; false when none
+    /// is possible.
+    fn flip(&mut self) -> bool;
+    /// One plus transition; false when none is possible.
+    fn plus(&mut self) -> bool;
+
+    /// Walks up to `steps` steps while `go_on(self, step)` says so before
+    /// each: a flip, or a plus transition when no flip is possible, and a
+    /// plus transition after `plateau` steps without a new low. Steps,
+    /// not flips, bound the walk: a scheme with no shared factor only
+    /// takes plus transitions.
+    fn wander(&mut self, steps: u64, plateau: u64, mut go_on: impl FnMut(&Self, u64) -> bool)
+    where
+        Self: Sized,
+    {
+        let (mut low, mut since) = (self.rank(), 0u64);
+        for step in 0..steps {
+            if !go_on(self, step) {
+                break;
+            }
+            if !self.flip() && !self.plus() {
+                break;
+            }
+            if self.rank() < low {
+                low = self.rank();
+                since = 0;
+            } else {
+                since += 1;
+                if since >= plateau {
+                    self.plus();
+                    since = 0;
+                }
+            }
+        }
+    }
+}
+
 /// Tries of a plus transition whose terms leave the coefficient bound.
 const PLUS_TRIES: usize = 16;
 
@@ -348,33 +394,6 @@ impl<F: Factor> Walker<F> {
         false
     }
 
-    /// Walks up to `steps` steps while `go_on(self, step)` says so before
-    /// each: a flip, or a plus transition when no flip is possible, and a
-    /// plus transition after `plateau` steps without a new low. Steps,
-    /// not flips, bound the walk: a scheme with no shared factor only
-    /// takes plus transitions.
-    pub fn wander(&mut self, steps: u64, plateau: u64, mut go_on: impl FnMut(&Self, u64) -> bool) {
-        let (mut low, mut since) = (self.rank(), 0u64);
-        for step in 0..steps {
-            if !go_on(self, step) {
-                break;
-            }
-            if !self.flip() && !self.plus() {
-                break;
-            }
-            if self.rank() < low {
-                low = self.rank();
-                since = 0;
-            } else {
-                since += 1;
-                if since >= plateau {
-                    self.plus();
-                    since = 0;
-                }
-            }
-        }
-    }
-
     /// The plus transition (rank + 1), for leaving a plateau: two terms
     /// x, y become three, with a the role drawn, b, c the others and signs
     /// folded into the a factors,
@@ -425,6 +444,24 @@ impl<F: Factor> Walker<F> {
             return true;
         }
         false
+    }
+}
+
+impl<F: Factor> Walk<F> for Walker<F> {
+    fn rank(&self) -> usize {
+        Walker::rank(self)
+    }
+    fn scheme(&self) -> Scheme<F> {
+        Walker::scheme(self)
+    }
+    fn flips(&self) -> u64 {
+        self.flips
+    }
+    fn flip(&mut self) -> bool {
+        Walker::flip(self)
+    }
+    fn plus(&mut self) -> bool {
+        Walker::plus(self)
     }
 }
 

@@ -115,7 +115,10 @@ impl Walks {
     }
 
     fn run<F: Factor>(self, start: Scheme<F>, seed: u64) {
-        let mut search = PoolSearch::new(&start, PoolSettings::default(), seed);
+        // Without a symmetry every scheme starts a search.
+        let Ok(mut search) = PoolSearch::new(&start, PoolSettings::default(), seed) else {
+            return;
+        };
         // The reductions the standard algorithm allows, at once.
         if search.best_rank() < start.rank() && self.send(&search.best()).is_err() {
             return;
