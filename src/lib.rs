@@ -6,6 +6,7 @@ pub mod bench;
 pub mod engine;
 pub mod flip;
 pub mod game;
+pub mod matmul;
 pub mod model;
 pub mod problem;
 pub mod run;

@@ -35,6 +35,8 @@ enum Command {
     Export(cli::export::ExportArgs),
     /// Flip-graph walks over Z2 or Z from the standard algorithm (or a scheme): a pool of walks on all CPU threads or a GPU, every improvement verified and written.
     Flip(cli::flip::FlipArgs),
+    /// Multiply random fp32 matrices with a scheme (recursively, --levels deep) and with plain GEMM on the same device: times, effective GFLOP/s, speedup and error against f64.
+    Matmul(cli::matmul::MatmulArgs),
     /// Show the tensor of SHAPE, its standard and best known ranks (with their sources), and its action encoding.
     Info(cli::info::InfoArgs),
     /// Flips on each of several shapes for a fixed time: verified schemes, and table.md, table.json and table.svg beside the best known ranks.
@@ -98,6 +100,7 @@ fn run(device: DeviceArg, command: Command) -> anyhow::Result<ExitCode> {
         Command::Export(args) => cli::export::run(args),
         Command::Flip(args) => cli::flip::run(device, args),
         Command::Info(args) => cli::info::run(args),
+        Command::Matmul(args) => cli::matmul::run(device, args),
         Command::Table(args) => cli::table::run(args),
         Command::Devices => cli::devices::devices(),
         Command::Bench(args) => cli::bench::run(device, args),

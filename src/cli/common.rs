@@ -1,6 +1,6 @@
 //! What the commands share: devices, shapes, durations, one-line errors.
 
-use anyhow::{anyhow, Result};
+use anyhow::{anyhow, bail, Result};
 use std::path::PathBuf;
 use tensorsearch::engine::gpu;
 use tensorsearch::problem::{Field, Shape};
@@ -193,4 +193,51 @@ pub struct LearningRun {
     /// Seed of the weights, the data and the games (default 0).
     #[arg(long)]
     pub seed: Option<u64>,
+}
+
+/// The decomposition of `file` that `--index` or `--shape` chooses (the
+/// only one when the file holds one); the file's warnings are printed.
+pub fn select_decomposition(
+    file: &std::path::Path,
+    index: Option<usize>,
+    shape: Option<&str>,
+) -> Result<tensorsearch::problem::Decomposition> {
+    let mut ds = vec![];
+    let warnings = tensorsearch::problem::json::read_each(file, |_, d| {
+        ds.push(d);
+        Ok(())
+    })?;
+    for w in warnings {
+        eprintln!("warning: {}: {w}", file.display());
+    }
+    let count = ds.len();
+    if let Some(i) = index {
+        if i >= count {
+            bail!(
+                "{}: --index {i} is out of range, the file holds {count}",
+                file.display()
+            );
+        }
+        return Ok(ds.swap_remove(i));
+    }
+    if let Some(s) = shape {
+        let s = parse_shape(s)?;
+        let mut matching: Vec<tensorsearch::problem::Decomposition> =
+            ds.into_iter().filter(|d| d.shape == s).collect();
+        return match matching.len() {
+            1 => Ok(matching.remove(0)),
+            0 => bail!("{}: no decomposition of shape {s}", file.display()),
+            k => bail!(
+                "{}: {k} decompositions of shape {s}, choose one with --index",
+                file.display()
+            ),
+        };
+    }
+    match count {
+        1 => Ok(ds.remove(0)),
+        _ => bail!(
+            "{}: holds {count} decompositions, choose one with --index or --shape",
+            file.display()
+        ),
+    }
 }

@@ -1,12 +1,12 @@
 //! `tensorsearch export`: a verified decomposition as straight-line code.
 
-use super::common::parse_shape;
+use super::common::select_decomposition;
 use super::output;
-use anyhow::{anyhow, bail, Result};
-use std::path::{Path, PathBuf};
+use anyhow::{anyhow, Result};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use tensorsearch::problem::export::{export, Arith, Lang, SIGNATURE};
-use tensorsearch::problem::{json, verify, Decomposition};
+use tensorsearch::problem::verify;
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
 pub enum LangArg {
@@ -64,7 +64,7 @@ pub fn run(args: ExportArgs) -> Result<ExitCode> {
     if let Some(out) = &args.out {
         output::check(out, SIGNATURE, args.force, Some(file))?;
     }
-    let d = select(file, args.index, args.shape.as_deref())?;
+    let d = select_decomposition(file, args.index, args.shape.as_deref())?;
     verify(&d, d.field).map_err(|e| {
         anyhow!(
             "{}: not a decomposition of {} over {}: {e}",
@@ -79,44 +79,4 @@ pub fn run(args: ExportArgs) -> Result<ExitCode> {
         None => print!("{code}"),
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn select(file: &Path, index: Option<usize>, shape: Option<&str>) -> Result<Decomposition> {
-    let mut ds = vec![];
-    let warnings = json::read_each(file, |_, d| {
-        ds.push(d);
-        Ok(())
-    })?;
-    for w in warnings {
-        eprintln!("warning: {}: {w}", file.display());
-    }
-    let count = ds.len();
-    if let Some(i) = index {
-        if i >= count {
-            bail!(
-                "{}: --index {i} is out of range, the file holds {count}",
-                file.display()
-            );
-        }
-        return Ok(ds.swap_remove(i));
-    }
-    if let Some(s) = shape {
-        let s = parse_shape(s)?;
-        let mut matching: Vec<Decomposition> = ds.into_iter().filter(|d| d.shape == s).collect();
-        return match matching.len() {
-            1 => Ok(matching.remove(0)),
-            0 => bail!("{}: no decomposition of shape {s}", file.display()),
-            k => bail!(
-                "{}: {k} decompositions of shape {s}, choose one with --index",
-                file.display()
-            ),
-        };
-    }
-    match count {
-        1 => Ok(ds.remove(0)),
-        _ => bail!(
-            "{}: holds {count} decompositions, choose one with --index or --shape",
-            file.display()
-        ),
-    }
 }

@@ -6,6 +6,7 @@ pub mod devices;
 pub mod export;
 pub mod flip;
 pub mod info;
+pub mod matmul;
 pub mod output;
 pub mod pretrain;
 pub mod search;
