@@ -18,5 +18,6 @@ pub mod train;
 pub fn all_shaders() -> Vec<(&'static str, &'static str)> {
     let mut all = engine::ops::SHADERS.to_vec();
     all.push(("flip", flip::gpu::WGSL));
+    all.push(("blocks", matmul::gpu::WGSL));
     all
 }

@@ -412,3 +412,42 @@ fn large_ranks_are_split_into_functions() {
     assert!(groups >= 2);
     check_all_languages(&d, 9);
 }
+
+/// `export --lang wgsl` on every AlphaTensor scheme over Q (fractions
+/// included): the stages parse and validate with naga as compute shaders
+/// with the three entry points; a Z2 scheme is refused.
+#[test]
+fn wgsl_stages_of_every_published_scheme_validate_with_naga() {
+    use tensorsearch::problem::export::export_wgsl;
+    let dir = common::alphatensor_dir();
+    let schemes = json::read_file(&dir.join("alphatensor_q.json")).unwrap();
+    assert_eq!(schemes.len(), 20);
+    for d in &schemes {
+        let text = export_wgsl(d).unwrap();
+        let module = naga::front::wgsl::parse_str(&text)
+            .unwrap_or_else(|e| panic!("{}: {}", d.shape, e.emit_to_string(&text)));
+        naga::valid::Validator::new(
+            naga::valid::ValidationFlags::all(),
+            naga::valid::Capabilities::empty(),
+        )
+        .validate(&module)
+        .unwrap_or_else(|e| panic!("{}: {}", d.shape, e.emit_to_string(&text)));
+        let entries: Vec<&str> = module
+            .entry_points
+            .iter()
+            .map(|e| e.name.as_str())
+            .collect();
+        assert_eq!(
+            entries,
+            ["combine_a", "combine_b", "accumulate_c"],
+            "{}",
+            d.shape
+        );
+        // One case per term in each combination, one per block of C.
+        let cases = text.matches("        case ").count();
+        assert_eq!(cases, 2 * d.rank() + d.shape.n * d.shape.p, "{}", d.shape);
+    }
+    let z2 = json::read_file(&dir.join("alphatensor_z2.json")).unwrap();
+    let e = export_wgsl(&z2[0]).unwrap_err().to_string();
+    assert!(e.contains("only mod 2"), "{e}");
+}

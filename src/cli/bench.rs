@@ -1,4 +1,4 @@
-//! `tensorsearch bench kernels`, `bench search`, `bench train` and `bench flips`.
+//! `tensorsearch bench kernels`, `bench search`, `bench train`, `bench flips` and `bench matmul`.
 
 use super::common::DeviceArg;
 use super::output;
@@ -42,6 +42,8 @@ pub enum BenchWhat {
     Train,
     /// Z2 flip-graph walks: flips per second on one thread and on all, for 3x3x3, 4x4x4 and 5x5x5.
     Flips,
+    /// Found schemes multiplying matrices against plain GEMM (Strassen at 1 and 2 levels, AlphaTensor's 3x3x3 rank 23 and 4x4x4 rank 49), 1024 to 4096 on the CPU and to 8192 on a GPU; draws matmul.svg beside --json (or in the current directory).
+    Matmul,
 }
 
 impl BenchWhat {
@@ -51,6 +53,7 @@ impl BenchWhat {
             BenchWhat::Search => "search",
             BenchWhat::Train => "train",
             BenchWhat::Flips => "flips",
+            BenchWhat::Matmul => "matmul",
         }
     }
 }
@@ -102,6 +105,22 @@ pub fn run(device: DeviceArg, args: BenchArgs) -> Result<ExitCode> {
         BenchWhat::Search => search(on, quick, seconds)?,
         BenchWhat::Flips => flips(on, quick, seconds)?,
         BenchWhat::Train => train(on, quick, seconds, args.preset.as_deref())?,
+        BenchWhat::Matmul => {
+            if seconds.is_some() {
+                bail!("bench matmul times a fixed number of runs: --seconds does not apply");
+            }
+            let svg = json
+                .and_then(|j| j.parent())
+                .unwrap_or(std::path::Path::new(""))
+                .join("matmul.svg");
+            output::check(
+                &svg,
+                tensorsearch::matmul::bench::SVG_CAPTION,
+                args.force,
+                None,
+            )?;
+            matmul(on, quick, &svg)?
+        }
     };
     if let Some(path) = json {
         let doc = serde_json::json!({ "tensorsearch": format!("bench {}", args.what.name()), "rows": rows });
@@ -245,5 +264,41 @@ fn flips(device: BenchDevice, quick: bool, seconds: Option<f64>) -> Result<serde
     }
     eprintln!();
     print!("{}", tensorsearch::flip::bench::table(&rows));
+    rows_of(&rows)
+}
+
+/// Schemes multiplying matrices against plain GEMM, on the CPU, the GPU
+/// or both; the rows as a table and `svg`.
+fn matmul(device: BenchDevice, quick: bool, svg: &std::path::Path) -> Result<serde_json::Value> {
+    use tensorsearch::matmul::bench::{run, svg as draw, Row};
+    const REPEAT: usize = 3;
+    let say = |r: &Row| {
+        let [n, ..] = r.report.size;
+        println!(
+            "{:34} {:5} {:>7.3} s {:>7.3} s  {:>6.3}x  {:>8.2e} {:>8.2e}  {}",
+            r.scheme,
+            n,
+            r.report.seconds,
+            r.report.baseline_seconds,
+            r.report.speedup,
+            r.report.rel_error,
+            r.report.baseline_rel_error,
+            r.report.device
+        );
+    };
+    println!(
+        "{:34} {:>5} {:>9} {:>9}  {:>7}  {:>8} {:>8}  device",
+        "scheme", "N", "scheme", "GEMM", "speedup", "error", "GEMM err"
+    );
+    let mut rows = vec![];
+    if device != BenchDevice::Gpu {
+        rows.extend(run(None, quick, REPEAT, say)?);
+    }
+    if device != BenchDevice::Cpu {
+        let mut g = gpu::GpuBackend::new()?;
+        rows.extend(run(Some(&mut g), quick, REPEAT, say)?);
+    }
+    output::write(svg, draw(&rows)?.as_bytes())?;
+    println!("speedup against size: {}", svg.display());
     rows_of(&rows)
 }

@@ -5,7 +5,7 @@ use super::output;
 use anyhow::{anyhow, Result};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use tensorsearch::problem::export::{export, Arith, Lang, SIGNATURE};
+use tensorsearch::problem::export::{export, export_wgsl, Arith, Lang, SIGNATURE};
 use tensorsearch::problem::verify;
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
@@ -13,6 +13,8 @@ pub enum LangArg {
     Python,
     Rust,
     C,
+    /// The block stages of C = A·B on a GPU (combine A, combine B, accumulate C), to serve with any GEMM.
+    Wgsl,
 }
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
@@ -52,9 +54,10 @@ pub struct ExportArgs {
 /// or standard output.
 pub fn run(args: ExportArgs) -> Result<ExitCode> {
     let lang = match args.lang {
-        LangArg::Python => Lang::Python,
-        LangArg::Rust => Lang::Rust,
-        LangArg::C => Lang::C,
+        LangArg::Python => Some(Lang::Python),
+        LangArg::Rust => Some(Lang::Rust),
+        LangArg::C => Some(Lang::C),
+        LangArg::Wgsl => None,
     };
     let arith = match args.arith {
         ArithArg::Exact => Arith::Exact,
@@ -73,7 +76,10 @@ pub fn run(args: ExportArgs) -> Result<ExitCode> {
             d.field
         )
     })?;
-    let code = export(&d, lang, arith)?;
+    let code = match lang {
+        Some(lang) => export(&d, lang, arith)?,
+        None => export_wgsl(&d)?,
+    };
     match &args.out {
         Some(path) => output::write(path, code.as_bytes())?,
         None => print!("{code}"),

@@ -1,12 +1,12 @@
 //! `tensorsearch matmul`: a found scheme multiplies random fp32 matrices,
 //! timed and checked against plain GEMM on the same device.
 
-use super::common::{select_decomposition, DeviceArg};
+use super::common::{choose_device, select_decomposition, Device, DeviceArg};
 use super::output;
 use anyhow::{anyhow, bail, Result};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use tensorsearch::matmul::measure::{measure_cpu, MatmulReport};
+use tensorsearch::matmul::measure::{measure_cpu, measure_gpu, MatmulReport};
 use tensorsearch::matmul::{Dims, RealScheme};
 
 /// The largest matrix dimension `matmul` takes: three 16384² fp32
@@ -88,10 +88,24 @@ pub fn run(device: DeviceArg, args: MatmulArgs) -> Result<ExitCode> {
     }
     let d = select_decomposition(&args.file, args.index, args.shape.as_deref())?;
     let scheme = RealScheme::new(&d).map_err(|e| anyhow!("{}: {e}", args.file.display()))?;
-    if device == DeviceArg::Gpu {
-        bail!("matmul runs on the CPU for now: use --device cpu");
-    }
-    let report = measure_cpu(&scheme, args.levels, dims, args.repeat, args.seed);
+    let report = match choose_device(device)? {
+        Device::Cpu => measure_cpu(&scheme, args.levels, dims, args.repeat, args.seed),
+        Device::Gpu(mut gpu) => {
+            if gpu.is_software() {
+                eprintln!("note: {} is a software (CPU) adapter", gpu.adapter_name());
+            }
+            let power = RealScheme::power(&d, args.levels)?;
+            measure_gpu(
+                &mut gpu,
+                &scheme,
+                &power,
+                args.levels,
+                dims,
+                args.repeat,
+                args.seed,
+            )?
+        }
+    };
     print_report(&report);
     if let Some(path) = &args.json {
         let doc = serde_json::json!({ "tensorsearch": "matmul", "result": report });

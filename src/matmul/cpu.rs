@@ -175,7 +175,7 @@ fn combine(
         });
 }
 
-fn pad(x: &[f32], rows: usize, cols: usize, to_rows: usize, to_cols: usize) -> Vec<f32> {
+pub(super) fn pad(x: &[f32], rows: usize, cols: usize, to_rows: usize, to_cols: usize) -> Vec<f32> {
     let mut out = vec![0.0f32; to_rows * to_cols];
     for r in 0..rows {
         out[r * to_cols..r * to_cols + cols].copy_from_slice(&x[r * cols..(r + 1) * cols]);
@@ -183,7 +183,7 @@ fn pad(x: &[f32], rows: usize, cols: usize, to_rows: usize, to_cols: usize) -> V
     out
 }
 
-fn crop(x: &[f32], cols: usize, rows: usize, to_cols: usize) -> Vec<f32> {
+pub(super) fn crop(x: &[f32], cols: usize, rows: usize, to_cols: usize) -> Vec<f32> {
     (0..rows)
         .flat_map(|r| x[r * cols..r * cols + to_cols].iter().copied())
         .collect()

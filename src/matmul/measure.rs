@@ -5,8 +5,13 @@
 //! error max|Ĉ − C| / (max|A| · max|B|) of each against C computed in
 //! f64.
 
-use super::cpu::{dgemm, multiply, sgemm, Dims};
+use super::cpu::{crop, dgemm, multiply, pad, sgemm, Dims};
+use super::gpu::{timed, GpuPlan};
 use super::scheme::RealScheme;
+use crate::engine::gpu::{GpuBackend, GpuBuf};
+use crate::engine::ops::matmul::{launch as launch_gemm, MatmulSpec};
+use crate::engine::Memory;
+use anyhow::Result;
 use rand::{Rng, SeedableRng};
 use serde::Serialize;
 use std::time::Instant;
@@ -92,6 +97,67 @@ pub fn measure_cpu(
         relative_error(&got, &want, &a, &b),
         relative_error(&base, &want, &a, &b),
     )
+}
+
+/// The same measurement on a GPU: `base`'s `levels`-th Kronecker power
+/// (`power`, run as one level) against the engine's WGSL GEMM.
+pub fn measure_gpu(
+    gpu: &mut GpuBackend,
+    base: &RealScheme,
+    power: &RealScheme,
+    levels: usize,
+    d: Dims,
+    repeat: usize,
+    seed: u64,
+) -> Result<MatmulReport> {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let a = random_matrix(&mut rng, d.n * d.k);
+    let b = random_matrix(&mut rng, d.k * d.m);
+    let plan = GpuPlan::new(gpu, power, d)?;
+    let p = plan.padded;
+    let upload = |gpu: &mut GpuBackend, x: &[f32]| -> Result<GpuBuf> {
+        let buf = gpu.alloc(x.len())?;
+        gpu.write_f32(&buf, x);
+        Ok(buf)
+    };
+    let (a_pad, b_pad) = (
+        upload(gpu, &pad(&a, d.n, d.k, p.n, p.k))?,
+        upload(gpu, &pad(&b, d.k, d.m, p.k, p.m))?,
+    );
+    let c_pad = gpu.alloc(p.n * p.m)?;
+    let (a_buf, b_buf) = (upload(gpu, &a)?, upload(gpu, &b)?);
+    let c_buf = gpu.alloc(d.n * d.m)?;
+    let gemm = MatmulSpec::new(d.n, d.m, d.k);
+    // The first run of each compiles its kernels: not timed.
+    plan.record(gpu, &a_pad, &b_pad, &c_pad);
+    launch_gemm(gpu, &gemm, &a_buf, &b_buf, &c_buf);
+    gpu.flush();
+    let (mut times, mut base_times) = (vec![], vec![]);
+    for _ in 0..repeat.max(1) {
+        times.push(timed(gpu, &c_pad, |g| plan.record(g, &a_pad, &b_pad, &c_pad)).as_secs_f64());
+        base_times.push(
+            timed(gpu, &c_buf, |g| {
+                launch_gemm(g, &gemm, &a_buf, &b_buf, &c_buf)
+            })
+            .as_secs_f64(),
+        );
+    }
+    let got = crop(&gpu.read_f32(&c_pad), p.m, d.n, d.m);
+    let plain = gpu.read_f32(&c_buf);
+    let wide = |x: &[f32]| x.iter().map(|&v| v as f64).collect::<Vec<f64>>();
+    let want = dgemm(&wide(&a), &wide(&b), d);
+    let device = format!("gpu ({})", gpu.adapter_name());
+    Ok(report(
+        base,
+        levels,
+        d,
+        device,
+        repeat,
+        times,
+        base_times,
+        relative_error(&got, &want, &a, &b),
+        relative_error(&plain[..d.n * d.m], &want, &a, &b),
+    ))
 }
 
 #[allow(clippy::too_many_arguments)]

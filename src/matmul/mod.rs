@@ -3,7 +3,9 @@
 //! same device for time and for error against an f64 reference
 //! ([`measure`]).
 
+pub mod bench;
 pub mod cpu;
+pub mod gpu;
 pub mod measure;
 pub mod scheme;
 

@@ -56,6 +56,18 @@ impl RealScheme {
         })
     }
 
+    /// The scheme of `levels` levels of `d` as one level: the
+    /// `levels`-th tensor power of `d` (the 1x1x1 product for 0).
+    pub fn power(d: &Decomposition, levels: usize) -> Result<Self> {
+        let one =
+            Decomposition::standard(Shape::new(1, 1, 1).map_err(anyhow::Error::msg)?, d.field);
+        let mut power = one;
+        for _ in 0..levels {
+            power = crate::problem::meta::tensor_product(&power, d)?;
+        }
+        RealScheme::new(&power)
+    }
+
     pub fn rank(&self) -> usize {
         self.terms.len()
     }
@@ -79,6 +91,14 @@ mod tests {
         // m1 = (a00 + a11)(b00 + b11), feeding c00 and c11.
         assert_eq!(s.terms[0].a, vec![(0, 1.0), (3, 1.0)]);
         assert_eq!(s.terms[0].c, vec![(0, 1.0), (3, 1.0)]);
+        let p = RealScheme::power(&Decomposition::strassen(), 2).unwrap();
+        assert_eq!((p.shape, p.rank()), (Shape::new(4, 4, 4).unwrap(), 49));
+        assert_eq!(
+            RealScheme::power(&Decomposition::strassen(), 0)
+                .unwrap()
+                .rank(),
+            1
+        );
         let z2 = Decomposition::standard(Shape::new(2, 2, 2).unwrap(), Field::Z2);
         let e = RealScheme::new(&z2).unwrap_err().to_string();
         assert!(e.contains("over Z2 multiplies only mod 2"), "{e}");

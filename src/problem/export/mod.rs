@@ -8,9 +8,11 @@
 
 mod emit;
 mod plan;
+mod wgsl;
 
 pub use emit::GROUP;
 pub use plan::{input_bound, Arith};
+pub use wgsl::export_wgsl;
 
 use super::decomposition::Decomposition;
 use super::field::{format_coeff, Coeff, Field};
