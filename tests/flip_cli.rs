@@ -650,12 +650,7 @@ fn bench_flips_reports_rates_on_one_thread_on_all_and_on_the_gpu() {
 /// Whether a wgpu adapter is there (lavapipe on CI); with
 /// TENSORSEARCH_REQUIRE_GPU=1 its absence fails the test.
 fn gpu_available() -> bool {
-    let found = !tensorsearch::engine::gpu::enumerate_adapters().is_empty();
-    assert!(
-        found || !tensorsearch::engine::gpu::require_gpu(),
-        "TENSORSEARCH_REQUIRE_GPU=1 but no adapter"
-    );
-    found
+    common::gpu::available()
 }
 
 #[test]

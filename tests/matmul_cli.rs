@@ -14,12 +14,7 @@ const ALPHATENSOR: &str = concat!(
 );
 
 fn gpu_available() -> bool {
-    let found = !tensorsearch::engine::gpu::enumerate_adapters().is_empty();
-    assert!(
-        found || !tensorsearch::engine::gpu::require_gpu(),
-        "TENSORSEARCH_REQUIRE_GPU=1 but no adapter"
-    );
-    found
+    common::gpu::available()
 }
 
 fn report(json: &std::path::Path) -> serde_json::Value {

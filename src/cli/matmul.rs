@@ -108,7 +108,16 @@ pub fn run(device: DeviceArg, args: MatmulArgs) -> Result<ExitCode> {
     };
     print_report(&report);
     if let Some(path) = &args.json {
-        let doc = serde_json::json!({ "tensorsearch": "matmul", "result": report });
+        // The mark first, where `output::check` looks for it.
+        #[derive(serde::Serialize)]
+        struct Doc<'a> {
+            tensorsearch: &'a str,
+            result: &'a MatmulReport,
+        }
+        let doc = Doc {
+            tensorsearch: "matmul",
+            result: &report,
+        };
         let text = serde_json::to_string_pretty(&doc)?;
         output::write(path, format!("{text}\n").as_bytes())?;
     }

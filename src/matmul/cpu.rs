@@ -7,6 +7,7 @@
 //! result cropped: zero rows and columns add nothing to the products.
 
 use super::scheme::RealScheme;
+use crate::engine::word::Gemm;
 use rayon::prelude::*;
 
 /// Row-major matrix dimensions: `rows` × `cols`.
@@ -20,64 +21,40 @@ pub struct Dims {
     pub m: usize,
 }
 
-/// C = A·B by matrixmultiply's sgemm (one thread): the baseline, and the
-/// block products at the last level.
-pub fn sgemm(a: &[f32], b: &[f32], d: Dims) -> Vec<f32> {
+/// C = A·B by matrixmultiply (one thread), in f32 or f64.
+pub fn gemm<F: Gemm + Default>(a: &[F], b: &[F], d: Dims) -> Vec<F> {
     assert!(a.len() == d.n * d.k && b.len() == d.k * d.m);
-    let mut c = vec![0.0f32; d.n * d.m];
+    let mut c = vec![F::default(); d.n * d.m];
     if d.n == 0 || d.m == 0 {
         return c;
     }
     // SAFETY: the slices hold n·k, k·m and n·m elements, row-major with
     // the strides given.
     unsafe {
-        matrixmultiply::sgemm(
+        F::gemm(
             d.n,
             d.k,
             d.m,
-            1.0,
             a.as_ptr(),
-            d.k as isize,
-            1,
+            (d.k as isize, 1),
             b.as_ptr(),
-            d.m as isize,
-            1,
-            0.0,
+            (d.m as isize, 1),
+            F::default(),
             c.as_mut_ptr(),
             d.m as isize,
-            1,
         );
     }
     c
 }
 
-/// C = A·B in f64 (dgemm): the reference errors are measured against.
+/// C = A·B in f32: the baseline, and the block products at the last level.
+pub fn sgemm(a: &[f32], b: &[f32], d: Dims) -> Vec<f32> {
+    gemm(a, b, d)
+}
+
+/// C = A·B in f64: the reference errors are measured against.
 pub fn dgemm(a: &[f64], b: &[f64], d: Dims) -> Vec<f64> {
-    assert!(a.len() == d.n * d.k && b.len() == d.k * d.m);
-    let mut c = vec![0.0f64; d.n * d.m];
-    if d.n == 0 || d.m == 0 {
-        return c;
-    }
-    // SAFETY: as in `sgemm`.
-    unsafe {
-        matrixmultiply::dgemm(
-            d.n,
-            d.k,
-            d.m,
-            1.0,
-            a.as_ptr(),
-            d.k as isize,
-            1,
-            b.as_ptr(),
-            d.m as isize,
-            1,
-            0.0,
-            c.as_mut_ptr(),
-            d.m as isize,
-            1,
-        );
-    }
-    c
+    gemm(a, b, d)
 }
 
 /// C = A·B with `levels` levels of the scheme, then sgemm.

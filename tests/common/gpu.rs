@@ -19,6 +19,17 @@ pub fn gpu() -> Option<GpuBackend> {
     }
 }
 
+/// Whether a wgpu adapter exists (for tests that run the binary on it);
+/// with TENSORSEARCH_REQUIRE_GPU=1 a missing adapter fails.
+pub fn available() -> bool {
+    let found = !tensorsearch::engine::gpu::enumerate_adapters().is_empty();
+    assert!(
+        found || !require_gpu(),
+        "TENSORSEARCH_REQUIRE_GPU=1 but no adapter"
+    );
+    found
+}
+
 /// A fresh random generator; the seed is printed so a failure can be replayed.
 pub fn fresh_rng(test: &str) -> StdRng {
     let seed: u64 = std::env::var("TENSORSEARCH_TEST_SEED")
