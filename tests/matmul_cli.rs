@@ -135,6 +135,14 @@ fn bad_matmul_input_gets_one_clear_line() {
         full.extend(args);
         assert_clean_failure(&full, said);
     }
+    // Checked before an adapter is opened: the GPU runs L levels as one
+    // scheme of rank 7^L, built exactly.
+    assert_clean_failure(
+        &[
+            "matmul", "--device", "gpu", z2, "--size", "8", "--levels", "5",
+        ],
+        "rank 7^5, too large to build",
+    );
     assert!(!out.exists());
     fs::remove_dir_all(&dir).unwrap();
 }

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use tensorsearch::matmul::measure::{measure_cpu, measure_gpu, MatmulReport};
 use tensorsearch::matmul::{Dims, RealScheme};
+use tensorsearch::problem::Decomposition;
 
 /// The largest matrix dimension `matmul` takes: three 16384² fp32
 /// matrices and their f64 reference need about 9 GiB.
@@ -88,9 +89,13 @@ pub fn run(device: DeviceArg, args: MatmulArgs) -> Result<ExitCode> {
     }
     let d = select_decomposition(&args.file, args.index, args.shape.as_deref())?;
     let scheme = RealScheme::new(&d).map_err(|e| anyhow!("{}: {e}", args.file.display()))?;
+    if device == DeviceArg::Gpu {
+        check_power(&d, args.levels)?;
+    }
     let report = match choose_device(device)? {
         Device::Cpu => measure_cpu(&scheme, args.levels, dims, args.repeat, args.seed),
         Device::Gpu(mut gpu) => {
+            check_power(&d, args.levels)?;
             if gpu.is_software() {
                 eprintln!("note: {} is a software (CPU) adapter", gpu.adapter_name());
             }
@@ -122,6 +127,31 @@ pub fn run(device: DeviceArg, args: MatmulArgs) -> Result<ExitCode> {
         output::write(path, format!("{text}\n").as_bytes())?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Coefficients the GPU's one-level scheme (the `levels`-th tensor power,
+/// exact rationals while it is built and verified) may hold: 4 M, about
+/// 128 MB. Strassen at 4 levels holds 1.8 M, at 5 levels 52 M.
+pub const MAX_POWER_COEFFS: u128 = 4_000_000;
+
+/// Refuses `levels` whose tensor power would not fit: its terms times the
+/// lengths of its three factors.
+fn check_power(d: &Decomposition, levels: usize) -> Result<()> {
+    let l = levels as u32;
+    let coeffs = (d.rank() as u128).checked_pow(l).and_then(|terms| {
+        let lens = d.shape.factor_lens().map(|x| (x as u128).checked_pow(l));
+        let sum = lens
+            .into_iter()
+            .try_fold(0u128, |acc, x| acc.checked_add(x?))?;
+        terms.checked_mul(sum)
+    });
+    if coeffs.is_none_or(|c| c > MAX_POWER_COEFFS) {
+        bail!(
+            "--levels {levels} on the GPU runs one scheme of rank {}^{levels}, too large to build: use fewer levels, or --device cpu (which recurses)",
+            d.rank()
+        );
+    }
+    Ok(())
 }
 
 fn print_report(r: &MatmulReport) {
