@@ -325,6 +325,61 @@ mod tests {
         }
     }
 
+    /// GPU and CPU compute the same product: Strassen at two levels (one
+    /// level of its square on the GPU, a recursion on the CPU) on a size
+    /// that pads, entry by entry, to rounding.
+    #[test]
+    fn gpu_and_cpu_agree_entry_by_entry() {
+        let mut gpu = match GpuBackend::new() {
+            Ok(g) => g,
+            Err(e) => {
+                assert!(!crate::engine::gpu::require_gpu(), "{e}");
+                eprintln!("no GPU, skipped: {e}");
+                return;
+            }
+        };
+        let d = Decomposition::strassen();
+        let (base, power) = (
+            RealScheme::new(&d).unwrap(),
+            RealScheme::power(&d, 2).unwrap(),
+        );
+        let dims = Dims {
+            n: 30,
+            k: 21,
+            m: 17,
+        };
+        let a: Vec<f32> = (0..dims.n * dims.k)
+            .map(|x| (x as f32 * 0.37).sin())
+            .collect();
+        let b: Vec<f32> = (0..dims.k * dims.m)
+            .map(|x| (x as f32 * 0.91).cos())
+            .collect();
+        let plan = GpuPlan::new(&mut gpu, &power, dims).unwrap();
+        let p = plan.padded;
+        assert_eq!((p.n, p.k, p.m), (32, 24, 20));
+        let upload = |g: &mut GpuBackend, x: &[f32]| {
+            let buf = g.alloc(x.len()).unwrap();
+            g.write_f32(&buf, x);
+            buf
+        };
+        let a_buf = upload(
+            &mut gpu,
+            &super::super::cpu::pad(&a, dims.n, dims.k, p.n, p.k),
+        );
+        let b_buf = upload(
+            &mut gpu,
+            &super::super::cpu::pad(&b, dims.k, dims.m, p.k, p.m),
+        );
+        let c_buf = gpu.alloc(p.n * p.m).unwrap();
+        plan.record(&mut gpu, &a_buf, &b_buf, &c_buf);
+        let on_gpu = super::super::cpu::crop(&gpu.read_f32(&c_buf), p.m, dims.n, dims.m);
+        let on_cpu = super::super::cpu::multiply(&base, 2, &a, &b, dims);
+        assert_eq!(on_gpu.len(), on_cpu.len());
+        for (x, y) in on_gpu.iter().zip(&on_cpu) {
+            assert!((x - y).abs() < 1e-4, "gpu {x} cpu {y}");
+        }
+    }
+
     /// The table's CPU reference forms Strassen's combinations and its
     /// accumulation: with them and plain products, C = A·B.
     #[test]
