@@ -3,6 +3,7 @@
 //! same device for time and for error against an f64 reference
 //! ([`measure`]).
 
+pub mod accuracy;
 pub mod bench;
 pub mod cpu;
 pub mod gpu;
