@@ -31,6 +31,8 @@ enum Command {
     Pretrain(cli::pretrain::PretrainArgs),
     /// Verify decomposition files exactly: one line per decomposition; exit 0 only when all hold.
     Verify(cli::verify::VerifyArgs),
+    /// Convert scheme files between formats (json, fmm-json, maple, exp, tfg), each scheme verified first.
+    Convert(cli::convert::ConvertArgs),
     /// Export a decomposition as straight-line code for C = AB with exactly R multiplications.
     Export(cli::export::ExportArgs),
     /// Flip-graph walks over Z2 or Z from the standard algorithm (or a scheme): a pool of walks on all CPU threads or a GPU, every improvement verified and written.
@@ -98,6 +100,7 @@ fn run(device: DeviceArg, command: Command) -> anyhow::Result<ExitCode> {
         Command::Pretrain(args) => cli::pretrain::run(device, args),
         Command::Verify(args) => Ok(cli::verify::run(args)),
         Command::Export(args) => cli::export::run(args),
+        Command::Convert(args) => cli::convert::run(args),
         Command::Flip(args) => cli::flip::run(device, args),
         Command::Info(args) => cli::info::run(args),
         Command::Matmul(args) => cli::matmul::run(device, args),

@@ -480,6 +480,11 @@ fn a_missed_target_exits_three_and_keeps_what_it_found() {
             "5",
             "--time",
             "3s",
+            // Short walks: rounds end, and report their ranks, often.
+            "--plateau",
+            "2000",
+            "--path-limit",
+            "20000",
             "--out",
             out.to_str().unwrap(),
         ],

@@ -1,8 +1,10 @@
 //! What the commands share: devices, shapes, durations, one-line errors.
 
 use anyhow::{anyhow, bail, Result};
+use clap::builder::TypedValueParser as _;
 use std::path::PathBuf;
 use tensorsearch::engine::gpu;
+use tensorsearch::problem::formats::Format;
 use tensorsearch::problem::{Field, Shape};
 use tensorsearch::run::stop::MAX_TIME;
 
@@ -195,15 +197,17 @@ pub struct LearningRun {
     pub seed: Option<u64>,
 }
 
-/// The decomposition of `file` that `--index` or `--shape` chooses (the
-/// only one when the file holds one); the file's warnings are printed.
+/// The decomposition of `file` (in `format`, or the one its content and
+/// extension show) that `--index` or `--shape` chooses (the only one when
+/// the file holds one); the file's warnings are printed.
 pub fn select_decomposition(
     file: &std::path::Path,
+    format: Option<Format>,
     index: Option<usize>,
     shape: Option<&str>,
 ) -> Result<tensorsearch::problem::Decomposition> {
     let mut ds = vec![];
-    let warnings = tensorsearch::problem::json::read_each(file, |_, d| {
+    let warnings = tensorsearch::problem::formats::read_each(file, format, |_, d| {
         ds.push(d);
         Ok(())
     })?;
@@ -240,4 +244,11 @@ pub fn select_decomposition(
             file.display()
         ),
     }
+}
+
+/// `--format`: a scheme file's format, when its content and extension are
+/// not to decide.
+pub fn format_arg() -> impl clap::builder::TypedValueParser<Value = Format> {
+    clap::builder::PossibleValuesParser::new(["json", "fmm-json", "maple", "exp", "tfg"])
+        .map(|s| s.parse::<Format>().expect("listed"))
 }

@@ -1,11 +1,12 @@
 //! `tensorsearch export`: a verified decomposition as straight-line code.
 
-use super::common::select_decomposition;
+use super::common::{format_arg, select_decomposition};
 use super::output;
 use anyhow::{anyhow, Result};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use tensorsearch::problem::export::{export, export_wgsl, Arith, Lang, SIGNATURE};
+use tensorsearch::problem::formats::Format;
 use tensorsearch::problem::verify;
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
@@ -48,6 +49,9 @@ pub struct ExportArgs {
     /// In a file of several, the decomposition of this shape.
     #[arg(long)]
     shape: Option<String>,
+    /// The input's format (json, fmm-json, maple, exp, tfg); by default its content and extension tell.
+    #[arg(long, value_parser = format_arg())]
+    format: Option<Format>,
 }
 
 /// Writes the code for the chosen decomposition of the file to `--out`,
@@ -67,7 +71,7 @@ pub fn run(args: ExportArgs) -> Result<ExitCode> {
     if let Some(out) = &args.out {
         output::check(out, SIGNATURE, args.force, Some(file))?;
     }
-    let d = select_decomposition(file, args.index, args.shape.as_deref())?;
+    let d = select_decomposition(file, args.format, args.index, args.shape.as_deref())?;
     verify(&d, d.field).map_err(|e| {
         anyhow!(
             "{}: not a decomposition of {} over {}: {e}",

@@ -2,8 +2,8 @@
 //! the run, and the closing summary.
 
 use super::common::{
-    agree, bounds, check_threads, choose_device, duration_arg, parse_shape, ranged, Device,
-    DeviceArg,
+    agree, bounds, check_threads, choose_device, duration_arg, format_arg, parse_shape, ranged,
+    Device, DeviceArg,
 };
 use anyhow::{anyhow, bail, Result};
 use clap::builder::{PossibleValuesParser, TypedValueParser};
@@ -17,6 +17,7 @@ use tensorsearch::flip::run::{
 };
 use tensorsearch::flip::scheme::Z2Scheme;
 use tensorsearch::flip::symmetric::Symmetry;
+use tensorsearch::problem::formats::Format;
 use tensorsearch::problem::{reference, Field};
 use tensorsearch::run::Stop;
 
@@ -78,6 +79,9 @@ pub struct FlipArgs {
     /// At the end, Hensel-lift the best-rank schemes to Z or Q; those that lift go to OUT/lifted/, verified.
     #[arg(long)]
     pub lift: bool,
+    /// The format of the --from files (json, fmm-json, maple, exp, tfg); by default their content and extension tell.
+    #[arg(long, value_parser = format_arg())]
+    pub format: Option<Format>,
     /// Walk only schemes invariant under a group, moving whole orbits of terms: c3, the cyclic shift of the three factors (square shapes over z2, CPU). The diagonal products are fixed cubes; `--from cubes:…` groups them.
     #[arg(long)]
     pub symmetry: Option<Symmetry>,
@@ -261,6 +265,7 @@ fn fresh(args: &FlipArgs) -> Result<FlipSettings> {
         field,
         coeffs,
         from: args.from.clone().unwrap_or_else(|| "standard".into()),
+        from_format: args.format,
         seed: args.seed.unwrap_or(1),
         pool,
     })
@@ -283,6 +288,13 @@ fn resumed(args: &FlipArgs, s: &FlipSettings) -> Result<FlipSettings> {
         );
     }
     agree("--from", args.from.clone(), s.from.clone())?;
+    if args.format.is_some() {
+        agree(
+            "--format",
+            args.format,
+            s.from_format.unwrap_or(Format::Json),
+        )?;
+    }
     agree("--seed", args.seed, s.seed)?;
     agree("--pool", args.pool, s.pool.pool_size)?;
     agree("--path-limit", args.path_limit, s.pool.path_limit)?;

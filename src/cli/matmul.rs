@@ -1,14 +1,15 @@
 //! `tensorsearch matmul`: a found scheme multiplies random fp32 matrices,
 //! timed and checked against plain GEMM on the same device.
 
-use super::common::{choose_device, select_decomposition, Device, DeviceArg};
+use super::common::{choose_device, format_arg, select_decomposition, Device, DeviceArg};
 use super::output;
 use anyhow::{anyhow, bail, Result};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use tensorsearch::matmul::measure::{measure_cpu, measure_gpu, MatmulReport};
 use tensorsearch::matmul::{Dims, RealScheme};
-use tensorsearch::problem::Decomposition;
+use tensorsearch::problem::formats::Format;
+use tensorsearch::problem::{formats, Decomposition};
 
 /// The largest matrix dimension `matmul` takes: three 16384² fp32
 /// matrices and their f64 reference need about 9 GiB.
@@ -30,6 +31,9 @@ pub struct MatmulArgs {
     /// In a file of several, the decomposition of this shape.
     #[arg(long)]
     shape: Option<String>,
+    /// The file's format (json, fmm-json, maple, exp, tfg); by default its content and extension tell.
+    #[arg(long, value_parser = format_arg())]
+    format: Option<Format>,
     /// Matrix sizes: N (square) or NxKxM (A is N×K, B is K×M), each 1 to 16384.
     #[arg(long)]
     size: String,
@@ -87,8 +91,13 @@ pub fn run(device: DeviceArg, args: MatmulArgs) -> Result<ExitCode> {
     if let Some(path) = &args.json {
         output::check(path, SIGNATURE, args.force, Some(&args.file))?;
     }
-    let d = select_decomposition(&args.file, args.index, args.shape.as_deref())?;
-    let scheme = RealScheme::new(&d).map_err(|e| anyhow!("{}: {e}", args.file.display()))?;
+    let d = select_decomposition(&args.file, args.format, args.index, args.shape.as_deref())?;
+    let scheme = RealScheme::new(&d).map_err(|e| {
+        let hint = formats::convention_hint(&d)
+            .map(|h| format!(" ({h})"))
+            .unwrap_or_default();
+        anyhow!("{}: {e}{hint}", args.file.display())
+    })?;
     if device == DeviceArg::Gpu {
         check_power(&d, args.levels)?;
     }

@@ -1,30 +1,35 @@
 //! `tensorsearch verify`: one line per decomposition, exit 0 only when all hold.
-//! Files are read one decomposition at a time.
+//! Our JSON is read one decomposition at a time; the field's other formats
+//! whole (`problem::formats`).
 
-use super::common::{any_field, one_line};
+use super::common::{any_field, format_arg, one_line};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use tensorsearch::problem::{json, verify, Field};
+use tensorsearch::problem::formats::{self, Format};
+use tensorsearch::problem::{verify, Field};
 
 /// The command line of `verify`.
 #[derive(Clone, Debug, clap::Args)]
 pub struct VerifyArgs {
-    /// JSON files, each one decomposition or {"decompositions":[…]}.
+    /// Scheme files: our JSON (one decomposition or {"decompositions":[…]}), the FMM catalogue's JSON or Maple triads, flips' .exp, or ternary_flip_graph's text.
     #[arg(required = true)]
     files: Vec<PathBuf>,
+    /// The files' format (json, fmm-json, maple, exp, tfg); by default each file's content and extension tell.
+    #[arg(long, value_parser = format_arg())]
+    format: Option<Format>,
     /// Verify in this field (z, z2 or q) instead of each decomposition's own.
     #[arg(long, value_parser = any_field())]
     field: Option<Field>,
 }
 
 pub fn run(args: VerifyArgs) -> ExitCode {
-    verify_files(&args.files, args.field)
+    verify_files(&args.files, args.format, args.field)
 }
 
-pub fn verify_files(files: &[PathBuf], field: Option<Field>) -> ExitCode {
+pub fn verify_files(files: &[PathBuf], format: Option<Format>, field: Option<Field>) -> ExitCode {
     let mut all_hold = true;
     for path in files {
-        let read = json::read_each(path, |index, d| {
+        let read = formats::read_each(path, format, |index, d| {
             let over = field.unwrap_or(d.field);
             let label = match index {
                 None => path.display().to_string(),
@@ -34,7 +39,11 @@ pub fn verify_files(files: &[PathBuf], field: Option<Field>) -> ExitCode {
                 Ok(()) => "ok".to_string(),
                 Err(e) => {
                     all_hold = false;
-                    format!("FAILED: {e}")
+                    let hint = match over == d.field {
+                        true => formats::convention_hint(&d).map(|h| format!(" ({h})")),
+                        false => None,
+                    };
+                    format!("FAILED: {e}{}", hint.unwrap_or_default())
                 }
             };
             let over_text = if over == d.field {

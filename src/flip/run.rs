@@ -16,6 +16,7 @@ use super::pool::{PoolSearch, PoolSettings, PoolState, Round};
 use super::scheme::{Scheme, Z2Scheme};
 use super::symmetric::{cube_start, parse_cubes};
 use crate::engine::gpu::GpuBackend;
+use crate::problem::formats::{self, Format};
 use crate::problem::{json, meta, verify, Decomposition, Field, Shape};
 use crate::run::display::{fit_message, say, spinner};
 use crate::run::{Clock, Every, Identity, Kind, RunDir, Stop, Stopped};
@@ -73,6 +74,10 @@ pub struct FlipSettings {
     pub coeffs: Option<Coeffs>,
     /// `standard`, or the file the start scheme came from.
     pub from: String,
+    /// The format of the `--from` files, when not the one their content
+    /// and extension show.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_format: Option<Format>,
     pub seed: u64,
     pub pool: PoolSettings,
 }
@@ -203,7 +208,11 @@ pub struct FlipReport {
 /// files. A scheme of another shape is projected and extended by
 /// standard terms to this one (`problem::meta`). Every part read and the
 /// start itself must hold in F's field (within its coefficient bound).
-pub fn start_scheme<F: Factor>(from: &str, shape: Shape) -> Result<Scheme<F>> {
+pub fn start_scheme<F: Factor>(
+    from: &str,
+    format: Option<Format>,
+    shape: Shape,
+) -> Result<Scheme<F>> {
     if from == "standard" {
         return Scheme::standard(shape);
     }
@@ -214,11 +223,16 @@ pub fn start_scheme<F: Factor>(from: &str, shape: Shape) -> Result<Scheme<F>> {
         return cube_start(shape.n, &parse_cubes(spec, shape.n)?);
     }
     let read = |file: &str| -> Result<Decomposition> {
-        let d = json::read_file(Path::new(file))?
+        let d = formats::read_file(Path::new(file), format)?
             .into_iter()
             .next()
             .ok_or_else(|| anyhow!("{file} holds no decomposition"))?;
-        verify(&d, F::FIELD).map_err(|e| anyhow!("{file} does not hold over {}: {e}", F::FIELD))?;
+        verify(&d, F::FIELD).map_err(|e| {
+            let hint = formats::convention_hint(&d)
+                .map(|h| format!(" ({h})"))
+                .unwrap_or_default();
+            anyhow!("{file} does not hold over {}: {e}{hint}", F::FIELD)
+        })?;
         Ok(d)
     };
     let made = match from.strip_prefix("product:") {
@@ -458,7 +472,7 @@ impl<F: Factor> Prepared<F> {
         } else {
             // The start and the target are checked before the directory
             // is made, so a refused run leaves nothing behind.
-            let start = start_scheme(&settings.from, shape)?;
+            let start = start_scheme(&settings.from, settings.from_format, shape)?;
             let search = PoolSearch::new(&start, settings.pool, settings.seed)?;
             check_target(&search)?;
             let dir = RunDir::create(out, Identity::new(Kind::Flip, shape, F::FIELD))?;

@@ -79,6 +79,7 @@ pub fn run(settings: &TableSettings, out: &Path) -> Result<Table> {
             field,
             coeffs,
             from: "standard".into(),
+            from_format: None,
             seed: settings.seed,
             pool: PoolSettings::default(),
         };

@@ -4,6 +4,7 @@
 pub mod decomposition;
 pub mod export;
 pub mod field;
+pub mod formats;
 pub mod json;
 pub mod meta;
 pub mod reference;
