@@ -269,3 +269,102 @@ fn a_w_written_the_other_way_fails_with_the_hint_and_broken_files_get_one_line()
     );
     fs::remove_dir_all(&dir).unwrap();
 }
+
+/// AlphaTensor's npz: the published mod-2 archive verifies whole (square
+/// shapes as plain arrays, the others pickled); a truncated archive, a
+/// pickle of something else and an array of the wrong shape get one line.
+#[test]
+fn alphatensor_npz_archives_are_read_and_broken_ones_refused() {
+    use std::io::Write;
+    let npz = data("factorizations_f2.npz");
+    let r = run(&["verify", &npz], &[]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert_eq!(
+        r.stdout
+            .lines()
+            .filter(|l| l.contains(" Z2 ") && l.ends_with(": ok"))
+            .count(),
+        20,
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("[16]: 4x4x4 Z2 rank 47: ok"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("[1]: 2x2x3 Z2 rank 11: ok"),
+        "{}",
+        r.stdout
+    );
+    // Converted to our JSON, the 20 verify again.
+    let dir = temp_dir("formats-npz");
+    let out = dir.join("all.json");
+    let c = run(
+        &[
+            "convert",
+            &npz,
+            "--to",
+            "json",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(c.code, 0, "{}", c.stderr);
+    assert_eq!(json::read_file(&out).unwrap().len(), 20);
+
+    let bytes = fs::read(&npz).unwrap();
+    let cut = dir.join("cut.npz");
+    fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    // An archive built here: one entry per case.
+    let archive = |name: &str, entry: &str, npy: Vec<u8>| -> String {
+        let path = dir.join(name);
+        let mut zip = zip::ZipWriter::new(fs::File::create(&path).unwrap());
+        zip.start_file(entry, zip::write::SimpleFileOptions::default())
+            .unwrap();
+        zip.write_all(&npy).unwrap();
+        zip.finish().unwrap();
+        path.display().to_string()
+    };
+    let npy_header = |descr: &str, shape: &str| -> Vec<u8> {
+        let mut h = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
+        while (10 + h.len() + 1) % 64 != 0 {
+            h.push(' ');
+        }
+        h.push('\n');
+        let mut out = b"\x93NUMPY\x01\x00".to_vec();
+        out.extend((h.len() as u16).to_le_bytes());
+        out.extend(h.as_bytes());
+        out
+    };
+    let mut pickled = npy_header("|O", "(3,)");
+    let other = serde_pickle::Value::List(vec![serde_pickle::Value::String("not an array".into())]);
+    pickled.extend(serde_pickle::value_to_vec(&other, serde_pickle::SerOptions::new()).unwrap());
+    let mut wrong = npy_header("<i8", "(3, 4, 2)");
+    wrong.extend(vec![0u8; 3 * 4 * 2 * 8]);
+    let cases = [
+        (cut.display().to_string(), "not a readable npz"),
+        (
+            archive("pickle.npz", "2,2,3.npy", pickled),
+            "a pickle of something else",
+        ),
+        (
+            archive("wrong.npz", "3,3,3.npy", wrong),
+            "does not fit 3x3x3",
+        ),
+    ];
+    for (file, said) in cases {
+        let r = run(&["verify", &file], &[]);
+        assert_ne!(r.code, 0);
+        assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
+        let line = r
+            .stderr
+            .lines()
+            .find(|l| l.starts_with("error"))
+            .unwrap_or_default();
+        assert!(line.contains(said), "{file}: {}", r.stderr);
+    }
+    fs::remove_dir_all(&dir).unwrap();
+}

@@ -41,7 +41,7 @@ pub struct FlipArgs {
     /// Over z: coefficients in {-1,0,1} (ternary, the default) or from -7 to 7 (any).
     #[arg(long, value_parser = PossibleValuesParser::new(["ternary", "any"]).map(|s| s.parse::<Coeffs>().expect("listed")))]
     pub coeffs: Option<Coeffs>,
-    /// Start from `standard` (the default), from the first decomposition in FILE, from `product:A,B`, the tensor product of the schemes in files A and B, or from `cubes:10001,01010,00100`, the standard algorithm of a square shape with its diagonal products grouped into cubes (one 0/1 string per cube); a scheme of another shape is projected and extended by standard terms to SHAPE.
+    /// Start from `standard` (the default), from FILE (its decomposition of SHAPE, else its first; any of the formats verify reads), from `product:A,B`, the tensor product of the schemes in files A and B, or from `cubes:10001,01010,00100`, the standard algorithm of a square shape with its diagonal products grouped into cubes (one 0/1 string per cube); a scheme of another shape is projected and extended by standard terms to SHAPE.
     #[arg(long)]
     pub from: Option<String>,
     /// Stop once a scheme of at most this rank is found (exit 3 if the run ends first).

@@ -203,7 +203,8 @@ pub struct FlipReport {
 
 /// The start scheme: the standard algorithm; `cubes:…`, the standard
 /// algorithm with its diagonal products grouped into cubes
-/// ([`cube_start`]); the first decomposition of a file; or
+/// ([`cube_start`]); a file's decomposition of SHAPE, or else its first;
+/// or
 /// `product:A,B`, the tensor product of the first decompositions of two
 /// files. A scheme of another shape is projected and extended by
 /// standard terms to this one (`problem::meta`). Every part read and the
@@ -222,11 +223,15 @@ pub fn start_scheme<F: Factor>(
         }
         return cube_start(shape.n, &parse_cubes(spec, shape.n)?);
     }
+    // A file of several (a catalogue) gives its scheme of the run's shape,
+    // else its first.
     let read = |file: &str| -> Result<Decomposition> {
-        let d = formats::read_file(Path::new(file), format)?
-            .into_iter()
-            .next()
-            .ok_or_else(|| anyhow!("{file} holds no decomposition"))?;
+        let mut all = formats::read_file(Path::new(file), format)?;
+        let at = all.iter().position(|d| d.shape == shape).unwrap_or(0);
+        if all.is_empty() {
+            bail!("{file} holds no decomposition");
+        }
+        let d = all.swap_remove(at);
         verify(&d, F::FIELD).map_err(|e| {
             let hint = formats::convention_hint(&d)
                 .map(|h| format!(" ({h})"))

@@ -11,7 +11,8 @@
 //!   `mod2` in the file name meaning Z2;
 //! - `tfg`: ternary_flip_graph's text, `n m p R` and then the U, V and W
 //!   coefficients term by term (a count first when it holds several; with
-//!   fractions each value is a numerator and a denominator).
+//!   fractions each value is a numerator and a denominator);
+//! - `npz`: AlphaTensor's archives, read only ([`npz`]).
 //!
 //! In all of these w indexes Cᵀ, where ours indexes C: [`to_c`] and
 //! [`to_c_transposed`] convert. A file whose schemes do not verify in its
@@ -21,6 +22,7 @@
 mod exp;
 mod fmm_json;
 mod maple;
+mod npz;
 mod tfg;
 
 use super::decomposition::Decomposition;
@@ -40,6 +42,8 @@ pub enum Format {
     Maple,
     Exp,
     Tfg,
+    /// AlphaTensor's `.npz` (read only).
+    Npz,
 }
 
 impl std::str::FromStr for Format {
@@ -51,8 +55,9 @@ impl std::str::FromStr for Format {
             "maple" | "m" => Ok(Format::Maple),
             "exp" => Ok(Format::Exp),
             "tfg" | "txt" => Ok(Format::Tfg),
+            "npz" => Ok(Format::Npz),
             _ => Err(format!(
-                "unknown format '{s}': expected json, fmm-json, maple, exp or tfg"
+                "unknown format '{s}': expected json, fmm-json, maple, exp, tfg or npz"
             )),
         }
     }
@@ -66,6 +71,7 @@ impl std::fmt::Display for Format {
             Format::Maple => "maple",
             Format::Exp => "exp",
             Format::Tfg => "tfg",
+            Format::Npz => "npz",
         })
     }
 }
@@ -80,6 +86,9 @@ pub fn detect(path: &Path, head: &str) -> Format {
         .extension()
         .map(|e| e.to_string_lossy().to_ascii_lowercase())
         .unwrap_or_default();
+    if head.starts_with("PK\u{3}\u{4}") || ext == "npz" {
+        return Format::Npz;
+    }
     // Leading comment lines (Maple's and tfg's `#`) say nothing of the format.
     let start = head
         .lines()
@@ -131,6 +140,13 @@ pub fn read_each(
     if format == Format::Json {
         return super::json::read_each(path, each);
     }
+    if format == Format::Npz {
+        let ds = npz::read(path).with_context(|| format!("{} (read as npz)", path.display()))?;
+        for (i, d) in ds.into_iter().enumerate() {
+            each(Some(i), d)?;
+        }
+        return Ok(vec![]);
+    }
     let text = read_text(path)?;
     let name = path
         .file_name()
@@ -164,6 +180,7 @@ pub fn parse(text: &str, format: Format, name: &str) -> Result<Vec<Decomposition
         Format::Maple => maple::parse(text).map(|d| vec![d]),
         Format::Exp => exp::parse(text, name).map(|d| vec![d]),
         Format::Tfg => tfg::parse(text),
+        Format::Npz => bail!("an npz archive is binary: read it from its file"),
     }
 }
 
@@ -185,6 +202,7 @@ pub fn write(ds: &[Decomposition], format: Format) -> Result<String> {
         Format::Maple => Ok(maple::write(one()?)),
         Format::Exp => exp::write(one()?),
         Format::Tfg => Ok(tfg::write(ds)),
+        Format::Npz => bail!("npz is read only: write json, fmm-json, maple, exp or tfg"),
     }
 }
 
