@@ -254,19 +254,27 @@ mod tests {
     use super::*;
     use crate::problem::Decomposition;
 
+    /// The GPU backend, or None (said) when there is no adapter; with
+    /// TENSORSEARCH_REQUIRE_GPU=1 a missing adapter fails.
+    fn gpu_or_skip() -> Option<GpuBackend> {
+        match GpuBackend::new() {
+            Ok(g) => Some(g),
+            Err(e) => {
+                assert!(!crate::engine::gpu::require_gpu(), "{e}");
+                eprintln!("no GPU, skipped: {e}");
+                None
+            }
+        }
+    }
+
     /// `export --lang wgsl` with the engine's GEMM between its stages
     /// multiplies like sgemm, on the GPU (AlphaTensor's 3x3x3 rank 23,
     /// shipped for bench matmul).
     #[test]
     fn exported_wgsl_stages_with_the_engines_gemm_multiply_like_sgemm() {
         use crate::problem::export::export_wgsl;
-        let mut gpu = match GpuBackend::new() {
-            Ok(g) => g,
-            Err(e) => {
-                assert!(!crate::engine::gpu::require_gpu(), "{e}");
-                eprintln!("no GPU, skipped: {e}");
-                return;
-            }
+        let Some(mut gpu) = gpu_or_skip() else {
+            return;
         };
         let d = super::super::bench::entries().unwrap().remove(2).scheme;
         assert_eq!(d.rank(), 23);
@@ -330,13 +338,8 @@ mod tests {
     /// that pads, entry by entry, to rounding.
     #[test]
     fn gpu_and_cpu_agree_entry_by_entry() {
-        let mut gpu = match GpuBackend::new() {
-            Ok(g) => g,
-            Err(e) => {
-                assert!(!crate::engine::gpu::require_gpu(), "{e}");
-                eprintln!("no GPU, skipped: {e}");
-                return;
-            }
+        let Some(mut gpu) = gpu_or_skip() else {
+            return;
         };
         let d = Decomposition::strassen();
         let (base, power) = (
