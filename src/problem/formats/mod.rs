@@ -141,10 +141,13 @@ pub fn read_each(
         return super::json::read_each(path, each);
     }
     if format == Format::Npz {
-        let ds = npz::read(path).with_context(|| format!("{} (read as npz)", path.display()))?;
-        for (i, d) in ds.into_iter().enumerate() {
-            each(Some(i), d)?;
-        }
+        let mut index = 0;
+        npz::read_each(path, |d| {
+            each(Some(index), d)?;
+            index += 1;
+            Ok(())
+        })
+        .with_context(|| format!("{} (read as npz)", path.display()))?;
         return Ok(vec![]);
     }
     let text = read_text(path)?;

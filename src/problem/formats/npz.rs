@@ -23,8 +23,12 @@ use std::io::Read;
 /// MB in all).
 const MAX_ENTRY: u64 = 1 << 30;
 
-/// Every decomposition of the archive at `path`, in the archive's order.
-pub fn read(path: &std::path::Path) -> Result<Vec<Decomposition>> {
+/// Hands each decomposition of the archive at `path` to `each`, in the
+/// archive's order, holding one entry at a time.
+pub fn read_each(
+    path: &std::path::Path,
+    mut each: impl FnMut(Decomposition) -> Result<()>,
+) -> Result<()> {
     let file =
         std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
     let mut archive =
@@ -32,7 +36,9 @@ pub fn read(path: &std::path::Path) -> Result<Vec<Decomposition>> {
     let z2 = path
         .file_name()
         .is_some_and(|n| n.to_string_lossy().to_ascii_lowercase().contains("f2"));
-    let mut out = vec![];
+    if archive.is_empty() {
+        bail!("the archive holds no array");
+    }
     for i in 0..archive.len() {
         let mut entry = archive
             .by_index(i)
@@ -52,12 +58,9 @@ pub fn read(path: &std::path::Path) -> Result<Vec<Decomposition>> {
             .read_to_end(&mut bytes)
             .map_err(|e| anyhow!("entry '{name}': {e} (a truncated archive?)"))?;
         let d = entry_scheme(&name, &bytes, z2).map_err(|e| anyhow!("entry '{name}': {e}"))?;
-        out.push(d);
+        each(d)?;
     }
-    if out.is_empty() {
-        bail!("the archive holds no array");
-    }
-    Ok(out)
+    Ok(())
 }
 
 /// The shape a key such as `4,4,5` names.
@@ -305,9 +308,13 @@ fn dtype_is_float(dtype: &Value, whole: &Value) -> bool {
 }
 
 fn element(bytes: &[u8], size: usize, float: bool, little: bool) -> Result<Coeff> {
-    let mut b = bytes.to_vec();
+    if size > 8 {
+        bail!("elements of {size} bytes are not coefficients");
+    }
+    let mut b = [0u8; 8];
+    b[..size].copy_from_slice(bytes);
     if !little {
-        b.reverse();
+        b[..size].reverse();
     }
     match (float, size) {
         (false, 1) => Ok(Coeff::from_integer(b[0] as i8 as i128)),
