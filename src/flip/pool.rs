@@ -1,8 +1,9 @@
 //! The pool strategy (after flip-cpd and Kauers–Moosbauer): a pool
 //! of schemes at the current rank; each round starts a fixed number of
-//! walks from random members, in parallel; a walk ends as soon as its rank
-//! drops below the pool's, or after a path limit. Schemes found at the
-//! lowest rank fill the next pool, which replaces the current one when it
+//! walks from random members, in parallel; a walk that drops below the
+//! pool's rank goes on down while it finds new lows and reports its
+//! lowest scheme, and one that does not ends at its path limit. Schemes
+//! found at the lowest rank fill the next pool, which replaces the current one when it
 //! is full, or when the level has had its share of walks. A walk that
 //! made its path limit joins the pool (in a random member's place when it
 //! is full) with where it ended at the pool's rank, or the last scheme it
