@@ -197,16 +197,30 @@ pub struct LearningRun {
     pub seed: Option<u64>,
 }
 
-/// The decomposition of `file` (in `format`, or the one its content and
-/// extension show) that `--index` or `--shape` chooses (the only one when
-/// the file holds one); the file's warnings are printed.
+/// Which decomposition of a file a command takes (`export`, `matmul`),
+/// and the file's format.
+#[derive(Clone, Debug, Default, clap::Args)]
+pub struct SchemeChoice {
+    /// In a file of several, the decomposition at this position (from 0).
+    #[arg(long, conflicts_with = "shape")]
+    pub index: Option<usize>,
+    /// In a file of several, the decomposition of this shape.
+    #[arg(long)]
+    pub shape: Option<String>,
+    /// The file's format (json, fmm-json, maple, exp, tfg, npz); by default its content and extension tell.
+    #[arg(long, value_parser = format_arg())]
+    pub format: Option<Format>,
+}
+
+/// The decomposition of `file` (in the chosen format, or the one its
+/// content and extension show) that `--index` or `--shape` chooses (the
+/// only one when the file holds one); the file's warnings are printed.
 pub fn select_decomposition(
     file: &std::path::Path,
-    format: Option<Format>,
-    index: Option<usize>,
-    shape: Option<&str>,
+    choice: &SchemeChoice,
 ) -> Result<tensorsearch::problem::Decomposition> {
     let mut ds = vec![];
+    let (format, index, shape) = (choice.format, choice.index, choice.shape.as_deref());
     let warnings = tensorsearch::problem::formats::read_each(file, format, |_, d| {
         ds.push(d);
         Ok(())

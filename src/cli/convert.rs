@@ -47,9 +47,7 @@ pub fn run(args: ConvertArgs) -> Result<ExitCode> {
         }
         for (i, d) in ds.into_iter().enumerate() {
             verify(&d, d.field).map_err(|e| {
-                let hint = formats::convention_hint(&d)
-                    .map(|h| format!(" ({h})"))
-                    .unwrap_or_default();
+                let hint = formats::convention_note(&d);
                 anyhow!(
                     "{} scheme {i}: not a decomposition of {} over {}: {e}{hint}",
                     path.display(),

@@ -1,12 +1,11 @@
 //! `tensorsearch export`: a verified decomposition as straight-line code.
 
-use super::common::{format_arg, select_decomposition};
+use super::common::{select_decomposition, SchemeChoice};
 use super::output;
 use anyhow::{anyhow, Result};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use tensorsearch::problem::export::{export, export_wgsl, Arith, Lang, SIGNATURE};
-use tensorsearch::problem::formats::Format;
 use tensorsearch::problem::verify;
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
@@ -43,15 +42,8 @@ pub struct ExportArgs {
     /// Arithmetic of the generated code.
     #[arg(long, value_enum, default_value = "exact")]
     arith: ArithArg,
-    /// In a file of several, the decomposition at this position (from 0).
-    #[arg(long, conflicts_with = "shape")]
-    index: Option<usize>,
-    /// In a file of several, the decomposition of this shape.
-    #[arg(long)]
-    shape: Option<String>,
-    /// The input's format (json, fmm-json, maple, exp, tfg); by default its content and extension tell.
-    #[arg(long, value_parser = format_arg())]
-    format: Option<Format>,
+    #[command(flatten)]
+    choice: SchemeChoice,
 }
 
 /// Writes the code for the chosen decomposition of the file to `--out`,
@@ -71,7 +63,7 @@ pub fn run(args: ExportArgs) -> Result<ExitCode> {
     if let Some(out) = &args.out {
         output::check(out, SIGNATURE, args.force, Some(file))?;
     }
-    let d = select_decomposition(file, args.format, args.index, args.shape.as_deref())?;
+    let d = select_decomposition(file, &args.choice)?;
     verify(&d, d.field).map_err(|e| {
         anyhow!(
             "{}: not a decomposition of {} over {}: {e}",

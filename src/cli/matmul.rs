@@ -1,14 +1,13 @@
 //! `tensorsearch matmul`: a found scheme multiplies random fp32 matrices,
 //! timed and checked against plain GEMM on the same device.
 
-use super::common::{choose_device, format_arg, select_decomposition, Device, DeviceArg};
+use super::common::{choose_device, select_decomposition, Device, DeviceArg, SchemeChoice};
 use super::output;
 use anyhow::{anyhow, bail, Result};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use tensorsearch::matmul::measure::{measure_cpu, measure_gpu, MatmulReport};
 use tensorsearch::matmul::{Dims, RealScheme};
-use tensorsearch::problem::formats::Format;
 use tensorsearch::problem::{formats, Decomposition};
 
 /// The largest matrix dimension `matmul` takes: three 16384² fp32
@@ -23,17 +22,10 @@ pub const SIGNATURE: &str = "\"tensorsearch\": \"matmul";
 /// The command line of `matmul`.
 #[derive(Clone, Debug, clap::Args)]
 pub struct MatmulArgs {
-    /// A decomposition file (JSON), over Z or Q.
+    /// A decomposition file (any format `verify` reads), over Z or Q.
     file: PathBuf,
-    /// In a file of several, the decomposition at this position (from 0).
-    #[arg(long, conflicts_with = "shape")]
-    index: Option<usize>,
-    /// In a file of several, the decomposition of this shape.
-    #[arg(long)]
-    shape: Option<String>,
-    /// The file's format (json, fmm-json, maple, exp, tfg); by default its content and extension tell.
-    #[arg(long, value_parser = format_arg())]
-    format: Option<Format>,
+    #[command(flatten)]
+    choice: SchemeChoice,
     /// Matrix sizes: N (square) or NxKxM (A is N×K, B is K×M), each 1 to 16384.
     #[arg(long)]
     size: String,
@@ -91,12 +83,13 @@ pub fn run(device: DeviceArg, args: MatmulArgs) -> Result<ExitCode> {
     if let Some(path) = &args.json {
         output::check(path, SIGNATURE, args.force, Some(&args.file))?;
     }
-    let d = select_decomposition(&args.file, args.format, args.index, args.shape.as_deref())?;
+    let d = select_decomposition(&args.file, &args.choice)?;
     let scheme = RealScheme::new(&d).map_err(|e| {
-        let hint = formats::convention_hint(&d)
-            .map(|h| format!(" ({h})"))
-            .unwrap_or_default();
-        anyhow!("{}: {e}{hint}", args.file.display())
+        anyhow!(
+            "{}: {e}{}",
+            args.file.display(),
+            formats::convention_note(&d)
+        )
     })?;
     if device == DeviceArg::Gpu {
         check_power(&d, args.levels)?;

@@ -39,11 +39,12 @@ pub fn verify_files(files: &[PathBuf], format: Option<Format>, field: Option<Fie
                 Ok(()) => "ok".to_string(),
                 Err(e) => {
                     all_hold = false;
+                    // The hint is about the file's own field.
                     let hint = match over == d.field {
-                        true => formats::convention_hint(&d).map(|h| format!(" ({h})")),
-                        false => None,
+                        true => formats::convention_note(&d),
+                        false => String::new(),
                     };
-                    format!("FAILED: {e}{}", hint.unwrap_or_default())
+                    format!("FAILED: {e}{hint}")
                 }
             };
             let over_text = if over == d.field {

@@ -233,9 +233,7 @@ pub fn start_scheme<F: Factor>(
         }
         let d = all.swap_remove(at);
         verify(&d, F::FIELD).map_err(|e| {
-            let hint = formats::convention_hint(&d)
-                .map(|h| format!(" ({h})"))
-                .unwrap_or_default();
+            let hint = formats::convention_note(&d);
             anyhow!("{file} does not hold over {}: {e}{hint}", F::FIELD)
         })?;
         Ok(d)

@@ -8,7 +8,7 @@
 //! one per class modulo signed permutations (which only relabel and
 //! negate entries), and measures each scheme's error on random matrices.
 
-use super::cpu::{dgemm, multiply, Dims};
+use super::cpu::{multiply, reference, Dims};
 use super::measure::{random_matrix, relative_error};
 use super::scheme::RealScheme;
 use crate::problem::{verify, Decomposition, Field, Shape};
@@ -138,8 +138,7 @@ pub fn mean_error(s: &RealScheme, levels: usize, n: usize, samples: u64) -> f64 
             let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
             let a = random_matrix(&mut rng, n * n);
             let b = random_matrix(&mut rng, n * n);
-            let wide = |x: &[f32]| x.iter().map(|&v| v as f64).collect::<Vec<f64>>();
-            let want = dgemm(&wide(&a), &wide(&b), d);
+            let want = reference(&a, &b, d);
             relative_error(&multiply(s, levels, &a, &b, d), &want, &a, &b)
         })
         .sum();

@@ -57,6 +57,12 @@ pub fn dgemm(a: &[f64], b: &[f64], d: Dims) -> Vec<f64> {
     gemm(a, b, d)
 }
 
+/// C = A·B in f64 from f32 matrices: what errors are measured against.
+pub fn reference(a: &[f32], b: &[f32], d: Dims) -> Vec<f64> {
+    let wide = |x: &[f32]| x.iter().map(|&v| v as f64).collect::<Vec<f64>>();
+    dgemm(&wide(a), &wide(b), d)
+}
+
 /// C = A·B with `levels` levels of the scheme, then sgemm.
 pub fn multiply(s: &RealScheme, levels: usize, a: &[f32], b: &[f32], d: Dims) -> Vec<f32> {
     let mut c = vec![0.0f32; d.n * d.m];

@@ -8,7 +8,7 @@
 //! Sizes that do not divide are padded with zeros on the host.
 
 use super::cpu::Dims;
-use super::scheme::RealScheme;
+use super::scheme::{RealScheme, Term};
 use crate::engine::gpu::{GpuBackend, GpuBuf, Kernel};
 use crate::engine::ops::matmul::{launch as launch_gemm, MatmulSpec};
 use crate::engine::Memory;
@@ -110,31 +110,38 @@ pub fn level_sums(s: &RealScheme, d: Dims) -> [BlockSums; 3] {
         k: d.k / bk,
         m: d.m / bm,
     };
-    let list = |coefs: &[(usize, f64)], origin: &dyn Fn(usize) -> usize| {
-        coefs
-            .iter()
-            .map(|&(at, c)| (origin(at), c as f32))
-            .collect::<Vec<_>>()
-    };
-    let a_origin = |at: usize| (at / bk) * block.n * d.k + (at % bk) * block.k;
-    let b_origin = |at: usize| (at / bm) * block.k * d.m + (at % bm) * block.m;
     let rank = s.rank();
-    let a = BlockSums {
-        rows: block.n,
-        width: block.k,
-        src_ld: d.k,
-        out_ld: block.k,
-        out_offsets: (0..rank).map(|r| r * block.n * block.k).collect(),
-        lists: s.terms.iter().map(|t| list(&t.a, &a_origin)).collect(),
+    // One combination per term: the blocks of a rows × width matrix with
+    // row stride `ld`, cut `per_row` to a block row, into contiguous
+    // blocks of `block_rows` × `block_width`.
+    let combinations = |factor: fn(&Term) -> &[(usize, f64)],
+                        block_rows: usize,
+                        block_width: usize,
+                        ld: usize,
+                        per_row: usize| BlockSums {
+        rows: block_rows,
+        width: block_width,
+        src_ld: ld,
+        out_ld: block_width,
+        out_offsets: (0..rank).map(|r| r * block_rows * block_width).collect(),
+        lists: s
+            .terms
+            .iter()
+            .map(|t| {
+                factor(t)
+                    .iter()
+                    .map(|&(at, c)| {
+                        (
+                            (at / per_row) * block_rows * ld + (at % per_row) * block_width,
+                            c as f32,
+                        )
+                    })
+                    .collect()
+            })
+            .collect(),
     };
-    let b = BlockSums {
-        rows: block.k,
-        width: block.m,
-        src_ld: d.m,
-        out_ld: block.m,
-        out_offsets: (0..rank).map(|r| r * block.k * block.m).collect(),
-        lists: s.terms.iter().map(|t| list(&t.b, &b_origin)).collect(),
-    };
+    let a = combinations(|t| &t.a, block.n, block.k, d.k, bk);
+    let b = combinations(|t| &t.b, block.k, block.m, d.m, bm);
     // C's block (i, k) = Σ_r w_r[i·p + k] · P_r.
     let mut c_lists = vec![vec![]; bn * bm];
     for (r, t) in s.terms.iter().enumerate() {

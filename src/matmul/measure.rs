@@ -5,7 +5,7 @@
 //! error max|Ĉ − C| / (max|A| · max|B|) of each against C computed in
 //! f64.
 
-use super::cpu::{crop, dgemm, multiply, pad, sgemm, Dims};
+use super::cpu::{crop, multiply, pad, reference, sgemm, Dims};
 use super::gpu::{timed, GpuPlan};
 use super::scheme::RealScheme;
 use crate::engine::gpu::{GpuBackend, GpuBuf};
@@ -84,8 +84,7 @@ pub fn measure_cpu(
         base = sgemm(&a, &b, d);
         base_times.push(t.elapsed().as_secs_f64());
     }
-    let wide = |x: &[f32]| x.iter().map(|&v| v as f64).collect::<Vec<f64>>();
-    let want = dgemm(&wide(&a), &wide(&b), d);
+    let want = reference(&a, &b, d);
     report(
         s,
         levels,
@@ -144,8 +143,7 @@ pub fn measure_gpu(
     }
     let got = crop(&gpu.read_f32(&c_pad), p.m, d.n, d.m);
     let plain = gpu.read_f32(&c_buf);
-    let wide = |x: &[f32]| x.iter().map(|&v| v as f64).collect::<Vec<f64>>();
-    let want = dgemm(&wide(&a), &wide(&b), d);
+    let want = reference(&a, &b, d);
     let device = format!("gpu ({})", gpu.adapter_name());
     Ok(report(
         base,

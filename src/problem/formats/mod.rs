@@ -326,6 +326,14 @@ pub fn convention_hint(d: &Decomposition) -> Option<String> {
     None
 }
 
+/// [`convention_hint`] as the end of an error message: " (…)", or
+/// nothing.
+pub fn convention_note(d: &Decomposition) -> String {
+    convention_hint(d)
+        .map(|h| format!(" ({h})"))
+        .unwrap_or_default()
+}
+
 /// Parses one coefficient: an integer, or a fraction p/q.
 fn coeff(text: &str) -> Result<Coeff> {
     super::field::parse_coeff(text).map_err(|e| anyhow!(e))

@@ -5,7 +5,9 @@
 //! pickled. Columns are terms and w indexes Cᵀ; `f2` in the file's name
 //! means Z2.
 //!
-//! The archive goes through `zip`, each array's header through `npyz`,
+//! The archive goes through `zip`, each array's header through `npyz`
+//! (the elements of plain and pickled arrays alike are read by
+//! [`element`]),
 //! and a pickled object array through `serde-pickle` as data only:
 //! nothing in it is executed, and the numpy arrays it rebuilds are read
 //! from their state tuples (shape, dtype, order, raw bytes).
@@ -15,7 +17,7 @@ use crate::problem::decomposition::Decomposition;
 use crate::problem::field::Coeff;
 use crate::problem::shape::Shape;
 use anyhow::{anyhow, bail, Context, Result};
-use npyz::{DType, NpyFile, Order, TypeChar};
+use npyz::{DType, Endianness, NpyFile, Order, TypeChar};
 use serde_pickle::Value;
 use std::io::Read;
 
@@ -111,7 +113,22 @@ fn entry_scheme(name: &str, bytes: &[u8], z2: bool) -> Result<Decomposition> {
             bail!("a (3, {len}, {rank}) array does not fit {shape}");
         }
         let fortran = npy.order() == Order::Fortran;
-        let values = numbers(npy, ty.type_char(), ty.num_bytes().unwrap_or(0))?;
+        let float = match ty.type_char() {
+            TypeChar::Int => false,
+            TypeChar::Float => true,
+            kind => bail!("elements of type {kind:?} are not coefficients"),
+        };
+        let size = ty.num_bytes().unwrap_or(0);
+        let little = ty.endianness() != Endianness::Big;
+        let count = 3 * len * rank;
+        let body = npy.into_inner();
+        if size == 0 || body.len() < count * size {
+            bail!("the array holds fewer than {count} elements (a truncated array?)");
+        }
+        let values = body[..count * size]
+            .chunks(size)
+            .map(|c| element(c, size, float, little))
+            .collect::<Result<Vec<_>>>()?;
         let values = if fortran {
             to_c_order(&values, &dims)
         } else {
@@ -140,50 +157,6 @@ fn entry_scheme(name: &str, bytes: &[u8], z2: bool) -> Result<Decomposition> {
     }
     let terms = |m: &Matrix| (0..rank).map(|r| m.column(r)).collect::<Vec<_>>();
     from_transposed(shape, Some(z2).filter(|&z| z), terms(u), terms(v), terms(w))
-}
-
-/// The elements of a plain array as exact coefficients.
-fn numbers(npy: NpyFile<&[u8]>, kind: TypeChar, size: usize) -> Result<Vec<Coeff>> {
-    let io = |e: std::io::Error| anyhow!("{e} (a truncated array?)");
-    match (kind, size) {
-        (TypeChar::Int, 1) => Ok(npy
-            .into_vec::<i8>()
-            .map_err(io)?
-            .into_iter()
-            .map(|x| Coeff::from_integer(x as i128))
-            .collect()),
-        (TypeChar::Int, 2) => Ok(npy
-            .into_vec::<i16>()
-            .map_err(io)?
-            .into_iter()
-            .map(|x| Coeff::from_integer(x as i128))
-            .collect()),
-        (TypeChar::Int, 4) => Ok(npy
-            .into_vec::<i32>()
-            .map_err(io)?
-            .into_iter()
-            .map(|x| Coeff::from_integer(x as i128))
-            .collect()),
-        (TypeChar::Int, 8) => Ok(npy
-            .into_vec::<i64>()
-            .map_err(io)?
-            .into_iter()
-            .map(|x| Coeff::from_integer(x as i128))
-            .collect()),
-        (TypeChar::Float, 8) => npy
-            .into_vec::<f64>()
-            .map_err(io)?
-            .into_iter()
-            .map(exact)
-            .collect(),
-        (TypeChar::Float, 4) => npy
-            .into_vec::<f32>()
-            .map_err(io)?
-            .into_iter()
-            .map(|x| exact(x as f64))
-            .collect(),
-        _ => bail!("elements of type {kind:?} ({size} bytes) are not coefficients"),
-    }
 }
 
 /// A float as the exact rational it is, when it is a dyadic fraction with
