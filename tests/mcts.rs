@@ -276,3 +276,36 @@ fn root_noise_mixes_into_the_root_priors_only() {
         assert!(tree.nodes[c].edges.iter().all(|e| e.prior == 0.25));
     }
 }
+
+#[test]
+fn a_widened_root_edge_carries_its_scored_value_and_wins_selection_when_it_is_best() {
+    let shape = Shape::new(1, 2, 2).unwrap();
+    let game = GameConfig::new(shape, Field::Z2, 1, 4);
+    let mut tree = Tree::new(game.clone(), MctsConfig::default(), shape.dense_tensor());
+    let actions = all_actions(&game);
+    // A policy that proposes two actions and values every state at −3.
+    let policy = |_: &Node| {
+        let c = actions[..2]
+            .iter()
+            .map(|a| Candidate {
+                action: a.clone(),
+                prior: 0.5,
+            })
+            .collect();
+        (c, -3.0)
+    };
+    tree.simulate(4, policy);
+    let visits_before = tree.root().visits();
+    // A third action whose state the network values at −0.5.
+    tree.widen_root(vec![(actions[2].clone(), -0.5)], 0.25);
+    let root = tree.root();
+    assert_eq!(root.edges.len(), 3);
+    assert!((root.edges[0].prior - 0.375).abs() < 1e-6);
+    assert!((root.edges[2].prior - 0.25).abs() < 1e-6);
+    assert_eq!(root.edges[2].visits, 1);
+    assert!((root.edges[2].q().unwrap() - -1.5).abs() < 1e-9);
+    assert_eq!(root.visits(), visits_before + 1);
+    // The next simulation goes through the widened edge: its Q is the best.
+    tree.simulate(1, policy);
+    assert_eq!(tree.root().edges[2].visits, 2);
+}

@@ -273,6 +273,50 @@ fn sigkill_leaves_best_json_whole() {
 }
 
 #[test]
+fn the_symmetry_levers_run_are_saved_and_resume_with_the_run() {
+    let dir = temp_dir("search-symmetry");
+    let out = dir.to_str().unwrap();
+    let mut a = quick("2x2x1", out);
+    a.extend(
+        [
+            "--no-polish",
+            "--symmetry-views",
+            "2",
+            "--explore-symmetric",
+            "16",
+            "--orbit-demos",
+            "0.5",
+            "--target",
+            "4",
+            "--time",
+            "300s",
+        ]
+        .map(String::from),
+    );
+    let r = run(&args(&a), &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(verified_rank(&dir.join("self-play-best.json")), 4);
+    let settings = &state(&dir)["settings"];
+    assert_eq!(settings["symmetry_views"], 2, "{settings}");
+    assert_eq!(settings["explore_symmetric"], 16, "{settings}");
+    assert_eq!(settings["orbit_demos"], 0.5, "{settings}");
+    // A resumed run keeps its levers: another value is refused.
+    assert_clean_failure(
+        &[
+            "search",
+            "--resume",
+            out,
+            "--device",
+            "cpu",
+            "--symmetry-views",
+            "3",
+        ],
+        "--symmetry-views",
+    );
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn bad_search_options_get_one_clear_line() {
     let dir = temp_dir("search-bad");
     let out = dir.join("run");
@@ -307,6 +351,19 @@ fn bad_search_options_get_one_clear_line() {
         ],
         "--games",
     );
+    for (flag, value) in [
+        ("--orbit-demos", "1.5"),
+        ("--orbit-demos", "NaN"),
+        ("--symmetry-views", "65"),
+        ("--explore-symmetric", "100000"),
+    ] {
+        assert_clean_failure(
+            &[
+                "search", "2x2x2", "--device", "cpu", flag, value, "--out", out,
+            ],
+            flag,
+        );
+    }
     // A checkpoint of another shape cannot initialise this run.
     let pre = dir.join("pre");
     let p = run(

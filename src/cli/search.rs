@@ -82,6 +82,15 @@ pub struct SearchArgs {
     /// Exploration candidates per tree node, up to 1024: random sparse (u, v) pairs with w completed from the residual, sharing a quarter of the prior.
     #[arg(long, value_parser = ranged::<usize>(bounds::EXPLORE))]
     pub explore: Option<usize>,
+    /// Images of each solved self-play game under random symmetries of T (P·A·Q⁻¹, Q·B·R⁻¹, P·C·R⁻¹), taught as best games, 0 to 64.
+    #[arg(long, value_parser = ranged::<usize>(bounds::SYMMETRY_VIEWS))]
+    pub symmetry_views: Option<usize>,
+    /// Candidates per tree node that are images of the policy's own proposals under random symmetries of T, sharing a quarter of the prior, up to 1024.
+    #[arg(long, value_parser = ranged::<usize>(bounds::EXPLORE))]
+    pub explore_symmetric: Option<usize>,
+    /// Fraction of the synthetic demonstrations whose factors are images of the standard algorithm's terms under random symmetries of T, 0 to 1.
+    #[arg(long)]
+    pub orbit_demos: Option<f64>,
     /// What a game unsolved at the step limit is charged: `upper`, a rank upper bound (the slices'), or `lower`, a rank lower bound (the flattenings').
     #[arg(long)]
     pub penalty: Option<Penalty>,
@@ -219,6 +228,9 @@ fn fresh(args: &SearchArgs, d: &Defaults) -> Result<SearchSettings> {
         penalty: args.penalty.unwrap_or_default(),
         sample_temperature: args.sample_temperature.unwrap_or(1.0),
         explore: args.explore.unwrap_or(0),
+        symmetry_views: args.symmetry_views.unwrap_or(0),
+        explore_symmetric: args.explore_symmetric.unwrap_or(0),
+        orbit_demos: args.orbit_demos.unwrap_or(0.0),
         polish_flips: if args.no_polish { 0 } else { POLISH_FLIPS },
         flip_threads: args.flip_threads.unwrap_or(1),
         batch: args.batch.unwrap_or(d.batch),
@@ -281,6 +293,13 @@ fn resumed(args: &SearchArgs, dir: &std::path::Path) -> Result<SearchSettings> {
     )?;
     agree("--penalty", args.penalty, s.penalty)?;
     agree("--explore", args.explore, s.explore)?;
+    agree("--symmetry-views", args.symmetry_views, s.symmetry_views)?;
+    agree("--orbit-demos", args.orbit_demos, s.orbit_demos)?;
+    agree(
+        "--explore-symmetric",
+        args.explore_symmetric,
+        s.explore_symmetric,
+    )?;
     agree("--flip-threads", args.flip_threads, s.flip_threads)?;
     agree(
         "--sample-temperature",
@@ -328,6 +347,8 @@ fn check(s: &SearchSettings) -> Result<()> {
         ),
         ("history", s.history, bounds::HISTORY),
         ("--explore", s.explore, bounds::EXPLORE),
+        ("--symmetry-views", s.symmetry_views, bounds::SYMMETRY_VIEWS),
+        ("--explore-symmetric", s.explore_symmetric, bounds::EXPLORE),
         ("--flip-threads", s.flip_threads, bounds::FLIP_THREADS),
         ("replay games", s.replay_games, [1, 1 << 20]),
         ("best games", s.best_games, [1, 1 << 16]),
@@ -355,6 +376,12 @@ fn check(s: &SearchSettings) -> Result<()> {
     // A run from before root noise reads α 0 with ε 0: no noise.
     if s.root_noise > 0.0 && !(s.root_noise_alpha > 0.0 && s.root_noise_alpha <= 100.0) {
         bail!("--root-noise-alpha must be above 0 and at most 100");
+    }
+    if !(0.0..=1.0).contains(&s.orbit_demos) {
+        bail!(
+            "--orbit-demos must be a fraction from 0 to 1, not {}",
+            s.orbit_demos
+        );
     }
     if !(0.1..=100.0).contains(&s.sample_temperature) {
         bail!("--sample-temperature must be from 0.1 to 100");

@@ -6,6 +6,7 @@ pub mod basis;
 pub mod demo;
 pub mod record;
 pub mod state;
+pub mod symmetry;
 
 pub use action::ActionEncoding;
 pub use basis::{Basis, Unimodular};

@@ -85,6 +85,7 @@ pub fn measure<B: Backend>(
         root_noise: Default::default(),
         sample_temperature: 1.0,
         explore: 0,
+        explore_symmetric: 0,
         mcts: MctsConfig::default(),
     };
     let mut actors = SelfPlay::new(b, &net, cfg, 5)?;

@@ -9,7 +9,7 @@ use super::greedy::GreedyPlayer;
 use crate::engine::Backend;
 use crate::game::{ActionEncoding, GameConfig};
 use crate::model::{ModelConfig, Network};
-use crate::train::{mixed_batch, BestGame, Mix, Replay};
+use crate::train::{mixed_batch, BestGame, Demos, Mix, Replay};
 use anyhow::{anyhow, Result};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
@@ -74,7 +74,10 @@ pub fn steps_to_imitate<B: Backend>(
             &replay,
             &only_best,
             cfg.batch,
-            game.max_steps,
+            Demos {
+                max_rank: game.max_steps,
+                orbit: 0.0,
+            },
         );
         policy_loss = net.train_step(b, &batch, cfg.lr)?.policy_loss;
         if net.step % cfg.check_every.max(1) == 0 {

@@ -16,7 +16,7 @@ use crate::problem::{reference, Decomposition, Field, Shape};
 use crate::run::dir::Checked;
 use crate::run::display::{fit_message, say, spinner};
 use crate::run::{Every, Identity, Kind, NonFinite, RunDir, Stop, Stopped};
-use crate::train::{mixed_batch, BestGame, Mix, Replay};
+use crate::train::{mixed_batch, BestGame, Demos, Mix, Replay};
 use anyhow::{anyhow, bail, Context, Result};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
@@ -74,6 +74,19 @@ pub struct SearchSettings {
     /// with w completed from the residual (0: none).
     #[serde(default)]
     pub explore: usize,
+    /// Images of each solved self-play game under random symmetries of T,
+    /// taught as best games (0: none; runs from before them read 0).
+    #[serde(default)]
+    pub symmetry_views: usize,
+    /// Candidates per node that are images of the policy's proposals under
+    /// random symmetries of T (0: none; runs from before them read 0).
+    #[serde(default)]
+    pub explore_symmetric: usize,
+    /// Fraction of the synthetic demonstrations made of terms of the
+    /// standard algorithm's orbit under T's symmetries (runs from before
+    /// it read 0).
+    #[serde(default)]
+    pub orbit_demos: f64,
     /// Learner batch size.
     pub batch: usize,
     pub lr: f32,
@@ -133,6 +146,7 @@ impl SearchSettings {
             sampled_moves: self.sampled_moves,
             sample_temperature: self.sample_temperature,
             explore: self.explore,
+            explore_symmetric: self.explore_symmetric,
             root_noise: super::selfplay::RootNoise {
                 alpha: self.root_noise_alpha,
                 fraction: self.root_noise,
@@ -473,6 +487,8 @@ struct SearchLoop<'s> {
     flips: Option<FlipWorker>,
     /// Flip schemes taught so far (seeds their changes of basis).
     taught: u64,
+    /// Self-play games seen through symmetries so far (seeds the views).
+    viewed: u64,
     last_stats: StepStats,
     recent: Recent,
     moves_pending: u64,
@@ -523,6 +539,7 @@ impl<'s> SearchLoop<'s> {
             last_message: None,
             flips: None,
             taught: 0,
+            viewed: 0,
             last_stats: StepStats::default(),
             recent: Recent {
                 ranks: VecDeque::new(),
@@ -611,6 +628,13 @@ impl<'s> SearchLoop<'s> {
             }
             if let Some(w) = &self.flips {
                 w.offer(d);
+            }
+            if self.settings.symmetry_views > 0 {
+                self.viewed += 1;
+                let seed = self.settings.seed ^ self.viewed.wrapping_mul(0xA24B_AED4_963E_E407);
+                for g in symmetry_views(d, &self.game, self.settings.symmetry_views, seed) {
+                    self.replay.offer_best(g);
+                }
             }
         }
         self.replay.add(f);
@@ -719,7 +743,10 @@ impl<'s> SearchLoop<'s> {
                 &self.replay,
                 mix,
                 s.batch,
-                s.max_steps,
+                Demos {
+                    max_rank: s.max_steps,
+                    orbit: s.orbit_demos,
+                },
             );
             let stats = net.train_step(b, &batch, s.lr)?;
             let step = net.step as u64 + 1;
@@ -874,6 +901,25 @@ fn progress_message(m: &SearchMetrics, warming_up: bool) -> String {
     fit_message(&fields)
 }
 
+/// A solved game's decomposition seen through `views` random symmetries of
+/// T ([`crate::game::symmetry`]): games of the same target whose terms
+/// leave the standard basis's, kept when their coefficients stay in the
+/// game's set.
+fn symmetry_views(d: &Decomposition, game: &GameConfig, views: usize, seed: u64) -> Vec<BestGame> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let set = crate::game::action::coefficient_set(game.field);
+    let standard = game.shape.dense_tensor();
+    (0..views)
+        .filter_map(|_| crate::game::symmetry::random_symmetry_within(&mut rng, d, set))
+        .map(|s| BestGame {
+            rank: d.rank(),
+            tensor: standard.clone(),
+            actions: super::selfplay::game_actions(&s.forward(d), game),
+        })
+        .filter(|g| g.check(game).is_ok())
+        .collect()
+}
+
 /// Random changes of basis a flip-found scheme is also taught in.
 const BASIS_VIEWS: usize = 3;
 
@@ -908,6 +954,29 @@ fn best_games_of(d: &Decomposition, game: &GameConfig, seed: u64) -> Vec<BestGam
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn symmetry_views_are_games_of_t_itself_with_other_terms() {
+        let shape = Shape::new(2, 2, 2).unwrap();
+        for field in [Field::Z2, Field::Z] {
+            let game = GameConfig::new(shape, field, 1, 8);
+            let d = Decomposition::standard(shape, field);
+            let standard = super::super::selfplay::game_actions(&d, &game);
+            let views = symmetry_views(&d, &game, 8, 11);
+            assert!(views.len() >= 6, "{field}: {} of 8 views kept", views.len());
+            for g in &views {
+                assert_eq!(g.tensor, shape.dense_tensor());
+                assert_eq!(g.rank, 8);
+                g.check(&game).unwrap();
+            }
+            assert!(
+                views
+                    .iter()
+                    .any(|g| g.actions.iter().any(|a| !standard.contains(a))),
+                "{field}: every view replays the schoolbook's own terms"
+            );
+        }
+    }
 
     #[test]
     fn a_flip_scheme_is_taught_in_the_standard_basis_and_in_changed_ones() {

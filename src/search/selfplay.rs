@@ -11,12 +11,12 @@
 //! of a rank-one tensor of at most a few thousand words, far cheaper than
 //! a device round trip, and the trees need it on the host anyway.
 
-use super::actions::{candidates, exploration_actions, with_exploration};
+use super::actions::{candidates, exploration_actions, with_exploration, Candidate};
 use super::tree::{MctsConfig, NodeState, Selection, Tree};
 use crate::engine::Backend;
 use crate::game::record::{FinishedGame, Move};
-use crate::game::{Basis, GameConfig};
-use crate::model::{Evaluator, Network};
+use crate::game::{symmetry, Basis, GameConfig};
+use crate::model::{Evaluation, Evaluator, Network};
 use crate::problem::{verify, Decomposition, Field};
 use anyhow::{anyhow, Result};
 use rand::rngs::StdRng;
@@ -49,6 +49,9 @@ pub struct SelfPlayConfig {
     /// Exploration candidates per expanded node
     /// ([`super::actions::exploration_actions`]); 0 is none.
     pub explore: usize,
+    /// Candidates per expanded node that are images of the policy's own
+    /// proposals under random symmetries of T (0: none).
+    pub explore_symmetric: usize,
     pub mcts: MctsConfig,
 }
 
@@ -70,6 +73,8 @@ struct Game {
     simulations: usize,
     /// The root node that has had its noise (a root gets it once).
     noised: Option<usize>,
+    /// The root node that has been widened by symmetric images.
+    widened: Option<usize>,
 }
 
 /// Counters of the actors' work.
@@ -91,8 +96,7 @@ pub struct SelfPlay<B: Backend> {
     evaluator: Evaluator<B>,
     games: Vec<Game>,
     rng: StdRng,
-    states: Vec<f32>,
-    scratch: Vec<f32>,
+    batch: StateBatch,
     /// The standard algorithm, whose coefficients a game's basis keeps in
     /// the game's set.
     schoolbook: Decomposition,
@@ -100,6 +104,74 @@ pub struct SelfPlay<B: Backend> {
 
 /// The prior mass the exploration candidates of a node share.
 pub const EXPLORATION_SHARE: f32 = 0.25;
+
+/// Scored symmetric images that join a root ([`SelfPlay::widen_new_roots`]).
+pub const WIDENED: usize = 4;
+
+/// The network's input for one batched evaluation, and the scratch row
+/// each state is encoded through.
+struct StateBatch {
+    states: Vec<f32>,
+    scratch: Vec<f32>,
+}
+
+impl StateBatch {
+    /// Encodes `states` (residual, history, step) into the evaluator's
+    /// slots (the rest zero) and evaluates them in one call.
+    fn evaluate<'a, B: Backend>(
+        &mut self,
+        b: &mut B,
+        evaluator: &mut Evaluator<B>,
+        game: &GameConfig,
+        rng: &mut StdRng,
+        states: impl Iterator<Item = (&'a [i32], &'a [Vec<i32>], usize)>,
+    ) -> Result<Evaluation> {
+        let slots = evaluator.states();
+        self.states.fill(0.0);
+        for (slot, (residual, history, step)) in states.enumerate() {
+            game.encode_into_batch(
+                residual,
+                history,
+                step,
+                slot,
+                slots,
+                &mut self.scratch,
+                &mut self.states,
+            );
+        }
+        let uniforms: Vec<f32> = (0..evaluator.uniforms_len())
+            .map(|_| rng.random())
+            .collect();
+        evaluator.evaluate(b, &self.states, &uniforms)
+    }
+}
+
+/// `n` images of a node's candidates under random symmetries of T,
+/// conjugated by the game's basis: terms of the same orbits as the
+/// policy's proposals, which the policy itself makes unlikely (it learns
+/// the terms of the games it saw, not their images).
+fn symmetric_images(
+    rng: &mut StdRng,
+    game: &GameConfig,
+    basis: Option<&Basis>,
+    n: usize,
+    cands: &[super::actions::Candidate],
+) -> Vec<Vec<i32>> {
+    let (field, dims) = (game.field, game.dims);
+    let set = crate::game::action::coefficient_set(field);
+    let ops = symmetry::exploration_ops(game.shape, field);
+    (0..n)
+        .filter_map(|_| {
+            let source = &cands[rng.random_range(0..cands.len())].action;
+            let s = symmetry::random_symmetry(rng, game.shape, field, ops);
+            let mut image = symmetry::map_action(&s, basis, dims, set, source)?;
+            (!crate::game::action::is_null(dims, &image)).then(|| {
+                crate::game::action::canonicalise(field, dims, &mut image);
+                image
+            })
+        })
+        .collect()
+}
 
 /// The search's value of a state: the mean of the quantiles with τ ≥ 0.75
 /// (risk seeking, docs/design.md §3).
@@ -131,8 +203,10 @@ impl<B: Backend> SelfPlay<B> {
             .map(|_| new_game(&mut rng, &game, &cfg, &schoolbook))
             .collect();
         Ok(SelfPlay {
-            states: vec![0.0; slots * game.state_features()],
-            scratch: vec![0.0; game.state_features()],
+            batch: StateBatch {
+                states: vec![0.0; slots * game.state_features()],
+                scratch: vec![0.0; game.state_features()],
+            },
             cfg,
             game,
             counters: SelfPlayCounters::default(),
@@ -165,6 +239,9 @@ impl<B: Backend> SelfPlay<B> {
         }
         if self.cfg.root_noise.fraction > 0.0 {
             self.noise_new_roots();
+        }
+        if self.cfg.explore_symmetric > 0 {
+            self.widen_new_roots(b)?;
         }
         let mut finished = Vec::new();
         for g in 0..self.games.len() {
@@ -199,25 +276,105 @@ impl<B: Backend> SelfPlay<B> {
         }
     }
 
-    fn evaluate(&mut self, b: &mut B, pending: Vec<(usize, super::tree::Path)>) -> Result<()> {
-        let slots = self.evaluator.states();
-        self.states.fill(0.0);
-        for (slot, (g, path)) in pending.iter().enumerate() {
-            let node = &self.games[*g].tree.nodes[path.leaf];
-            self.game.encode_into_batch(
-                &node.residual,
-                &node.history,
-                node.step,
-                slot,
-                slots,
-                &mut self.scratch,
-                &mut self.states,
-            );
+    /// Root widening: each new root gets `explore_symmetric` images of its
+    /// candidates under random symmetries of T, scored by the network's
+    /// value of the states they lead to (batched evaluations); the best
+    /// [`WIDENED`] join the root. The policy learns the terms of the games
+    /// it saw, not their images, so it rarely proposes a term of a better
+    /// scheme; the value head can still tell that the state it leads to
+    /// is nearer a solution.
+    fn widen_new_roots(&mut self, b: &mut B) -> Result<()> {
+        struct Job {
+            game: usize,
+            action: Vec<i32>,
+            residual: Vec<i32>,
+            history: Vec<Vec<i32>>,
+            step: usize,
         }
-        let uniforms: Vec<f32> = (0..self.evaluator.uniforms_len())
-            .map(|_| self.rng.random())
-            .collect();
-        let out = self.evaluator.evaluate(b, &self.states, &uniforms)?;
+        let mut jobs = Vec::new();
+        for g in 0..self.games.len() {
+            let tree = &self.games[g].tree;
+            let root = tree.root;
+            if self.games[g].widened == Some(root) || tree.root().state != NodeState::Expanded {
+                continue;
+            }
+            let node = tree.root();
+            let cands: Vec<Candidate> = node
+                .edges
+                .iter()
+                .map(|e| Candidate {
+                    action: e.action.clone(),
+                    prior: e.prior,
+                })
+                .collect();
+            let images = symmetric_images(
+                &mut self.rng,
+                &self.game,
+                self.games[g].basis.as_ref(),
+                self.cfg.explore_symmetric,
+                &cands,
+            );
+            let mut seen: Vec<&Vec<i32>> = cands.iter().map(|c| &c.action).collect();
+            for action in &images {
+                if seen.contains(&action) {
+                    continue;
+                }
+                seen.push(action);
+                let mut residual = node.residual.clone();
+                self.game.subtract(&mut residual, action);
+                let mut history = node.history.clone();
+                if !history.is_empty() {
+                    history.pop();
+                    history.insert(0, action.clone());
+                }
+                jobs.push(Job {
+                    game: g,
+                    action: action.clone(),
+                    residual,
+                    history,
+                    step: node.step + 1,
+                });
+            }
+            self.games[g].widened = Some(root);
+        }
+        let slots = self.evaluator.states();
+        let q = self.evaluator.net.model.quantiles;
+        let mut scored: Vec<Vec<(Vec<i32>, f64)>> = vec![Vec::new(); self.games.len()];
+        for chunk in jobs.chunks(slots) {
+            let states = chunk
+                .iter()
+                .map(|j| (j.residual.as_slice(), j.history.as_slice(), j.step));
+            let out =
+                self.batch
+                    .evaluate(b, &mut self.evaluator, &self.game, &mut self.rng, states)?;
+            self.counters.evaluations += chunk.len() as u64;
+            for (slot, j) in chunk.iter().enumerate() {
+                // A solved residual is worth 0, whatever the network says.
+                let value = if j.residual.iter().all(|&x| x == 0) {
+                    0.0
+                } else {
+                    risk_seeking_value(&out.quantiles[slot * q..(slot + 1) * q])
+                };
+                scored[j.game].push((j.action.clone(), value));
+            }
+        }
+        for (g, mut extra) in scored.into_iter().enumerate() {
+            extra.sort_by(|a, b| b.1.total_cmp(&a.1));
+            extra.truncate(WIDENED);
+            self.games[g].tree.widen_root(extra, EXPLORATION_SHARE);
+        }
+        Ok(())
+    }
+
+    fn evaluate(&mut self, b: &mut B, pending: Vec<(usize, super::tree::Path)>) -> Result<()> {
+        let games = &self.games;
+        let states = pending.iter().map(|(g, path)| {
+            let node = &games[*g].tree.nodes[path.leaf];
+            (node.residual.as_slice(), node.history.as_slice(), node.step)
+        });
+        let out = self
+            .batch
+            .evaluate(b, &mut self.evaluator, &self.game, &mut self.rng, states)?;
         self.counters.evaluations += pending.len() as u64;
         let k = self.cfg.samples;
         let encoding = &self.evaluator.net.encoding;
@@ -401,5 +558,6 @@ fn new_game(
         actions: Vec::new(),
         simulations: 0,
         noised: None,
+        widened: None,
     }
 }

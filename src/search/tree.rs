@@ -362,6 +362,33 @@ impl Tree {
         }
     }
 
+    /// Widens the root with `extra` actions and the values of the states
+    /// they lead to: the existing priors keep 1 − `share`, the new edges
+    /// split `share`, and each starts with its scored value as one visit
+    /// (−1 for the step plus the state's value), so that selection
+    /// compares it with the visited edges at once.
+    pub fn widen_root(&mut self, extra: Vec<(Vec<i32>, f64)>, share: f32) {
+        if extra.is_empty() {
+            return;
+        }
+        let each = share / extra.len() as f32;
+        let root = &mut self.nodes[self.root];
+        root.edges.iter_mut().for_each(|e| e.prior *= 1.0 - share);
+        for (action, value) in extra {
+            let q = value - 1.0;
+            root.edges.push(Edge {
+                action,
+                prior: each,
+                visits: 1,
+                value_sum: q,
+                in_flight: 0,
+                child: None,
+            });
+            self.min_q = self.min_q.min(q);
+            self.max_q = self.max_q.max(q);
+        }
+    }
+
     /// The improved policy over the root's edges.
     pub fn root_policy(&self) -> Vec<f64> {
         let visits: Vec<u32> = self.root().edges.iter().map(|e| e.visits).collect();

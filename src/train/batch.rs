@@ -29,6 +29,28 @@ pub fn demonstration_example<R: Rng>(rng: &mut R, game: &GameConfig, max_rank: u
     random_demonstration(rng, game, rank, P_ZERO).random_example(rng, game)
 }
 
+/// The synthetic demonstrations a training batch draws: ranks
+/// 1..=max_rank, a fraction `orbit` of them sums of terms of the standard
+/// algorithm's orbit under T's symmetries
+/// ([`crate::game::symmetry::orbit_demonstration`]), the rest random
+/// sparse factors.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Demos {
+    pub max_rank: usize,
+    pub orbit: f64,
+}
+
+impl Demos {
+    pub fn example<R: Rng>(&self, rng: &mut R, game: &GameConfig) -> Example {
+        if self.orbit > 0.0 && rng.random_bool(self.orbit.min(1.0)) {
+            let rank = rng.random_range(1..=self.max_rank.max(1));
+            crate::game::symmetry::orbit_demonstration(rng, game, rank).random_example(rng, game)
+        } else {
+            demonstration_example(rng, game, self.max_rank)
+        }
+    }
+}
+
 /// Encodes examples into a batch: states grid-major across the batch.
 pub fn batch_of(game: &GameConfig, encoding: &ActionEncoding, examples: &[Example]) -> Batch {
     let n = examples.len();

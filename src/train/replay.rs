@@ -10,7 +10,7 @@
 //! per batch is an unbiased estimate of that sum at the cost of one
 //! sequence, and it uses the training step as it is.
 
-use super::batch::{batch_of, demonstration_example};
+use super::batch::{batch_of, Demos};
 use crate::game::record::FinishedGame;
 use crate::game::{ActionEncoding, Demonstration, Example, GameConfig};
 use crate::model::Batch;
@@ -234,7 +234,7 @@ pub struct MixCounts {
 }
 
 /// A training batch drawn by `mix` (empty sources fall back to synthetic
-/// demonstrations of rank 1..=max_rank).
+/// demonstrations).
 pub fn mixed_batch<R: Rng>(
     rng: &mut R,
     cfg: &GameConfig,
@@ -242,7 +242,7 @@ pub fn mixed_batch<R: Rng>(
     replay: &Replay,
     mix: &Mix,
     size: usize,
-    max_rank: usize,
+    demos: Demos,
 ) -> (Batch, MixCounts) {
     let mut counts = MixCounts::default();
     let examples: Vec<Example> = (0..size)
@@ -259,7 +259,7 @@ pub fn mixed_batch<R: Rng>(
             };
             drawn.unwrap_or_else(|| {
                 counts.demonstrations += 1;
-                demonstration_example(rng, cfg, max_rank)
+                demos.example(rng, cfg)
             })
         })
         .collect();
