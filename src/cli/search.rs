@@ -85,7 +85,7 @@ pub struct SearchArgs {
     /// Images of each solved self-play game under random symmetries of T (P·A·Q⁻¹, Q·B·R⁻¹, P·C·R⁻¹), taught as best games, 0 to 64.
     #[arg(long, value_parser = ranged::<usize>(bounds::SYMMETRY_VIEWS))]
     pub symmetry_views: Option<usize>,
-    /// Candidates per tree node that are images of the policy's own proposals under random symmetries of T, sharing a quarter of the prior, up to 1024.
+    /// Images of each new root's candidates under random symmetries of T, up to 1024, each scored by the value of the state it leads to; the best four join the root with a quarter of the prior.
     #[arg(long, value_parser = ranged::<usize>(bounds::EXPLORE))]
     pub explore_symmetric: Option<usize>,
     /// Fraction of the synthetic demonstrations whose factors are images of the standard algorithm's terms under random symmetries of T, 0 to 1.

@@ -5,7 +5,7 @@
 //! and decoding rejects a token whose padding is not zero, so encoding and
 //! decoding are exact inverses on every valid action.
 
-use crate::problem::{Field, Shape};
+use crate::problem::{Decomposition, Field, Shape};
 
 /// The coefficient set F the game plays with for a field. Over Z it is
 /// {−1, 0, 1}: the published schemes up to 5×5×5 use ±2 in about one
@@ -26,6 +26,21 @@ pub fn default_chunk(field: Field) -> usize {
         Field::Z2 => 8,
         Field::Z | Field::Q => 5,
     }
+}
+
+/// The terms of `d` as actions u‖v‖w (integer coefficients; the inverse
+/// of `search::selfplay::standard_basis_decomposition` without a basis).
+pub fn decomposition_actions(d: &Decomposition) -> Vec<Vec<i32>> {
+    (0..d.rank())
+        .map(|r| {
+            d.u[r]
+                .iter()
+                .chain(&d.v[r])
+                .chain(&d.w[r])
+                .map(|x| x.to_integer() as i32)
+                .collect()
+        })
+        .collect()
 }
 
 /// True when u, v or w is zero: such a term is the zero tensor.

@@ -129,17 +129,9 @@ impl Basis {
         if field == Field::Z2 {
             return Self::random(rng, dims, field);
         }
-        let fits = |b: &Basis| {
-            let image = b.forward(d);
-            [&image.u, &image.v, &image.w].iter().all(|rows| {
-                rows.iter().flatten().all(|x| {
-                    x.is_integer() && i32::try_from(x.to_integer()).is_ok_and(|v| set.contains(&v))
-                })
-            })
-        };
         for ops in [2, 2, 2, 2, 1, 1, 1, 1] {
             let b = Self::random_with(rng, dims, field, ops);
-            if fits(&b) {
+            if b.keeps_within(d, set) {
                 return b;
             }
         }
@@ -147,6 +139,16 @@ impl Basis {
             modes: dims.map(Unimodular::identity),
             field,
         }
+    }
+
+    /// Whether `d` in this basis keeps every coefficient in `set`.
+    pub fn keeps_within(&self, d: &Decomposition, set: &[i32]) -> bool {
+        let image = self.forward(d);
+        [&image.u, &image.v, &image.w].iter().all(|rows| {
+            rows.iter().flatten().all(|x| {
+                x.is_integer() && i32::try_from(x.to_integer()).is_ok_and(|v| set.contains(&v))
+            })
+        })
     }
 
     /// The factors of `d` expressed in this basis: (A u, B v, C w).

@@ -67,16 +67,21 @@ pub fn random_demonstration<R: Rng>(
             f
         })
         .collect();
-    // Subtracting every term from zero gives −D.
-    let mut tensor = vec![0i32; la * lb * lc];
-    for f in &factors {
-        cfg.subtract(&mut tensor, f);
-    }
-    tensor.iter_mut().for_each(|x| *x = cfg.reduce(-*x));
-    Demonstration { tensor, factors }
+    Demonstration::of_factors(cfg, factors)
 }
 
 impl Demonstration {
+    /// The demonstration whose tensor is the sum of `factors`.
+    pub fn of_factors(cfg: &GameConfig, factors: Vec<Vec<i32>>) -> Self {
+        // Subtracting every term from zero gives −D.
+        let mut tensor = vec![0i32; cfg.dims.iter().product()];
+        for f in &factors {
+            cfg.subtract(&mut tensor, f);
+        }
+        tensor.iter_mut().for_each(|x| *x = cfg.reduce(-*x));
+        Demonstration { tensor, factors }
+    }
+
     /// The positions of playing the factors back in a random order.
     pub fn examples<R: Rng>(&self, rng: &mut R, cfg: &GameConfig) -> Vec<Example> {
         let order = self.random_order(rng);

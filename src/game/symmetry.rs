@@ -12,6 +12,7 @@
 //! ⟨U, P⁻¹AQ⟩ = ⟨P⁻ᵀUQᵀ, A⟩. The maps are returned as a [`Basis`] whose
 //! `transform_tensor` leaves T unchanged (a test).
 
+use super::action::decomposition_actions;
 use super::basis::{Basis, Unimodular};
 use super::demo::Demonstration;
 use super::state::GameConfig;
@@ -95,20 +96,13 @@ pub fn random_symmetry_within<R: Rng>(
     set: &[i32],
 ) -> Option<Basis> {
     if d.field == Field::Z2 {
-        let ops = 2 * d.shape.n.max(d.shape.m).max(d.shape.p);
+        let ops = exploration_ops(d.shape, d.field);
         return Some(random_symmetry(rng, d.shape, d.field, ops));
     }
     [2, 2, 2, 2, 1, 1, 1, 1]
         .into_iter()
         .map(|ops| random_symmetry(rng, d.shape, d.field, ops))
-        .find(|s| {
-            let image = s.forward(d);
-            [&image.u, &image.v, &image.w].iter().all(|rows| {
-                rows.iter().flatten().all(|x| {
-                    x.is_integer() && i32::try_from(x.to_integer()).is_ok_and(|v| set.contains(&v))
-                })
-            })
-        })
+        .find(|s| s.keeps_within(d, set))
 }
 
 /// The image of one action u‖v‖w under a symmetry of T, for a game played
@@ -149,8 +143,9 @@ pub fn map_action(
     Some(out)
 }
 
-/// Operations per matrix of the symmetries drawn for exploration: over Z
-/// one keeps most images of a ±1 term within ±1.
+/// Operations per matrix of the symmetries drawn for exploration (and
+/// for views over Z2): over Z one keeps most images of a ±1 term within
+/// ±1.
 pub fn exploration_ops(shape: Shape, field: Field) -> usize {
     match field {
         Field::Z2 => 2 * shape.n.max(shape.m).max(shape.p),
@@ -165,30 +160,19 @@ pub fn exploration_ops(shape: Shape, field: Field) -> usize {
 /// rank-7 scheme for 2x2x2 is in the orbit), so the value head learns to
 /// count their terms.
 pub fn orbit_demonstration<R: Rng>(rng: &mut R, cfg: &GameConfig, rank: usize) -> Demonstration {
-    let standard = Decomposition::standard(cfg.shape, cfg.field);
+    let standard = decomposition_actions(&Decomposition::standard(cfg.shape, cfg.field));
     let set = crate::game::action::coefficient_set(cfg.field);
     let ops = exploration_ops(cfg.shape, cfg.field);
-    let term = |r: usize| -> Vec<i32> {
-        [&standard.u[r], &standard.v[r], &standard.w[r]]
-            .iter()
-            .flat_map(|row| row.iter().map(|c| c.to_integer() as i32))
-            .collect()
-    };
     let mut factors = Vec::with_capacity(rank);
     while factors.len() < rank {
         let s = random_symmetry(rng, cfg.shape, cfg.field, ops);
-        let source = term(rng.random_range(0..standard.rank()));
-        if let Some(mut f) = map_action(&s, None, cfg.dims, set, &source) {
+        let source = &standard[rng.random_range(0..standard.len())];
+        if let Some(mut f) = map_action(&s, None, cfg.dims, set, source) {
             crate::game::action::canonicalise(cfg.field, cfg.dims, &mut f);
             factors.push(f);
         }
     }
-    let mut tensor = vec![0i32; cfg.dims.iter().product()];
-    for f in &factors {
-        cfg.subtract(&mut tensor, f);
-    }
-    tensor.iter_mut().for_each(|x| *x = cfg.reduce(-*x));
-    Demonstration { tensor, factors }
+    Demonstration::of_factors(cfg, factors)
 }
 
 #[cfg(test)]

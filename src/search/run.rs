@@ -78,8 +78,9 @@ pub struct SearchSettings {
     /// taught as best games (0: none; runs from before them read 0).
     #[serde(default)]
     pub symmetry_views: usize,
-    /// Candidates per node that are images of the policy's proposals under
-    /// random symmetries of T (0: none; runs from before them read 0).
+    /// Images of each new root's candidates under random symmetries of T,
+    /// scored by value, the best joining the root (0: none; runs from
+    /// before them read 0).
     #[serde(default)]
     pub explore_symmetric: usize,
     /// Fraction of the synthetic demonstrations made of terms of the

@@ -11,9 +11,10 @@
 //! of a rank-one tensor of at most a few thousand words, far cheaper than
 //! a device round trip, and the trees need it on the host anyway.
 
-use super::actions::{candidates, exploration_actions, with_exploration, Candidate};
+use super::actions::{candidates, exploration_actions, with_exploration};
 use super::tree::{MctsConfig, NodeState, Selection, Tree};
 use crate::engine::Backend;
+pub use crate::game::action::decomposition_actions;
 use crate::game::record::{FinishedGame, Move};
 use crate::game::{symmetry, Basis, GameConfig};
 use crate::model::{Evaluation, Evaluator, Network};
@@ -49,8 +50,9 @@ pub struct SelfPlayConfig {
     /// Exploration candidates per expanded node
     /// ([`super::actions::exploration_actions`]); 0 is none.
     pub explore: usize,
-    /// Candidates per expanded node that are images of the policy's own
-    /// proposals under random symmetries of T (0: none).
+    /// Images of each new root's candidates under random symmetries of T,
+    /// scored by value; the best [`WIDENED`] join the root
+    /// ([`SelfPlay::widen_new_roots`]; 0: none).
     pub explore_symmetric: usize,
     pub mcts: MctsConfig,
 }
@@ -146,7 +148,7 @@ impl StateBatch {
     }
 }
 
-/// `n` images of a node's candidates under random symmetries of T,
+/// `n` images of a node's edges' actions under random symmetries of T,
 /// conjugated by the game's basis: terms of the same orbits as the
 /// policy's proposals, which the policy itself makes unlikely (it learns
 /// the terms of the games it saw, not their images).
@@ -155,14 +157,14 @@ fn symmetric_images(
     game: &GameConfig,
     basis: Option<&Basis>,
     n: usize,
-    cands: &[super::actions::Candidate],
+    edges: &[super::tree::Edge],
 ) -> Vec<Vec<i32>> {
     let (field, dims) = (game.field, game.dims);
     let set = crate::game::action::coefficient_set(field);
     let ops = symmetry::exploration_ops(game.shape, field);
     (0..n)
         .filter_map(|_| {
-            let source = &cands[rng.random_range(0..cands.len())].action;
+            let source = &edges[rng.random_range(0..edges.len())].action;
             let s = symmetry::random_symmetry(rng, game.shape, field, ops);
             let mut image = symmetry::map_action(&s, basis, dims, set, source)?;
             (!crate::game::action::is_null(dims, &image)).then(|| {
@@ -298,41 +300,27 @@ impl<B: Backend> SelfPlay<B> {
             if self.games[g].widened == Some(root) || tree.root().state != NodeState::Expanded {
                 continue;
             }
-            let node = tree.root();
-            let cands: Vec<Candidate> = node
-                .edges
-                .iter()
-                .map(|e| Candidate {
-                    action: e.action.clone(),
-                    prior: e.prior,
-                })
-                .collect();
+            let edges = &tree.root().edges;
             let images = symmetric_images(
                 &mut self.rng,
                 &self.game,
                 self.games[g].basis.as_ref(),
                 self.cfg.explore_symmetric,
-                &cands,
+                edges,
             );
-            let mut seen: Vec<&Vec<i32>> = cands.iter().map(|c| &c.action).collect();
+            let mut seen: Vec<&Vec<i32>> = edges.iter().map(|e| &e.action).collect();
             for action in &images {
                 if seen.contains(&action) {
                     continue;
                 }
                 seen.push(action);
-                let mut residual = node.residual.clone();
-                self.game.subtract(&mut residual, action);
-                let mut history = node.history.clone();
-                if !history.is_empty() {
-                    history.pop();
-                    history.insert(0, action.clone());
-                }
+                let (residual, history, step) = tree.successor(root, action);
                 jobs.push(Job {
                     game: g,
                     action: action.clone(),
                     residual,
                     history,
-                    step: node.step + 1,
+                    step,
                 });
             }
             self.games[g].widened = Some(root);
@@ -505,21 +493,6 @@ pub fn standard_basis_decomposition(
     };
     verify(&d, game.field).map_err(|e| anyhow!("a found decomposition does not verify: {e}"))?;
     Ok(d)
-}
-
-/// The terms of `d` as actions u‖v‖w (integer coefficients; the inverse
-/// of [`standard_basis_decomposition`] without a basis).
-pub fn decomposition_actions(d: &Decomposition) -> Vec<Vec<i32>> {
-    (0..d.rank())
-        .map(|r| {
-            d.u[r]
-                .iter()
-                .chain(&d.v[r])
-                .chain(&d.w[r])
-                .map(|x| x.to_integer() as i32)
-                .collect()
-        })
-        .collect()
 }
 
 /// The terms of `d` as actions of `game`: coefficients reduced into the

@@ -231,20 +231,25 @@ impl Tree {
     }
 
     /// The child of `node` along `edge`, created on first use.
+    /// The state `action` leads to from `node`: its residual, history
+    /// (the action first) and step.
+    pub fn successor(&self, node: usize, action: &[i32]) -> (Vec<i32>, Vec<Vec<i32>>, usize) {
+        let parent = &self.nodes[node];
+        let mut residual = parent.residual.clone();
+        self.game.subtract(&mut residual, action);
+        let mut history = parent.history.clone();
+        if !history.is_empty() {
+            history.pop();
+            history.insert(0, action.to_vec());
+        }
+        (residual, history, parent.step + 1)
+    }
+
     fn child(&mut self, node: usize, edge: usize) -> usize {
         if let Some(c) = self.nodes[node].edges[edge].child {
             return c;
         }
-        let parent = &self.nodes[node];
-        let action = parent.edges[edge].action.clone();
-        let mut residual = parent.residual.clone();
-        self.game.subtract(&mut residual, &action);
-        let mut history = parent.history.clone();
-        if !history.is_empty() {
-            history.pop();
-            history.insert(0, action);
-        }
-        let step = parent.step + 1;
+        let (residual, history, step) = self.successor(node, &self.nodes[node].edges[edge].action);
         let c = self.add_node(residual, step, history);
         self.nodes[node].edges[edge].child = Some(c);
         c

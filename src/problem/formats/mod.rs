@@ -245,28 +245,22 @@ fn read_text(path: &Path) -> Result<String> {
 /// The w rows of a scheme whose w indexes Cᵀ (p×n, index k·n + i) in ours
 /// (C, index i·p + k).
 pub fn to_c(shape: Shape, w: &[Vec<Coeff>]) -> Vec<Vec<Coeff>> {
-    let (n, p) = (shape.n, shape.p);
-    w.iter()
-        .map(|row| {
-            (0..n * p)
-                .map(|c| {
-                    let (i, k) = (c / p, c % p);
-                    row[k * n + i]
-                })
-                .collect()
-        })
-        .collect()
+    transposed(w, shape.p, shape.n)
 }
 
 /// Ours (w indexes C) in the Cᵀ convention.
 pub fn to_c_transposed(shape: Shape, w: &[Vec<Coeff>]) -> Vec<Vec<Coeff>> {
-    let (n, p) = (shape.n, shape.p);
+    transposed(w, shape.n, shape.p)
+}
+
+/// Each row, a row-major rows×cols matrix, transposed.
+fn transposed(w: &[Vec<Coeff>], rows: usize, cols: usize) -> Vec<Vec<Coeff>> {
     w.iter()
         .map(|row| {
-            (0..n * p)
+            (0..rows * cols)
                 .map(|t| {
-                    let (k, i) = (t / n, t % n);
-                    row[i * p + k]
+                    let (j, i) = (t / rows, t % rows);
+                    row[i * cols + j]
                 })
                 .collect()
         })
