@@ -46,6 +46,10 @@ fn published_files_verify_in_their_own_formats() {
         ("Strassen-222-7-18.m", "2x2x2 Z rank 7: ok"),
         ("Laderman-333-23-98.m", "3x3x3 Z rank 23: ok"),
         ("3x3x3_m23_additions60_ZT.json", "3x3x3 Z rank 23: ok"),
+        ("gg-222-rank7-rec-0-0-0-z.npy", "2x2x2 Z rank 7: ok"),
+        ("gg-222-rank7-rec-0-0-0-z.txt", "2x2x2 Z rank 7: ok"),
+        ("gg-333-rank23-rec-0-0-0-z.npy", "3x3x3 Z rank 23: ok"),
+        ("gg-333-rank23-rec-0-0-0-z.txt", "3x3x3 Z rank 23: ok"),
     ] {
         let r = run(&["verify", &data(file)], &[]);
         assert_eq!(r.code, 0, "{file}: {}{}", r.stdout, r.stderr);
@@ -99,20 +103,33 @@ fn every_writer_round_trips_and_every_command_reads_its_files() {
             ("maple", "m"),
             ("exp", "exp"),
             ("tfg", "txt"),
+            ("cpd-txt", "txt"),
+            ("cpd-npy", "npy"),
+            ("npz", "npz"),
         ] {
             let fractions = original
                 .factors()
                 .iter()
                 .any(|r| r.iter().flatten().any(|x| !x.is_integer()));
             let z2 = original.field == Field::Z2;
-            // flips names its mod-2 files so.
-            let name = format!("s{k}-{}.{ext}", if z2 { "mod2" } else { "mod0" });
-            if to == "exp" && fractions {
+            // flips names its mod-2 files so; flip-cpd's arrays carry
+            // their shape and rank in the name only.
+            let name = match to {
+                "cpd-npy" => format!("{}-s{k}.npy", formats::cpd_npy_name(original)),
+                _ => format!("s{k}-{to}-{}.{ext}", if z2 { "mod2" } else { "mod0" }),
+            };
+            let refusal = match to {
+                "exp" => "exp holds integer coefficients only",
+                // A third has no exact binary float.
+                _ => "npz holds integers and binary fractions",
+            };
+            if fractions && (to == "exp" || to == "npz") {
                 let out = dir.join(&name);
                 assert_clean_failure(
                     &["convert", input, "--to", to, "--out", out.to_str().unwrap()],
-                    "exp holds integer coefficients only",
+                    refusal,
                 );
+                assert!(!out.exists());
                 continue;
             }
             let file = converted(&dir, input, to, &name);
@@ -220,6 +237,30 @@ fn a_w_written_the_other_way_fails_with_the_hint_and_broken_files_get_one_line()
     );
     assert!(!o.exists());
 
+    // flip-cpd's 3x3x3 with c_(i,k) written as c_(k,i): the hint again.
+    let cpd = fs::read_to_string(data("gg-333-rank23-rec-0-0-0-z.txt")).unwrap();
+    let swapped: String = cpd
+        .lines()
+        .map(
+            |l| match l.strip_prefix('c').and_then(|r| r.split_once(' ')) {
+                Some((k, rest)) => {
+                    let k: usize = k.parse::<usize>().unwrap() - 1;
+                    format!("c{}{rest}\n", (k % 3) * 3 + k / 3 + 1)
+                }
+                None => format!("{l}\n"),
+            },
+        )
+        .collect();
+    let swapped_path = dir.join("swapped.txt");
+    fs::write(&swapped_path, swapped).unwrap();
+    let v = run(&["verify", swapped_path.to_str().unwrap()], &[]);
+    assert_eq!(v.code, 1, "{}{}", v.stdout, v.stderr);
+    assert!(v.stdout.contains("other convention"), "{}", v.stdout);
+    // A flip-cpd array cut short.
+    let npy = fs::read(data("gg-222-rank7-rec-0-0-0-z.npy")).unwrap();
+    let cut_npy = dir.join("gg-222-rank7-cut.npy");
+    fs::write(&cut_npy, &npy[..npy.len() - 100]).unwrap();
+
     let write = |name: &str, text: &str| {
         let p = dir.join(name);
         fs::write(&p, text).unwrap();
@@ -247,6 +288,11 @@ fn a_w_written_the_other_way_fails_with_the_hint_and_broken_files_get_one_line()
             "row 0 must hold 4 numbers",
         ),
         (write("empty.exp", "\n\n"), "no product"),
+        (
+            write("bad-cpd.txt", "m1 = (a1 - x4)(b1)\n\nc1 = m1\n"),
+            "expected a term of a, found 'x4'",
+        ),
+        (cut_npy.display().to_string(), "truncated"),
     ] {
         for command in [
             vec!["verify", file.as_str()],
@@ -266,6 +312,76 @@ fn a_w_written_the_other_way_fails_with_the_hint_and_broken_files_get_one_line()
     assert_clean_failure(
         &["convert", &data("Strassen-222-7-18.m"), "--to", "nope"],
         "invalid value 'nope'",
+    );
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The binary writers: npz rewrites AlphaTensor's archive entry for entry
+/// (plain and pickled arrays), keeps one scheme per shape, and flip-cpd's
+/// arrays must be named as flip-cpd names them, since the name holds the
+/// shape; neither goes to standard output.
+#[test]
+fn binary_writers_round_trip_the_published_files_and_refuse_what_they_cannot_hold() {
+    let dir = temp_dir("formats-binary");
+    let npz = data("factorizations_f2.npz");
+    let again = converted(&dir, &npz, "npz", "again_f2.npz");
+    assert_eq!(
+        formats::read_file(&again, None).unwrap(),
+        formats::read_file(Path::new(&npz), None).unwrap()
+    );
+    // Both flip-cpd files of a scheme in one .npy of two rows.
+    let two = dir.join("gg-222-rank7-two.npy");
+    let r = run(
+        &[
+            "convert",
+            &data("gg-222-rank7-rec-0-0-0-z.npy"),
+            &data("gg-222-rank7-rec-0-0-0-z.txt"),
+            "--to",
+            "cpd-npy",
+            "--out",
+            two.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v = run(&["verify", two.to_str().unwrap()], &[]);
+    assert!(
+        v.code == 0 && v.stdout.contains("two.npy[1]: 2x2x2 Z rank 7: ok"),
+        "{}{}",
+        v.stdout,
+        v.stderr
+    );
+    let strassen = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/strassen.json");
+    let unnamed = dir.join("strassen.npy");
+    assert_clean_failure(
+        &[
+            "convert",
+            strassen,
+            "--to",
+            "cpd-npy",
+            "--out",
+            unnamed.to_str().unwrap(),
+        ],
+        "name the file gg-222-rank7",
+    );
+    assert!(!unnamed.exists());
+    let twice = dir.join("twice.npz");
+    assert_clean_failure(
+        &[
+            "convert",
+            strassen,
+            strassen,
+            "--to",
+            "npz",
+            "--out",
+            twice.to_str().unwrap(),
+        ],
+        "npz holds one scheme per shape",
+    );
+    assert!(!twice.exists());
+    assert_clean_failure(
+        &["convert", strassen, "--to", "npz"],
+        "npz is binary: give --out",
     );
     fs::remove_dir_all(&dir).unwrap();
 }

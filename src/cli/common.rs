@@ -264,6 +264,8 @@ pub fn select_decomposition(
 /// `--format`: a scheme file's format, when its content and extension are
 /// not to decide.
 pub fn format_arg() -> impl clap::builder::TypedValueParser<Value = Format> {
-    clap::builder::PossibleValuesParser::new(["json", "fmm-json", "maple", "exp", "tfg", "npz"])
-        .map(|s| s.parse::<Format>().expect("listed"))
+    clap::builder::PossibleValuesParser::new([
+        "json", "fmm-json", "maple", "exp", "tfg", "frac", "npz", "cpd-txt", "cpd-npy",
+    ])
+    .map(|s| s.parse::<Format>().expect("listed"))
 }

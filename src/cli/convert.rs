@@ -19,7 +19,7 @@ pub struct ConvertArgs {
     /// Scheme files, in any of the formats `verify` reads.
     #[arg(required = true)]
     files: Vec<PathBuf>,
-    /// The format to write: json (ours), fmm-json, maple, exp or tfg.
+    /// The format to write: json (ours), fmm-json, maple, exp, tfg, cpd-txt, or (with --out) npz or cpd-npy.
     #[arg(long, value_parser = format_arg())]
     to: Format,
     /// The inputs' format, when their content and extension are not to decide.
@@ -34,6 +34,9 @@ pub struct ConvertArgs {
 }
 
 pub fn run(args: ConvertArgs) -> Result<ExitCode> {
+    if matches!(args.to, Format::Npz | Format::CpdNpy) && args.out.is_none() {
+        bail!("{} is binary: give --out FILE", args.to);
+    }
     if let Some(out) = &args.out {
         for input in &args.files {
             output::check(out, NO_SIGNATURE, args.force, Some(input))?;
@@ -58,10 +61,18 @@ pub fn run(args: ConvertArgs) -> Result<ExitCode> {
             all.push(d);
         }
     }
-    let text = formats::write(&all, args.to)?;
+    if let (Format::CpdNpy, Some(out), Some(first)) = (args.to, &args.out, all.first()) {
+        // The array holds no shape: flip-cpd's readers take it from the name.
+        let name = formats::cpd_npy_name(first);
+        let given = out.file_name().map(|n| n.to_string_lossy().into_owned());
+        if !given.is_some_and(|g| g.starts_with(&name)) {
+            bail!("flip-cpd's .npy holds no shape, its name does: name the file {name}….npy");
+        }
+    }
+    let bytes = formats::write_bytes(&all, args.to)?;
     match &args.out {
         Some(path) => {
-            output::write(path, text.as_bytes())?;
+            output::write(path, &bytes)?;
             eprintln!(
                 "{} scheme(s) written as {} to {}",
                 all.len(),
@@ -69,7 +80,10 @@ pub fn run(args: ConvertArgs) -> Result<ExitCode> {
                 path.display()
             );
         }
-        None => print!("{text}"),
+        None => {
+            use std::io::Write;
+            std::io::stdout().write_all(&bytes)?;
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

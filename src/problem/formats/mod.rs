@@ -12,17 +12,22 @@
 //! - `tfg`: ternary_flip_graph's text, `n m p R` and then the U, V and W
 //!   coefficients term by term (a count first when it holds several; with
 //!   fractions each value is a numerator and a denominator);
-//! - `npz`: AlphaTensor's archives, read only ([`npz`]).
+//! - `cpd-txt` and `cpd-npy`: khoruzhii/flip-cpd's text and arrays, where
+//!   w indexes C as in ours ([`cpd`]);
+//! - `npz`: AlphaTensor's archives ([`npz`] reads them, [`npz_write`]
+//!   writes them).
 //!
-//! In all of these w indexes Cᵀ, where ours indexes C: [`to_c`] and
+//! In all the others w indexes Cᵀ, where ours indexes C: [`to_c`] and
 //! [`to_c_transposed`] convert. A file whose schemes do not verify in its
 //! convention but would in the other gets a hint saying so
 //! ([`convention_hint`]).
 
+mod cpd;
 mod exp;
 mod fmm_json;
 mod maple;
 mod npz;
+mod npz_write;
 mod tfg;
 
 use super::decomposition::Decomposition;
@@ -42,8 +47,12 @@ pub enum Format {
     Maple,
     Exp,
     Tfg,
-    /// AlphaTensor's `.npz` (read only).
+    /// AlphaTensor's `.npz`.
     Npz,
+    /// flip-cpd's text.
+    CpdTxt,
+    /// flip-cpd's `.npy`.
+    CpdNpy,
 }
 
 impl std::str::FromStr for Format {
@@ -54,10 +63,12 @@ impl std::str::FromStr for Format {
             "fmm-json" | "fmm" => Ok(Format::FmmJson),
             "maple" | "m" => Ok(Format::Maple),
             "exp" => Ok(Format::Exp),
-            "tfg" | "txt" => Ok(Format::Tfg),
+            "tfg" | "txt" | "frac" => Ok(Format::Tfg),
             "npz" => Ok(Format::Npz),
+            "cpd-txt" => Ok(Format::CpdTxt),
+            "cpd-npy" | "npy" => Ok(Format::CpdNpy),
             _ => Err(format!(
-                "unknown format '{s}': expected json, fmm-json, maple, exp, tfg or npz"
+                "unknown format '{s}': expected json, fmm-json, maple, exp, tfg, npz, cpd-txt or cpd-npy"
             )),
         }
     }
@@ -72,6 +83,8 @@ impl std::fmt::Display for Format {
             Format::Exp => "exp",
             Format::Tfg => "tfg",
             Format::Npz => "npz",
+            Format::CpdTxt => "cpd-txt",
+            Format::CpdNpy => "cpd-npy",
         })
     }
 }
@@ -88,6 +101,10 @@ pub fn detect(path: &Path, head: &str) -> Format {
         .unwrap_or_default();
     if head.starts_with("PK\u{3}\u{4}") || ext == "npz" {
         return Format::Npz;
+    }
+    // The magic byte 0x93 reads as U+FFFD in the lossy head.
+    if head.starts_with("\u{fffd}NUMPY") || ext == "npy" {
+        return Format::CpdNpy;
     }
     // Leading comment lines (Maple's and tfg's `#`) say nothing of the format.
     let start = head
@@ -112,6 +129,12 @@ pub fn detect(path: &Path, head: &str) -> Format {
             && !head.contains("\"shape\"")
             && !head.contains("\"decompositions\"");
         return if fmm { Format::FmmJson } else { Format::Json };
+    }
+    let product_line = start
+        .strip_prefix('m')
+        .is_some_and(|r| r.starts_with(|c: char| c.is_ascii_digit()) && r.contains('='));
+    if product_line {
+        return Format::CpdTxt;
     }
     if start.starts_with('(') || ext == "exp" {
         return Format::Exp;
@@ -150,11 +173,21 @@ pub fn read_each(
         .with_context(|| format!("{} (read as npz)", path.display()))?;
         return Ok(vec![]);
     }
-    let text = read_text(path)?;
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
+    if format == Format::CpdNpy {
+        let bytes = read_bytes(path)?;
+        let ds = cpd::parse_npy(&bytes, &name)
+            .with_context(|| format!("{} (read as {format})", path.display()))?;
+        let several = ds.len() > 1;
+        for (i, d) in ds.into_iter().enumerate() {
+            each(several.then_some(i), d)?;
+        }
+        return Ok(vec![]);
+    }
+    let text = read_text(path)?;
     let ds = parse(&text, format, &name)
         .with_context(|| format!("{} (read as {format})", path.display()))?;
     let several = ds.len() > 1;
@@ -183,7 +216,8 @@ pub fn parse(text: &str, format: Format, name: &str) -> Result<Vec<Decomposition
         Format::Maple => maple::parse(text).map(|d| vec![d]),
         Format::Exp => exp::parse(text, name).map(|d| vec![d]),
         Format::Tfg => tfg::parse(text),
-        Format::Npz => bail!("an npz archive is binary: read it from its file"),
+        Format::CpdTxt => cpd::parse_text(text, name).map(|d| vec![d]),
+        Format::Npz | Format::CpdNpy => bail!("{format} is binary: read it from its file"),
     }
 }
 
@@ -205,7 +239,17 @@ pub fn write(ds: &[Decomposition], format: Format) -> Result<String> {
         Format::Maple => Ok(maple::write(one()?)),
         Format::Exp => exp::write(one()?),
         Format::Tfg => Ok(tfg::write(ds)),
-        Format::Npz => bail!("npz is read only: write json, fmm-json, maple, exp or tfg"),
+        Format::CpdTxt => Ok(cpd::write_text(one()?)),
+        Format::Npz | Format::CpdNpy => bail!("{format} is binary: write it to a file (--out)"),
+    }
+}
+
+/// The bytes of `ds` in `format`: [`write`]'s text, or an npz archive.
+pub fn write_bytes(ds: &[Decomposition], format: Format) -> Result<Vec<u8>> {
+    match format {
+        Format::Npz => npz_write::write(ds),
+        Format::CpdNpy => cpd::write_npy(ds),
+        _ => write(ds, format).map(String::into_bytes),
     }
 }
 
@@ -226,6 +270,26 @@ fn head_of(path: &Path) -> Result<String> {
         }
     }
     Ok(String::from_utf8_lossy(&head[..got]).into_owned())
+}
+
+/// The name flip-cpd's `.npy` of `d` must start with: the array holds no
+/// shape, and its name does (`gg-222-rank7`).
+pub fn cpd_npy_name(d: &Decomposition) -> String {
+    cpd::npy_name(d)
+}
+
+fn read_bytes(path: &Path) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let file =
+        std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut bytes = vec![];
+    file.take(MAX_TEXT + 1)
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    if bytes.len() as u64 > MAX_TEXT {
+        bail!("{} is larger than {MAX_TEXT} bytes", path.display());
+    }
+    Ok(bytes)
 }
 
 fn read_text(path: &Path) -> Result<String> {
@@ -267,9 +331,7 @@ fn transposed(w: &[Vec<Coeff>], rows: usize, cols: usize) -> Vec<Vec<Coeff>> {
         .collect()
 }
 
-/// Builds a decomposition from rows in the Cᵀ convention, over Z2 when
-/// `z2`, else over Z when every coefficient is an integer, else over Q.
-/// A scheme of zeros and ones that holds over Z is read over Z.
+/// Builds a decomposition from rows in the Cᵀ convention ([`from_rows`]).
 pub fn from_transposed(
     shape: Shape,
     z2: Option<bool>,
@@ -277,7 +339,19 @@ pub fn from_transposed(
     v: Vec<Vec<Coeff>>,
     w_t: Vec<Vec<Coeff>>,
 ) -> Result<Decomposition> {
-    let w = to_c(shape, &w_t);
+    from_rows(shape, z2, u, v, to_c(shape, &w_t))
+}
+
+/// Builds a decomposition from rows with w indexing C, over Z2 when `z2`,
+/// else over Z when every coefficient is an integer, else over Q. A
+/// scheme of zeros and ones that holds over Z is read over Z.
+pub fn from_rows(
+    shape: Shape,
+    z2: Option<bool>,
+    u: Vec<Vec<Coeff>>,
+    v: Vec<Vec<Coeff>>,
+    w: Vec<Vec<Coeff>>,
+) -> Result<Decomposition> {
     let integer = u
         .iter()
         .chain(&v)
@@ -314,7 +388,7 @@ pub fn convention_hint(d: &Decomposition) -> Option<String> {
     other.w = to_c_transposed(d.shape, &d.w);
     if d.shape.n == d.shape.p && verify(&other, d.field).is_ok() {
         return Some(
-            "with w read the other way (C for Cᵀ) it verifies: the file may use the other convention for C (see --format)".into(),
+            "with w transposed it verifies: the file may use the other convention for C (C for Cᵀ, or Cᵀ for C; see --format)".into(),
         );
     }
     None
@@ -381,6 +455,7 @@ mod tests {
             Format::Maple,
             Format::Exp,
             Format::Tfg,
+            Format::CpdTxt,
         ] {
             for d in schemes() {
                 verify(&d, d.field).unwrap();
