@@ -3,6 +3,7 @@
 //! and exports every algorithm it handles.
 
 pub mod bench;
+pub mod cluster;
 pub mod engine;
 pub mod flip;
 pub mod game;

@@ -45,6 +45,9 @@ enum Command {
     Table(cli::table::TableArgs),
     /// List wgpu adapters with the limits and features that matter to compute.
     Devices,
+    /// What a Redis cluster of flip workers holds (status), or its best scheme of a shape (pull).
+    #[command(subcommand)]
+    Cluster(cli::cluster::ClusterCommand),
     /// Benchmark the compute kernels, training, the search or flips, GPU against CPU (--device auto: both).
     Bench(cli::bench::BenchArgs),
 }
@@ -106,6 +109,7 @@ fn run(device: DeviceArg, command: Command) -> anyhow::Result<ExitCode> {
         Command::Matmul(args) => cli::matmul::run(device, args),
         Command::Table(args) => cli::table::run(args),
         Command::Devices => cli::devices::devices(),
+        Command::Cluster(command) => cli::cluster::run(command),
         Command::Bench(args) => cli::bench::run(device, args),
     }
 }

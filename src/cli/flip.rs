@@ -10,6 +10,8 @@ use clap::builder::{PossibleValuesParser, TypedValueParser};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
+use tensorsearch::cluster::redis_store::RedisExchange;
+use tensorsearch::cluster::{Alone, ClusterUrl, Exchange};
 use tensorsearch::flip::gpu::walks_for;
 use tensorsearch::flip::pool::PoolSettings;
 use tensorsearch::flip::run::{
@@ -85,6 +87,9 @@ pub struct FlipArgs {
     /// Walk only schemes invariant under a group, moving whole orbits of terms: c3, the cyclic shift of the three factors (square shapes over z2, CPU). The diagonal products are fixed cubes; `--from cubes:…` groups them.
     #[arg(long)]
     pub symmetry: Option<Symmetry>,
+    /// Share the pool with workers on any machine through Redis: redis://HOST:PORT/NAME (NAME keeps runs apart). Improvements go out at once; the others' lower schemes are verified and taken within a second or so.
+    #[arg(long)]
+    pub cluster: Option<String>,
 }
 
 /// What a walk reduces after each flip.
@@ -98,6 +103,7 @@ pub enum Reduction {
 
 pub fn run(device: DeviceArg, args: FlipArgs) -> Result<ExitCode> {
     check_threads(args.threads)?;
+    let cluster = args.cluster.as_deref().map(ClusterUrl::parse).transpose()?;
     let (settings, resume, out) = match &args.resume {
         Some(dir) => {
             let saved = read_settings(dir)?;
@@ -147,7 +153,13 @@ pub fn run(device: DeviceArg, args: FlipArgs) -> Result<ExitCode> {
     } else {
         device
     };
-    let report = run_flips(settings, resume, &out, stop, |arith| {
+    // The server is reached before the run directory is made or a GPU
+    // touched: an unreachable one is one line and nothing written.
+    let exchange: Box<dyn Exchange> = match &cluster {
+        Some(url) => Box::new(RedisExchange::join(url, shape, arith.field())?),
+        None => Box::new(Alone),
+    };
+    let report = run_flips(settings, resume, &out, stop, exchange, |arith| {
         engine(device, arith, shape.standard_rank(), args.threads)
     })?;
     let field = arith.field();

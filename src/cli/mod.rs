@@ -1,6 +1,7 @@
 //! The body of each command, one file each; `main.rs` parses and dispatches.
 
 pub mod bench;
+pub mod cluster;
 pub mod common;
 pub mod convert;
 pub mod devices;

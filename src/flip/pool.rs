@@ -224,6 +224,34 @@ impl<F: Factor> PoolSearch<F> {
         true
     }
 
+    /// Takes schemes another worker found (verified by the caller) when
+    /// they are below every rank here: their lowest rank becomes the pool,
+    /// so the walks go on from there at once. Returns whether they did.
+    pub fn adopt(&mut self, schemes: Vec<Scheme<F>>) -> bool {
+        let fit: Vec<Scheme<F>> = schemes
+            .into_iter()
+            .filter(|s| s.shape == self.shape && self.settings.invariant(s).is_ok())
+            .collect();
+        let Some(r) = fit.iter().map(Scheme::rank).min() else {
+            return false;
+        };
+        if r >= self.best_rank() {
+            return false;
+        }
+        let st = &mut self.state;
+        st.pool = fit
+            .into_iter()
+            .filter(|s| s.rank() == r)
+            .take(self.settings.pool_size)
+            .map(|s| s.terms)
+            .collect();
+        st.rank = r;
+        st.next_rank = r;
+        st.next.clear();
+        st.level_walks = 0;
+        true
+    }
+
     /// Runs one round of walks on the current rayon pool; walks end early
     /// when `halt` says so (checked every few tens of thousands of steps).
     pub fn round(&mut self, halt: &(dyn Fn() -> bool + Sync)) -> Round<F> {
@@ -517,6 +545,32 @@ mod tests {
         s.absorb(vec![ended(two[..rank - 1].to_vec())]);
         assert!(s.state.pool.iter().all(|t| t.len() == rank));
         assert_eq!(s.state.walks, 3);
+    }
+
+    #[test]
+    fn adopted_schemes_become_the_pool_only_below_its_rank() {
+        let shape = Shape::new(2, 2, 2).unwrap();
+        let standard = Scheme::<u64>::standard(shape).unwrap();
+        let mut search = PoolSearch::new(&standard, PoolSettings::default(), 3).unwrap();
+        assert_eq!(search.best_rank(), 8);
+        let strassen = Scheme::<u64>::from_decomposition(&{
+            let mut d = crate::problem::Decomposition::strassen();
+            d.field = crate::problem::Field::Z2;
+            for x in d.u.iter_mut().chain(&mut d.v).chain(&mut d.w).flatten() {
+                *x = num_rational::Ratio::from_integer(x.to_integer().rem_euclid(2));
+            }
+            d
+        })
+        .unwrap();
+        // Not below: nothing changes.
+        assert!(!search.adopt(vec![standard.clone()]));
+        assert!(search.adopt(vec![standard, strassen.clone()]));
+        assert_eq!((search.best_rank(), search.state.pool.len()), (7, 1));
+        assert_eq!(search.best().terms, strassen.terms);
+        // The walks go on from the adopted rank.
+        let round = search.round(&|| false);
+        assert!(round.best.iter().all(|s| s.rank() <= 7));
+        assert!(search.state.pool.iter().all(|t| t.len() <= 7));
     }
 
     #[test]

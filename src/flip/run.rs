@@ -7,7 +7,9 @@
 //! Ctrl-C, and `--resume` continues it after checking every saved scheme;
 //! a line of `metrics.jsonl` every few seconds. With `--lift`, the schemes
 //! of the best rank are Hensel-lifted at the end, and those that lift are
-//! written, verified over Z or Q, under `lifted/`.
+//! written, verified over Z or Q, under `lifted/`. With a cluster
+//! ([`crate::cluster`]), the run publishes each improvement, and adopts
+//! the others' lower schemes, verified, within a second or so.
 
 use super::factor::{Factor, Small, Ternary, Wide};
 use super::gpu::GpuRounds;
@@ -15,6 +17,7 @@ use super::lift::{lift, Lift};
 use super::pool::{PoolSearch, PoolSettings, PoolState, Round};
 use super::scheme::{Scheme, Z2Scheme};
 use super::symmetric::{cube_start, parse_cubes};
+use crate::cluster::{host_name, Exchange, Heartbeat};
 use crate::engine::gpu::GpuBackend;
 use crate::problem::formats::{self, Format};
 use crate::problem::{json, meta, verify, Decomposition, Field, Shape};
@@ -31,6 +34,9 @@ pub use crate::run::dir::{BEST_FILE, METRICS_FILE};
 pub const FOUND_PER_RANK: usize = 16;
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(10);
 const LOG_EVERY: Duration = Duration::from_secs(5);
+/// How often a run looks at the cluster's schemes, and says it is alive.
+const SYNC_EVERY: Duration = Duration::from_secs(1);
+const HEARTBEAT_EVERY: Duration = Duration::from_secs(3);
 
 /// The coefficient set of a walk over Z.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -330,8 +336,9 @@ struct Keeper {
 
 impl Keeper {
     /// Writes `s` under `found/` (unless it is there, or FOUND_PER_RANK of
-    /// its rank are), and as `best.json` when it is lower than that.
-    fn offer<F: Factor>(&mut self, s: &Scheme<F>) -> Result<()> {
+    /// its rank are), and as `best.json` when it is lower than that;
+    /// returns it, verified.
+    fn offer<F: Factor>(&mut self, s: &Scheme<F>) -> Result<Decomposition> {
         // Every scheme a walk reports is checked, written or not: one that
         // left the tensor is a bug, and stops the run.
         let d = self
@@ -347,8 +354,32 @@ impl Keeper {
             self.dir.write_best(&d)?;
             self.best_written = Some(d.rank());
         }
-        Ok(())
+        Ok((*d).clone())
     }
+}
+
+/// Takes the cluster's schemes below the search's rank (verified by the
+/// exchange, and again by the keeper, which writes the best at once):
+/// the search goes on from them. Returns the rank adopted.
+fn adopt_from_cluster<F: Factor>(
+    exchange: &mut dyn Exchange,
+    search: &mut PoolSearch<F>,
+    keeper: &mut Keeper,
+) -> Result<Option<usize>> {
+    let theirs: Vec<Scheme<F>> = exchange
+        .below(search.best_rank(), search.settings.pool_size)
+        .iter()
+        // A scheme outside this walk's coefficients is not for it.
+        .filter_map(|d| Scheme::<F>::from_decomposition(d).ok())
+        .collect();
+    let Some(first) = theirs.first().cloned() else {
+        return Ok(None);
+    };
+    if !search.adopt(theirs) {
+        return Ok(None);
+    }
+    keeper.offer(&first)?;
+    Ok(Some(search.best_rank()))
 }
 
 /// Where the walks run.
@@ -373,6 +404,7 @@ pub fn run(
     resume: bool,
     out: &Path,
     stop: Stop,
+    exchange: Box<dyn Exchange>,
     engine: impl FnOnce(Arith) -> Result<Engine>,
 ) -> Result<FlipReport> {
     settings.pool.check()?;
@@ -386,15 +418,15 @@ pub fn run(
         // Factors longer than one word: two words to 128 coefficients,
         // four to 256 (16x16x16).
         Arith::Z2 if !Scheme::<u64>::supports(shape) && Scheme::<Wide<2>>::supports(shape) => {
-            let prepared = Prepared::<Wide<2>>::open(settings, resume, out, stop)?;
+            let prepared = Prepared::<Wide<2>>::open(settings, resume, out, stop, exchange)?;
             cpu_only(engine(arith)?, || Ok(prepared), &wide_on_gpu)
         }
         Arith::Z2 if !Scheme::<u64>::supports(shape) => {
-            let prepared = Prepared::<Wide<4>>::open(settings, resume, out, stop)?;
+            let prepared = Prepared::<Wide<4>>::open(settings, resume, out, stop, exchange)?;
             cpu_only(engine(arith)?, || Ok(prepared), &wide_on_gpu)
         }
         Arith::Z2 => {
-            let prepared = Prepared::<u64>::open(settings, resume, out, stop)?;
+            let prepared = Prepared::<u64>::open(settings, resume, out, stop, exchange)?;
             match engine(arith)? {
                 Engine::Cpu(threads) => prepared.on_cpu(threads),
                 Engine::Gpu(gpu, walks) => prepared.on_gpu(gpu, walks),
@@ -402,12 +434,12 @@ pub fn run(
         }
         Arith::Ternary => cpu_only(
             engine(arith)?,
-            || Prepared::<Ternary>::open(settings, resume, out, stop),
+            || Prepared::<Ternary>::open(settings, resume, out, stop, exchange),
             z_on_gpu,
         ),
         Arith::Small => cpu_only(
             engine(arith)?,
-            || Prepared::<Small>::open(settings, resume, out, stop),
+            || Prepared::<Small>::open(settings, resume, out, stop, exchange),
             z_on_gpu,
         ),
     }
@@ -434,10 +466,17 @@ struct Prepared<F> {
     search: PoolSearch<F>,
     before_s: f64,
     stop: Stop,
+    exchange: Box<dyn Exchange>,
 }
 
 impl<F: Factor> Prepared<F> {
-    fn open(settings: FlipSettings, resume: bool, out: &Path, stop: Stop) -> Result<Self> {
+    fn open(
+        settings: FlipSettings,
+        resume: bool,
+        out: &Path,
+        stop: Stop,
+        mut exchange: Box<dyn Exchange>,
+    ) -> Result<Self> {
         let shape = settings.shape()?;
         let check_target = |search: &PoolSearch<F>| -> Result<()> {
             match stop.target {
@@ -486,7 +525,18 @@ impl<F: Factor> Prepared<F> {
         // must not overwrite it with a worse scheme.
         let best_written = dir.best()?.map(|d| d.rank());
         let mut keeper = Keeper { dir, best_written };
-        keeper.offer(&search.best())?;
+        let mut search = search;
+        let start = keeper.offer(&search.best())?;
+        // A worker joining a cluster starts from its pool when it is lower.
+        if let Some(rank) = adopt_from_cluster(exchange.as_mut(), &mut search, &mut keeper)? {
+            eprintln!("joined the cluster's pool at rank {rank} (verified)");
+        }
+        for line in exchange.news() {
+            eprintln!("{line}");
+        }
+        if search.best_rank() == start.rank() {
+            exchange.publish(&start);
+        }
         Ok(Prepared {
             settings,
             resume,
@@ -494,6 +544,7 @@ impl<F: Factor> Prepared<F> {
             search,
             before_s,
             stop,
+            exchange,
         })
     }
 
@@ -535,6 +586,8 @@ impl<F: Factor> Prepared<F> {
         let bar = spinner(false);
         let clock = self.stop.start();
         let (mut log, mut save) = (Every::new(LOG_EVERY), Every::new(CHECKPOINT_EVERY));
+        let (mut sync, mut beat) = (Every::new(SYNC_EVERY), Every::new(HEARTBEAT_EVERY));
+        let where_ = self.exchange.describe();
         let (mut logged_flips, flips_at_start) = (search.state.flips, search.state.flips);
         let elapsed = |clock: &Clock| before_s + clock.seconds();
         let mut reached = (before_s, search.state.flips);
@@ -544,8 +597,13 @@ impl<F: Factor> Prepared<F> {
             }
             let halt = || clock.halted();
             let round = rounds(search, &halt)?;
+            let mut lowest: Option<Decomposition> = None;
             for s in &round.best {
-                self.keeper.offer(s)?;
+                let d = self.keeper.offer(s)?;
+                lowest.get_or_insert(d);
+            }
+            if let Some(d) = lowest.filter(|_| round.improved) {
+                self.exchange.publish(&d);
             }
             if let Some(s) = round.best.first().filter(|_| round.improved) {
                 reached = (elapsed(&clock), search.state.flips);
@@ -559,8 +617,37 @@ impl<F: Factor> Prepared<F> {
                     ),
                 );
             }
+            let mut adopted_now = false;
+            if sync.due() {
+                let adopted = adopt_from_cluster(self.exchange.as_mut(), search, &mut self.keeper)?;
+                if let Some(rank) = adopted {
+                    reached = (elapsed(&clock), search.state.flips);
+                    say(
+                        &bar,
+                        format!(
+                            "[{:>7.1}s] rank {rank} from the cluster (verified)",
+                            elapsed(&clock)
+                        ),
+                    );
+                    adopted_now = true;
+                }
+            }
+            for line in self.exchange.news() {
+                say(&bar, format!("[{:>7.1}s] {line}", elapsed(&clock)));
+            }
             let rate = (search.state.flips - flips_at_start) as f64 / clock.seconds().max(1e-9);
-            bar.set_message(fit_message(&[
+            if beat.due() {
+                self.exchange.heartbeat(&Heartbeat {
+                    role: "flip".into(),
+                    shape: shape.to_string(),
+                    field: F::FIELD,
+                    best: search.best_rank(),
+                    flips_per_s: rate,
+                    host: host_name(),
+                    pid: std::process::id(),
+                });
+            }
+            let mut fields = vec![
                 format!("best {}", search.best_rank()),
                 format!("{:.2} M flips/s", rate / 1e6),
                 format!(
@@ -569,7 +656,9 @@ impl<F: Factor> Prepared<F> {
                     search.state.pool.len()
                 ),
                 format!("{} walks", search.state.walks),
-            ]));
+            ];
+            fields.extend(where_.clone());
+            bar.set_message(fit_message(&fields));
             bar.tick();
             let since = log.elapsed();
             if log.due() {
@@ -579,7 +668,7 @@ impl<F: Factor> Prepared<F> {
             }
             // At each improvement too: a SIGKILL then loses at most the walks
             // since.
-            if save.due() || round.improved {
+            if save.due() || round.improved || adopted_now {
                 save.restart();
                 checkpoint(&self.keeper.dir, &settings, search, elapsed(&clock))?;
             }

@@ -92,7 +92,14 @@ pub fn run(settings: &TableSettings, out: &Path) -> Result<Table> {
         let dir = out.join(&name);
         let threads = settings.threads;
         // The report's rank is that of the best.json it wrote, verified.
-        let report = run_flips(flip, false, &dir, stop, |_| Ok(Engine::Cpu(threads)))?;
+        let report = run_flips(
+            flip,
+            false,
+            &dir,
+            stop,
+            Box::new(crate::cluster::Alone),
+            |_| Ok(Engine::Cpu(threads)),
+        )?;
         table.rows.push(TableRow {
             shape: name.clone(),
             rank: report.best_rank,
