@@ -1,5 +1,5 @@
-//! Flip workers sharing a pool through a real Redis server, which each
-//! test starts on a free loopback port (no persistence) and stops. Without
+//! Flip workers sharing a pool, and a learner fed by actors, through a
+//! real Redis server, which each test starts on a free loopback port (no persistence) and stops. Without
 //! `redis-server` the tests say so and pass, unless
 //! TENSORSEARCH_REQUIRE_REDIS=1 (as CI sets it).
 
@@ -97,10 +97,23 @@ fn finish(child: Child) -> (i32, String, String) {
     )
 }
 
+/// A worker's command line: `head`, then `extra`, then the cluster `url`
+/// and the output directory `out`.
+fn worker_args(head: &[&str], extra: &[&str], url: &str, out: &Path) -> Vec<String> {
+    let mut args: Vec<String> = head.iter().chain(extra).map(|s| s.to_string()).collect();
+    args.extend([
+        "--cluster".into(),
+        url.into(),
+        "--out".into(),
+        out.display().to_string(),
+    ]);
+    args
+}
+
 /// `flip SHAPE` on one CPU thread for `time`, in the cluster `url`,
 /// writing to `out`, with `extra` options.
 fn flip_args(shape: &str, time: &str, url: &str, out: &Path, extra: &[&str]) -> Vec<String> {
-    let mut args: Vec<String> = [
+    let head = [
         "flip",
         shape,
         "--device",
@@ -109,18 +122,8 @@ fn flip_args(shape: &str, time: &str, url: &str, out: &Path, extra: &[&str]) -> 
         "1",
         "--time",
         time,
-    ]
-    .iter()
-    .chain(extra)
-    .map(|s| s.to_string())
-    .collect();
-    args.extend([
-        "--cluster".into(),
-        url.into(),
-        "--out".into(),
-        out.display().to_string(),
-    ]);
-    args
+    ];
+    worker_args(&head, extra, url, out)
 }
 
 fn spawn_flip(args: &[String]) -> Child {
@@ -251,6 +254,40 @@ fn a_killed_worker_or_a_lost_server_loses_nothing_found() {
     );
     assert!(!d.exists());
     assert_clean_failure(&["cluster", "status", &url], "cannot reach the cluster");
+    let e = dir.join("e");
+    let e_out = e.to_str().unwrap();
+    assert_clean_failure(
+        &[
+            "search",
+            "2x2x2",
+            "--cluster",
+            &url,
+            "--role",
+            "learner",
+            "--out",
+            e_out,
+        ],
+        "cannot reach the cluster",
+    );
+    assert!(!e.exists());
+    assert_clean_failure(
+        &["search", "2x2x2", "--role", "actor"],
+        "are for a --cluster",
+    );
+    assert_clean_failure(&["search", "2x2x2", "--cluster", &url], "needs --role");
+    assert_clean_failure(
+        &[
+            "search",
+            "2x2x2",
+            "--cluster",
+            &url,
+            "--role",
+            "actor",
+            "--publish-every",
+            "5",
+        ],
+        "for the learner",
+    );
     assert_clean_failure(
         &["flip", "2x2x2", "--cluster", "redis://127.0.0.1:6379"],
         "names no run",
@@ -340,5 +377,101 @@ fn entries_that_do_not_verify_are_refused_and_removed() {
         2,
         "the standard start and the worker's 7: {left:?}"
     );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The last line of a run's metrics.jsonl.
+fn last_metrics(dir: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(dir.join("metrics.jsonl")).unwrap();
+    serde_json::from_str(text.lines().last().unwrap()).unwrap()
+}
+
+/// `search 2x2x2` without flips for `time` as `role`, in the cluster `url`.
+fn search_args(role: &str, time: &str, url: &str, out: &Path, extra: &[&str]) -> Vec<String> {
+    let head = [
+        "--device",
+        "cpu",
+        "search",
+        "2x2x2",
+        "--no-polish",
+        "--time",
+        time,
+        "--role",
+        role,
+    ];
+    worker_args(&head, extra, url, out)
+}
+
+#[test]
+fn a_learner_trains_on_two_actors_games_and_outlives_a_killed_actor() {
+    let Some(server) = Server::start() else {
+        return;
+    };
+    let url = server.url("search");
+    let dir = temp_dir("cluster-search");
+    let (l, a1, a2) = (dir.join("learner"), dir.join("a1"), dir.join("a2"));
+    let learner_options = ["--warmup-steps", "10", "--publish-every", "10"];
+    let learner = spawn_flip(&search_args("learner", "16s", &url, &l, &learner_options));
+    std::thread::sleep(Duration::from_secs(1));
+    let first = spawn_flip(&search_args("actor", "12s", &url, &a1, &[]));
+    let mut second = spawn_flip(&search_args("actor", "12s", &url, &a2, &["--seed", "2"]));
+    std::thread::sleep(Duration::from_secs(7));
+    second.kill().unwrap(); // SIGKILL: it loses only the games in flight
+    second.wait().unwrap();
+    let (code, stdout, stderr) = finish(first);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(
+        stderr.contains("playing with the learner's weights of step"),
+        "{stderr}"
+    );
+    let (code, stdout, stderr) = finish(learner);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let m = last_metrics(&l);
+    let (games, steps) = (
+        m["games"].as_u64().unwrap(),
+        m["learner_steps"].as_u64().unwrap(),
+    );
+    let played = last_metrics(&a1)["games"].as_u64().unwrap();
+    assert!(
+        games >= played.min(1) && games > 0,
+        "the learner took {games} games: {m}"
+    );
+    assert!(steps > 10, "{m}");
+    // A record that is not a game is refused (forged games: the unit tests
+    // of cluster::games), and the restarted learner goes on from its
+    // checkpoint and the stream.
+    let mut con = server.connection().unwrap();
+    let stream = "ts:search:search:2x2x2:Z:games";
+    redis::cmd("XADD")
+        .arg(stream)
+        .arg("*")
+        .arg("g")
+        .arg("{\"tensor\":")
+        .query::<String>(&mut con)
+        .unwrap();
+    let resumed = run_flip(
+        &[
+            "--device",
+            "cpu",
+            "search",
+            "--resume",
+            l.to_str().unwrap(),
+            "--time",
+            "3s",
+            "--role",
+            "learner",
+            "--cluster",
+            &url,
+        ]
+        .map(String::from),
+    );
+    assert_eq!(resumed.code, 0, "{}{}", resumed.stdout, resumed.stderr);
+    assert!(
+        resumed.stderr.contains("refused a game record"),
+        "{}",
+        resumed.stderr
+    );
+    assert!(last_metrics(&l)["learner_steps"].as_u64().unwrap() >= steps);
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -362,3 +362,35 @@ fn step_statistics_are_the_loss_sums_and_the_argmax_accuracy() {
         "{stats:?} vs {accuracy}"
     );
 }
+
+#[test]
+fn weights_sent_to_actors_load_exactly_and_bad_ones_are_refused() {
+    let mut rng = fresh_rng("weights-bytes");
+    let mut cpu = CpuBackend::new();
+    let mut learner = network(&mut cpu, Field::Z, rng.random());
+    let data = batch(&mut rng, Field::Z);
+    learner.train_step(&mut cpu, &data, 1e-3).unwrap();
+    let bytes = learner.weights_bytes(&mut cpu).unwrap();
+    let meta = learner.meta(7);
+    let mut actor = network(&mut cpu, Field::Z, rng.random());
+    actor.load_weights_bytes(&mut cpu, &meta, &bytes).unwrap();
+    assert_eq!(
+        cpu.read_f32(&learner.weights.params),
+        cpu.read_f32(&actor.weights.params)
+    );
+    // Another network's weights, a NaN and a truncated file: refused, and
+    // the actor keeps what it had.
+    let before = cpu.read_f32(&actor.weights.params);
+    let mut z2 = network(&mut cpu, Field::Z2, 1);
+    let err = z2.load_weights_bytes(&mut cpu, &meta, &bytes).unwrap_err();
+    assert!(err.to_string().contains("another network"), "{err}");
+    let mut nan = bytes.clone();
+    let at = nan.len() - 4;
+    nan[at..].copy_from_slice(&f32::NAN.to_le_bytes());
+    let err = actor.load_weights_bytes(&mut cpu, &meta, &nan).unwrap_err();
+    assert!(err.to_string().contains("not finite"), "{err}");
+    assert!(actor
+        .load_weights_bytes(&mut cpu, &meta, &bytes[..bytes.len() / 2])
+        .is_err());
+    assert_eq!(cpu.read_f32(&actor.weights.params), before);
+}

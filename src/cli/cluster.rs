@@ -17,7 +17,7 @@ const NO_SIGNATURE: &str = "\u{0}tensorsearch-cluster-pull\u{0}";
 
 #[derive(Clone, Debug, clap::Subcommand)]
 pub enum ClusterCommand {
-    /// The workers alive, their flips/s, and the best verified rank per shape and field.
+    /// The workers alive (flips/s, or games/s and the learner's step), and the best verified rank per shape and field.
     Status {
         /// redis://HOST:PORT/NAME
         url: String,
@@ -85,22 +85,36 @@ fn status(url: &ClusterUrl) -> Result<ExitCode> {
     alive.sort_by(|a, b| (&a.shape, &a.host, a.pid).cmp(&(&b.shape, &b.host, b.pid)));
     println!("cluster {url}: {} worker(s) alive", alive.len());
     for w in &alive {
+        let best = match w.best {
+            0 => "none yet".to_string(),
+            r => r.to_string(),
+        };
+        let work = match w.role.as_str() {
+            "flip" => format!("{:.2} M flips/s", w.flips_per_s / 1e6),
+            "actor" => format!(
+                "{:.1} games/s, weights of step {}",
+                w.games_per_s, w.learner_step
+            ),
+            _ => format!(
+                "{:.1} games/s taken, step {}",
+                w.games_per_s, w.learner_step
+            ),
+        };
         println!(
-            "  {} {} over {} on {} (pid {}): best {}, {:.2} M flips/s",
-            w.role,
-            w.shape,
-            w.field,
-            w.host,
-            w.pid,
-            w.best,
-            w.flips_per_s / 1e6
+            "  {} {} over {} on {} (pid {}): best {best}, {work}",
+            w.role, w.shape, w.field, w.host, w.pid
         );
     }
     if unreadable > 0 {
         println!("  ({unreadable} heartbeat(s) that do not parse)");
     }
-    let total: f64 = alive.iter().map(|w| w.flips_per_s).sum();
-    println!("flips/s in all: {:.2} M", total / 1e6);
+    let flips: f64 = alive.iter().map(|w| w.flips_per_s).sum();
+    let games: f64 = alive
+        .iter()
+        .filter(|w| w.role == "actor")
+        .map(|w| w.games_per_s)
+        .sum();
+    println!("in all: {:.2} M flips/s, {games:.1} games/s", flips / 1e6);
     let keys = flip_keys(&mut con, &url.name)?;
     if keys.is_empty() {
         println!("no schemes yet");

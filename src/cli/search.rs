@@ -5,13 +5,18 @@ use super::common::{
     agree, bounds, choose_device, parse_shape, ranged, within, Device, DeviceArg, LearningRun,
 };
 use anyhow::{anyhow, bail, Result};
+use clap::builder::PossibleValuesParser;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use tensorsearch::cluster::search_store::RedisGames;
+use tensorsearch::cluster::ClusterUrl;
 use tensorsearch::engine::cpu::CpuBackend;
+use tensorsearch::game::GameConfig;
 use tensorsearch::model::ModelConfig;
 use tensorsearch::problem::Field;
 use tensorsearch::run::Stop;
 use tensorsearch::search::rank_bound::Penalty;
+use tensorsearch::search::role::Role;
 use tensorsearch::search::run::{open_dir, read_state, search, SearchReport, SearchSettings};
 use tensorsearch::train::Mix;
 
@@ -27,6 +32,15 @@ pub struct SearchArgs {
     /// Start from the weights of a `pretrain` checkpoint directory.
     #[arg(long)]
     pub init: Option<PathBuf>,
+    /// Act or learn for a cluster on a Redis server: redis://HOST:PORT/NAME (with --role).
+    #[arg(long)]
+    pub cluster: Option<String>,
+    /// In a --cluster: actor (self-play; games out, weights in) or learner (one per cluster: games in, weights out).
+    #[arg(long, value_parser = PossibleValuesParser::new(["actor", "learner"]))]
+    pub role: Option<String>,
+    /// A learner sends its weights every this many steps, 1 to 1000000 (default 50).
+    #[arg(long, value_parser = ranged::<u32>([1, 1_000_000]))]
+    pub publish_every: Option<u32>,
     /// Games played at once (G), 1 to 4096.
     #[arg(long, value_parser = ranged::<usize>(bounds::GAMES))]
     pub games: Option<usize>,
@@ -153,7 +167,33 @@ pub fn run(device: DeviceArg, args: SearchArgs) -> Result<ExitCode> {
         }
     };
     check(&settings)?;
+    let cluster = match (&args.cluster, args.role.as_deref()) {
+        (Some(url), Some(role)) => Some((ClusterUrl::parse(url)?, role == "learner")),
+        (None, None) if args.publish_every.is_none() => None,
+        (None, _) => bail!("--role and --publish-every are for a --cluster"),
+        (Some(_), None) => bail!("--cluster needs --role actor or --role learner"),
+    };
+    if args.publish_every.is_some() && !cluster.as_ref().is_some_and(|c| c.1) {
+        bail!("--publish-every is for the learner (--role learner)");
+    }
     let dir = open_dir(&settings, &out, resume)?;
+    // The server is reached before a GPU is touched or the directory made.
+    let role = match cluster {
+        None => Role::Alone,
+        Some((url, learner)) => {
+            let game = GameConfig::new(
+                settings.shape()?,
+                settings.field()?,
+                settings.history,
+                settings.max_steps,
+            );
+            let exchange = Box::new(RedisGames::join(&url, &game)?);
+            match learner {
+                true => Role::Learner(exchange, args.publish_every.unwrap_or(PUBLISH_EVERY)),
+                false => Role::Actor(exchange),
+            }
+        }
+    };
     if let Some(init) = settings.init.as_ref().filter(|_| !resume) {
         tensorsearch::model::checkpoint::read_meta(init)?;
     }
@@ -176,13 +216,16 @@ pub fn run(device: DeviceArg, args: SearchArgs) -> Result<ExitCode> {
             if g.is_software() {
                 eprintln!("note: {} is a software (CPU) adapter", g.adapter_name());
             }
-            search(&mut *g, &settings, dir, stop, false)?
+            search(&mut *g, &settings, dir, stop, false, role)?
         }
-        Device::Cpu => search(&mut CpuBackend::new(), &settings, dir, stop, false)?,
+        Device::Cpu => search(&mut CpuBackend::new(), &settings, dir, stop, false, role)?,
     };
     print_summary(&report, &settings, &stop);
     Ok(stop.exit_code(report.stopped_by))
 }
+
+/// Learner steps between two sendings of its weights to the actors.
+const PUBLISH_EVERY: u32 = 50;
 
 /// The saved marker of a run with flips beside the actors (the number
 /// is that of the runs that polished each found scheme with as many).

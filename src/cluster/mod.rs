@@ -6,7 +6,9 @@
 //! the run's shape and field, and verified exactly before it is handed
 //! over ([`wire`]).
 
+pub mod games;
 pub mod redis_store;
+pub mod search_store;
 pub mod url;
 pub mod wire;
 
@@ -17,13 +19,20 @@ pub use url::ClusterUrl;
 /// What a worker says about itself while it runs.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Heartbeat {
-    /// `flip` (a learner and actors would say so).
+    /// `flip`, `actor` or `learner`.
     pub role: String,
     pub shape: String,
     pub field: Field,
-    /// The lowest rank this worker holds.
+    /// The lowest rank this worker holds (0: none yet).
     pub best: usize,
+    #[serde(default)]
     pub flips_per_s: f64,
+    /// Self-play games per second (actors), or games taken (the learner).
+    #[serde(default)]
+    pub games_per_s: f64,
+    /// The learner's steps, or the step of an actor's weights.
+    #[serde(default)]
+    pub learner_step: u64,
     /// Where it runs: host name and process id.
     pub host: String,
     pub pid: u32,

@@ -39,52 +39,43 @@ pub fn connect(url: &ClusterUrl) -> Result<Connection> {
     Ok(con)
 }
 
-/// One worker's view of the cluster for one shape and field.
-pub struct RedisExchange {
+/// A connection that comes back: commands run while the server answers;
+/// once it does not, the caller goes on alone and the link retries after
+/// pauses that grow to [`LAST_RETRY`], saying so.
+pub struct Link {
     url: ClusterUrl,
     con: Option<Connection>,
-    key: String,
-    worker_key: String,
-    shape: Shape,
-    field: Field,
     retry_at: Instant,
     backoff: Duration,
-    /// Our lowest scheme published, sent again after the server is back
-    /// (it may have restarted empty).
-    mine: Option<(usize, String)>,
-    refused: HashSet<String>,
+    /// Set when the server came back since [`Link::take_reconnected`].
+    reconnected: bool,
     news: Vec<String>,
 }
 
-impl RedisExchange {
-    /// Joins the cluster at `url` for `shape` over `field`; fails with one
-    /// line when the server cannot be reached.
-    pub fn join(url: &ClusterUrl, shape: Shape, field: Field) -> Result<Self> {
-        let con = connect(url)?;
-        let id = format!(
-            "{}-{}-{:08x}",
-            super::host_name(),
-            std::process::id(),
-            rand::random::<u32>()
-        );
-        Ok(RedisExchange {
-            key: flip_key(&url.name, shape, field),
-            worker_key: format!("ts:{}:worker:{id}", url.name),
+impl Link {
+    /// Connects, or fails with one line.
+    pub fn open(url: &ClusterUrl) -> Result<Self> {
+        Ok(Link {
+            con: Some(connect(url)?),
             url: url.clone(),
-            con: Some(con),
-            shape,
-            field,
             retry_at: Instant::now(),
             backoff: FIRST_RETRY,
-            mine: None,
-            refused: HashSet::new(),
+            reconnected: false,
             news: vec![],
         })
     }
 
+    pub fn url(&self) -> &ClusterUrl {
+        &self.url
+    }
+
+    pub fn is_up(&self) -> bool {
+        self.con.is_some()
+    }
+
     /// Runs `f` on the connection, reconnecting when a pause has passed;
-    /// None while the server is away (the caller goes on alone).
-    fn with<T>(&mut self, f: impl FnOnce(&mut Connection) -> RedisResult<T>) -> Option<T> {
+    /// None while the server is away.
+    pub fn with<T>(&mut self, f: impl FnOnce(&mut Connection) -> RedisResult<T>) -> Option<T> {
         if self.con.is_none() {
             if Instant::now() < self.retry_at {
                 return None;
@@ -93,18 +84,17 @@ impl RedisExchange {
                 Ok(con) => {
                     self.con = Some(con);
                     self.backoff = FIRST_RETRY;
+                    self.reconnected = true;
                     self.news.push(format!(
                         "the cluster at {} is back: sharing again",
                         self.url
                     ));
-                    if let Some((rank, text)) = self.mine.clone() {
-                        self.add(rank, &text);
-                    }
                 }
                 Err(_) => {
-                    self.wait_longer();
+                    self.backoff = (self.backoff * 2).min(LAST_RETRY);
+                    self.retry_at = Instant::now() + self.backoff;
                     self.news.push(format!(
-                        "the cluster at {} is still unreachable: walking alone, next try in {} s",
+                        "the cluster at {} is still unreachable: going on alone, next try in {} s",
                         self.url,
                         self.backoff.as_secs()
                     ));
@@ -120,7 +110,7 @@ impl RedisExchange {
                 self.backoff = FIRST_RETRY;
                 self.retry_at = Instant::now() + self.backoff;
                 self.news.push(format!(
-                    "lost the cluster at {} ({e}): walking alone, retrying with growing pauses",
+                    "lost the cluster at {} ({e}): going on alone, retrying with growing pauses",
                     self.url
                 ));
                 None
@@ -128,14 +118,61 @@ impl RedisExchange {
         }
     }
 
-    fn wait_longer(&mut self) {
-        self.backoff = (self.backoff * 2).min(LAST_RETRY);
-        self.retry_at = Instant::now() + self.backoff;
+    /// Whether the server came back since the last call.
+    pub fn take_reconnected(&mut self) -> bool {
+        std::mem::take(&mut self.reconnected)
+    }
+
+    pub fn say(&mut self, line: String) {
+        self.news.push(line);
+    }
+
+    pub fn news(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.news)
+    }
+}
+
+/// A worker's name in heartbeats: host, process, and a random tag.
+pub fn worker_id() -> String {
+    format!(
+        "{}-{}-{:08x}",
+        super::host_name(),
+        std::process::id(),
+        rand::random::<u32>()
+    )
+}
+
+/// One worker's view of the cluster for one shape and field.
+pub struct RedisExchange {
+    link: Link,
+    key: String,
+    worker_key: String,
+    shape: Shape,
+    field: Field,
+    /// Our lowest scheme published, sent again after the server is back
+    /// (it may have restarted empty).
+    mine: Option<(usize, String)>,
+    refused: HashSet<String>,
+}
+
+impl RedisExchange {
+    /// Joins the cluster at `url` for `shape` over `field`; fails with one
+    /// line when the server cannot be reached.
+    pub fn join(url: &ClusterUrl, shape: Shape, field: Field) -> Result<Self> {
+        Ok(RedisExchange {
+            link: Link::open(url)?,
+            key: flip_key(&url.name, shape, field),
+            worker_key: format!("ts:{}:worker:{}", url.name, worker_id()),
+            shape,
+            field,
+            mine: None,
+            refused: HashSet::new(),
+        })
     }
 
     fn add(&mut self, rank: usize, text: &str) {
         let key = self.key.clone();
-        self.with(|con| {
+        self.link.with(|con| {
             redis::pipe()
                 .cmd("ZADD")
                 .arg(&key)
@@ -149,6 +186,33 @@ impl RedisExchange {
                 .ignore()
                 .query::<()>(con)
         });
+        if self.link.take_reconnected() {
+            if let Some((rank, text)) = self.mine.clone() {
+                self.add(rank, &text);
+            }
+        }
+    }
+}
+
+/// Renews `key`'s heartbeat through `link`.
+pub fn heartbeat(link: &mut Link, key: &str, beat: &Heartbeat) {
+    let Ok(text) = serde_json::to_string(beat) else {
+        return;
+    };
+    link.with(|con| {
+        redis::cmd("SET")
+            .arg(key)
+            .arg(&text)
+            .arg("EX")
+            .arg(ALIVE_S)
+            .query::<()>(con)
+    });
+}
+
+/// Takes `key`'s heartbeat away at once (a worker that ends cleanly).
+pub fn leave(link: &mut Link, key: &str) {
+    if link.is_up() {
+        link.with(|con| redis::cmd("DEL").arg(key).query::<()>(con));
     }
 }
 
@@ -156,6 +220,7 @@ impl Exchange for RedisExchange {
     fn below(&mut self, rank: usize, limit: usize) -> Vec<Decomposition> {
         let key = self.key.clone();
         let entries: Vec<String> = self
+            .link
             .with(|con| {
                 redis::cmd("ZRANGEBYSCORE")
                     .arg(&key)
@@ -167,6 +232,11 @@ impl Exchange for RedisExchange {
                     .query(con)
             })
             .unwrap_or_default();
+        if self.link.take_reconnected() {
+            if let Some((rank, text)) = self.mine.clone() {
+                self.add(rank, &text);
+            }
+        }
         let mut out = vec![];
         for text in entries {
             match wire::decode(&text, self.shape, self.field) {
@@ -174,11 +244,12 @@ impl Exchange for RedisExchange {
                 Err(why) => {
                     // Never trusted, and taken out so that no one reads it again.
                     if self.refused.insert(text.clone()) {
-                        self.news.push(format!(
+                        self.link.say(format!(
                             "refused an entry of the cluster ({why}); removed it"
                         ));
                     }
-                    self.with(|con| redis::cmd("ZREM").arg(&key).arg(&text).query::<()>(con));
+                    self.link
+                        .with(|con| redis::cmd("ZREM").arg(&key).arg(&text).query::<()>(con));
                 }
             }
         }
@@ -195,26 +266,17 @@ impl Exchange for RedisExchange {
     }
 
     fn heartbeat(&mut self, beat: &Heartbeat) {
-        let (key, text) = (self.worker_key.clone(), serde_json::to_string(beat));
-        let Ok(text) = text else { return };
-        self.with(|con| {
-            redis::cmd("SET")
-                .arg(&key)
-                .arg(&text)
-                .arg("EX")
-                .arg(ALIVE_S)
-                .query::<()>(con)
-        });
+        heartbeat(&mut self.link, &self.worker_key, beat);
     }
 
     fn news(&mut self) -> Vec<String> {
-        std::mem::take(&mut self.news)
+        self.link.news()
     }
 
     fn describe(&self) -> Option<String> {
-        Some(match self.con {
-            Some(_) => format!("cluster {}", self.url.name),
-            None => format!("cluster {} unreachable", self.url.name),
+        Some(match self.link.is_up() {
+            true => format!("cluster {}", self.link.url().name),
+            false => format!("cluster {} unreachable", self.link.url().name),
         })
     }
 }
@@ -222,10 +284,7 @@ impl Exchange for RedisExchange {
 impl Drop for RedisExchange {
     /// A worker that ends says so at once (a killed one expires).
     fn drop(&mut self) {
-        let key = self.worker_key.clone();
-        if self.con.is_some() {
-            self.with(|con| redis::cmd("DEL").arg(&key).query::<()>(con));
-        }
+        leave(&mut self.link, &self.worker_key);
     }
 }
 

@@ -643,6 +643,8 @@ impl<F: Factor> Prepared<F> {
                     field: F::FIELD,
                     best: search.best_rank(),
                     flips_per_s: rate,
+                    games_per_s: 0.0,
+                    learner_step: 0,
                     host: host_name(),
                     pid: std::process::id(),
                 });

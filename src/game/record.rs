@@ -6,7 +6,7 @@ use crate::problem::Decomposition;
 
 /// One move of a played game: the state, and the improved policy over the
 /// root's candidate actions.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Move {
     pub residual: Vec<i32>,
     pub history: Vec<Vec<i32>>,

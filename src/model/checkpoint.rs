@@ -36,6 +36,25 @@ pub struct CheckpointMeta {
     pub seed: u64,
 }
 
+impl CheckpointMeta {
+    /// Whether weights of `other`'s network fit this one's: same model,
+    /// shape, field, action encoding and history (batch, step and seed
+    /// may differ).
+    pub fn same_network(&self, other: &CheckpointMeta) -> bool {
+        let key = |m: &CheckpointMeta| {
+            (
+                m.model.clone(),
+                m.shape,
+                m.field,
+                m.coefficients.clone(),
+                m.chunk,
+                m.history,
+            )
+        };
+        key(self) == key(other)
+    }
+}
+
 impl<B: Backend> Network<B> {
     pub fn meta(&self, seed: u64) -> CheckpointMeta {
         let s = self.game.shape;
@@ -100,17 +119,7 @@ impl<B: Backend> Network<B> {
     pub fn init_from(&mut self, b: &mut B, dir: &Path) -> Result<CheckpointMeta> {
         let meta = read_meta(dir)?;
         let mine = self.meta(meta.seed);
-        let key = |m: &CheckpointMeta| {
-            (
-                m.model.clone(),
-                m.shape,
-                m.field,
-                m.coefficients.clone(),
-                m.chunk,
-                m.history,
-            )
-        };
-        if key(&meta) != key(&mine) {
+        if !meta.same_network(&mine) {
             bail!(
                 "{} cannot initialise this network ({})",
                 dir.display(),
@@ -121,12 +130,52 @@ impl<B: Backend> Network<B> {
         Ok(meta)
     }
 
+    /// The weights alone, as a safetensors file's bytes (what a learner
+    /// sends its actors).
+    pub fn weights_bytes(&self, b: &mut B) -> Result<Vec<u8>> {
+        let values = b.read_f32(&self.weights.params);
+        let mut views = Vec::new();
+        for e in &self.layout.entries {
+            let bytes: &[u8] = bytemuck::cast_slice(&values[e.offset..e.offset + e.len()]);
+            let view = TensorView::new(Dtype::F32, e.shape.clone(), bytes)
+                .map_err(|err| anyhow!("tensor {}: {err}", e.name))?;
+            views.push((e.name.clone(), view));
+        }
+        safetensors::serialize(views, None).map_err(|e| anyhow!("safetensors: {e}"))
+    }
+
+    /// Takes weights sent by [`Self::weights_bytes`] of a network whose
+    /// configuration `meta` must match this one's (the optimiser is
+    /// untouched); every tensor is checked for name, shape and finite
+    /// values before any is written.
+    pub fn load_weights_bytes(
+        &mut self,
+        b: &mut B,
+        meta: &CheckpointMeta,
+        bytes: &[u8],
+    ) -> Result<()> {
+        let mine = self.meta(meta.seed);
+        if !meta.same_network(&mine) {
+            bail!("weights of another network ({})", differences(meta, &mine));
+        }
+        self.load_tensor_bytes(b, bytes, "the weights sent", false)
+    }
+
     fn load_tensors(&mut self, b: &mut B, dir: &Path, optimiser: bool) -> Result<()> {
         let path = dir.join(TENSORS_FILE);
         let bytes =
             std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
-        let tensors =
-            SafeTensors::deserialize(&bytes).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+        self.load_tensor_bytes(b, &bytes, &path.display().to_string(), optimiser)
+    }
+
+    fn load_tensor_bytes(
+        &mut self,
+        b: &mut B,
+        bytes: &[u8],
+        what: &str,
+        optimiser: bool,
+    ) -> Result<()> {
+        let tensors = SafeTensors::deserialize(bytes).map_err(|e| anyhow!("{what}: {e}"))?;
         let targets = [
             ("", &self.weights.params),
             ("adam_m.", &self.optimiser.m),
@@ -139,12 +188,9 @@ impl<B: Backend> Network<B> {
                 let name = format!("{prefix}{}", e.name);
                 let t = tensors
                     .tensor(&name)
-                    .map_err(|_| anyhow!("{}: no tensor {name}", path.display()))?;
+                    .map_err(|_| anyhow!("{what}: no tensor {name}"))?;
                 if t.dtype() != Dtype::F32 || t.shape() != e.shape.as_slice() {
-                    bail!(
-                        "{}: tensor {name} has the wrong type or shape",
-                        path.display()
-                    );
+                    bail!("{what}: tensor {name} has the wrong type or shape");
                 }
                 let src: Vec<f32> = bytemuck::pod_collect_to_vec(t.data());
                 // Weights are believed only when they are numbers (and
@@ -154,8 +200,7 @@ impl<B: Backend> Network<B> {
                     .any(|x| !x.is_finite() || (prefix == "adam_v." && *x < 0.0))
                 {
                     bail!(
-                        "{}: tensor {name} holds values that are not finite (or negative second moments): refusing these weights",
-                        path.display()
+                        "{what}: tensor {name} holds values that are not finite (or negative second moments): refusing these weights"
                     );
                 }
                 values[e.offset..e.offset + e.len()].copy_from_slice(&src);

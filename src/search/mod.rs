@@ -9,6 +9,7 @@ pub mod imitation;
 pub mod noise;
 pub mod plot;
 pub mod rank_bound;
+pub mod role;
 pub mod run;
 pub mod selfplay;
 pub mod tree;

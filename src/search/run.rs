@@ -3,9 +3,12 @@
 //! always play with the newest ones. Every verified improvement is written
 //! at once (`best.json`, and a copy under `found/`); checkpoints (weights,
 //! optimiser, best games, counters) every minute, at the end and at Ctrl-C;
-//! `--resume` continues from them.
+//! `--resume` continues from them. In a cluster (`role`), a process is
+//! only an actor (games out, weights in) or only the learner (games in,
+//! weights out).
 
 use super::expert::FlipWorker;
+use super::role::{Part, Role};
 use super::selfplay::{SelfPlay, SelfPlayConfig, SelfPlayCounters};
 use super::MctsConfig;
 use crate::engine::Backend;
@@ -231,6 +234,10 @@ const LOG_EVERY: Duration = Duration::from_secs(5);
 const MESSAGE_EVERY: Duration = Duration::from_secs(1);
 /// Finished games the rank distribution covers.
 const RECENT: usize = 200;
+/// Games a learner takes from the cluster per turn, at most.
+const INTAKE: usize = 256;
+/// A pause while a cluster worker has nothing to do.
+const IDLE_WAIT: Duration = Duration::from_millis(20);
 
 /// Reads a run's settings and state from its directory.
 pub fn read_state(dir: &Path) -> Result<SearchState> {
@@ -356,6 +363,7 @@ pub fn search<B: Backend>(
     dir: SearchDir,
     stop: Stop,
     quiet: bool,
+    role: Role,
 ) -> Result<SearchReport> {
     let shape = settings.shape()?;
     let field = settings.field()?;
@@ -417,6 +425,10 @@ pub fn search<B: Backend>(
     };
     let mut run = SearchLoop::new(settings, dir, state, replay, series, stop, quiet, net.step);
     run.flips = flip_worker(settings, &run.dir)?;
+    run.part = Some(Part::new(role, net.step));
+    if matches!(run.role(), Role::Actor(_)) {
+        eprintln!("actor: waiting for the learner's weights");
+    }
     let stopped_by = loop {
         if let Some(why) = run.turn(b, &mut net, &mut actors)? {
             break why;
@@ -501,6 +513,10 @@ struct SearchLoop<'s> {
     steps_before: u32,
     /// Start of the rate window: time, games, simulations.
     window: (Instant, u64, u64),
+    /// The part this process plays in a cluster (set once the loop runs).
+    part: Option<Part>,
+    /// Games and moves a learner took from the cluster's actors.
+    received: SelfPlayCounters,
 }
 
 impl<'s> SearchLoop<'s> {
@@ -552,6 +568,21 @@ impl<'s> SearchLoop<'s> {
             time_to_self_play_best: None,
             steps_before,
             window: (Instant::now(), 0, 0),
+            part: None,
+            received: SelfPlayCounters::default(),
+        }
+    }
+
+    fn role(&self) -> &Role {
+        self.part.as_ref().map_or(&Role::Alone, |p| &p.role)
+    }
+
+    /// This session's games and moves: the actors' here, or those a
+    /// learner took from the cluster.
+    fn counters<B: Backend>(&self, actors: &SelfPlay<B>) -> SelfPlayCounters {
+        match self.role() {
+            Role::Learner(..) => self.received,
+            _ => actors.counters,
         }
     }
 
@@ -583,32 +614,125 @@ impl<'s> SearchLoop<'s> {
         if stopping.is_some() {
             return Ok(stopping);
         }
-        let games = self.base.games + actors.counters.games;
+        let games = self.base.games + self.counters(actors).games;
         self.absorb_flips(games, net.step)?;
-        let warming_up = net.step < self.settings.warmup_steps;
+        let (actor, learner) = match self.role() {
+            Role::Alone => (true, true),
+            Role::Actor(_) => (true, false),
+            Role::Learner(..) => (false, true),
+        };
+        // An actor plays once it has the learner's weights; it never warms up.
+        let warming_up = learner && net.step < self.settings.warmup_steps;
+        let mut idle = false;
+        if !learner {
+            let waiting = self.part.as_ref().is_some_and(|p| p.weights_step == 0);
+            if let Some(line) = self.take_weights(b, net, waiting) {
+                say(
+                    &self.bar,
+                    format!("[{:>7.1}s] {line}", self.total_elapsed()),
+                );
+            }
+            idle = self.part.as_ref().is_some_and(|p| p.weights_step == 0);
+        }
         if warming_up {
             self.moves_pending += self.settings.moves_per_step as u64;
-        } else {
-            for f in actors.round(b)? {
+        } else if actor && !idle {
+            let finished = actors.round(b)?;
+            if let Some(Role::Actor(x)) = self.part.as_mut().map(|p| &mut p.role) {
+                x.push_games(&finished);
+            }
+            for f in finished {
                 let games = self.base.games + actors.counters.games;
                 self.absorb(f, games, net.step)?;
             }
+        } else if !actor {
+            idle = self.take_games(net.step)? == 0;
         }
         if actors.counters.rejected > 0 {
             bail!("a solved game did not verify after mapping back to the standard basis (a bug): stopping");
         }
-        let moves = actors.counters.moves;
+        let moves = self.counters(actors).moves;
         self.moves_pending += moves - self.moves_seen;
         self.moves_seen = moves;
-        self.learn(b, net, warming_up)?;
+        if learner {
+            self.learn(b, net, warming_up)?;
+        }
+        self.share(b, net, actors)?;
         if self
             .last_message
             .is_none_or(|t| t.elapsed() >= MESSAGE_EVERY)
         {
-            self.report(net, actors.counters, warming_up)?;
+            self.report(net, self.counters(actors), warming_up)?;
         }
         self.bar.tick();
+        if idle && self.moves_pending < self.settings.moves_per_step as u64 {
+            // Nothing to play or learn yet: wait for the cluster.
+            std::thread::sleep(IDLE_WAIT);
+        }
         Ok(None)
+    }
+
+    /// An actor's poll for newer weights.
+    fn take_weights<B: Backend>(
+        &mut self,
+        b: &mut B,
+        net: &mut Network<B>,
+        now: bool,
+    ) -> Option<String> {
+        self.part.as_mut()?.take_weights(b, net, now)
+    }
+
+    /// A learner's intake: the games the cluster's actors sent, each
+    /// checked, absorbed as if played here. Returns how many.
+    fn take_games(&mut self, step: u32) -> Result<usize> {
+        let Some(Role::Learner(x, _)) = self.part.as_mut().map(|p| &mut p.role) else {
+            return Ok(0);
+        };
+        let games = x.pull_games(&self.game, INTAKE);
+        let n = games.len();
+        for f in games {
+            self.received.games += 1;
+            self.received.moves += f.actions.len() as u64;
+            let total = self.base.games + self.received.games;
+            self.absorb(f, total, step)?;
+        }
+        Ok(n)
+    }
+
+    /// The learner's weights out when due; the heartbeat; and what the
+    /// exchange has to say.
+    fn share<B: Backend>(
+        &mut self,
+        b: &mut B,
+        net: &Network<B>,
+        actors: &SelfPlay<B>,
+    ) -> Result<()> {
+        let counters = self.counters(actors);
+        let elapsed = self.clock.seconds().max(1e-9);
+        let (shape, field, best) = (self.game.shape, self.game.field, self.state.best_rank);
+        let seed = self.settings.seed;
+        let Some(part) = self.part.as_mut() else {
+            return Ok(());
+        };
+        part.send_weights(b, net, seed)?;
+        let step = match part.role {
+            Role::Actor(_) => part.weights_step,
+            _ => net.step as u64,
+        };
+        part.heartbeat(
+            shape.to_string(),
+            field,
+            best,
+            counters.games as f64 / elapsed,
+            step,
+        );
+        for line in part.news() {
+            say(
+                &self.bar,
+                format!("[{:>7.1}s] {line}", self.total_elapsed()),
+            );
+        }
+        Ok(())
     }
 
     /// A finished game: its rank into the recent distribution, its
@@ -807,7 +931,7 @@ impl<'s> SearchLoop<'s> {
         net: &Network<B>,
         actors: &SelfPlay<B>,
     ) -> Result<()> {
-        let c = actors.counters;
+        let c = self.counters(actors);
         let elapsed = self.total_elapsed();
         let state = &mut self.state;
         state.games = self.base.games + c.games;
