@@ -386,18 +386,10 @@ fn last_metrics(dir: &Path) -> serde_json::Value {
     serde_json::from_str(text.lines().last().unwrap()).unwrap()
 }
 
-/// `search 2x2x2` without flips for `time` as `role`, in the cluster `url`.
+/// `search 2x2x2` for `time` as `role`, in the cluster `url`.
 fn search_args(role: &str, time: &str, url: &str, out: &Path, extra: &[&str]) -> Vec<String> {
     let head = [
-        "--device",
-        "cpu",
-        "search",
-        "2x2x2",
-        "--no-polish",
-        "--time",
-        time,
-        "--role",
-        role,
+        "--device", "cpu", "search", "2x2x2", "--time", time, "--role", role,
     ];
     worker_args(&head, extra, url, out)
 }
@@ -410,11 +402,19 @@ fn a_learner_trains_on_two_actors_games_and_outlives_a_killed_actor() {
     let url = server.url("search");
     let dir = temp_dir("cluster-search");
     let (l, a1, a2) = (dir.join("learner"), dir.join("a1"), dir.join("a2"));
+    // The learner's flips find Strassen's rank and send it to the
+    // cluster's schemes; the actors play without flips.
     let learner_options = ["--warmup-steps", "10", "--publish-every", "10"];
     let learner = spawn_flip(&search_args("learner", "16s", &url, &l, &learner_options));
     std::thread::sleep(Duration::from_secs(1));
-    let first = spawn_flip(&search_args("actor", "12s", &url, &a1, &[]));
-    let mut second = spawn_flip(&search_args("actor", "12s", &url, &a2, &["--seed", "2"]));
+    let first = spawn_flip(&search_args("actor", "12s", &url, &a1, &["--no-polish"]));
+    let mut second = spawn_flip(&search_args(
+        "actor",
+        "12s",
+        &url,
+        &a2,
+        &["--no-polish", "--seed", "2"],
+    ));
     std::thread::sleep(Duration::from_secs(7));
     second.kill().unwrap(); // SIGKILL: it loses only the games in flight
     second.wait().unwrap();
@@ -438,6 +438,25 @@ fn a_learner_trains_on_two_actors_games_and_outlives_a_killed_actor() {
         "the learner took {games} games: {m}"
     );
     assert!(steps > 10, "{m}");
+    // The learner's best scheme is in the cluster's set, verified.
+    let pulled = dir.join("pulled.json");
+    let p = run_flip(
+        &[
+            "cluster",
+            "pull",
+            &url,
+            "2x2x2",
+            "--field",
+            "z",
+            "--out",
+            pulled.to_str().unwrap(),
+        ]
+        .map(String::from),
+    );
+    assert_eq!(p.code, 0, "{}", p.stderr);
+    let d = json::read_file(&pulled).unwrap().remove(0);
+    verify(&d, Field::Z).unwrap();
+    assert_eq!(d.rank(), 7);
     // A record that is not a game is refused (forged games: the unit tests
     // of cluster::games), and the restarted learner goes on from its
     // checkpoint and the stream.

@@ -11,12 +11,15 @@
 //!   that a reader never sees a version without its chunks.
 //!
 //! Actors push their games and take newer weights; an actor that dies
-//! loses only the games it had not pushed.
+//! loses only the games it had not pushed. Every worker's new best scheme
+//! also joins the shape and field's set of schemes that flip workers
+//! share.
 
-use super::redis_store::{heartbeat, leave, worker_id, Link};
-use super::{games, ClusterUrl, Heartbeat};
+use super::redis_store::{heartbeat, leave, worker_id, Link, KEEP};
+use super::{games, wire, ClusterUrl, Heartbeat};
 use crate::game::record::FinishedGame;
 use crate::game::GameConfig;
+use crate::problem::Decomposition;
 use anyhow::Result;
 use std::collections::HashMap;
 
@@ -45,6 +48,10 @@ pub trait GameExchange {
     fn publish_weights(&mut self, weights: &Weights);
     /// Weights newer than `version`, when there are.
     fn newer_weights(&mut self, version: u64) -> Option<Weights>;
+    /// A verified scheme found here, into the cluster's set of schemes
+    /// of this shape and field (the one flip workers share, which
+    /// `cluster status` and `cluster pull` read).
+    fn publish_scheme(&mut self, d: &Decomposition);
     fn heartbeat(&mut self, beat: &Heartbeat);
     fn news(&mut self) -> Vec<String>;
 }
@@ -53,6 +60,8 @@ pub trait GameExchange {
 pub struct RedisGames {
     link: Link,
     prefix: String,
+    /// The shape and field's set of schemes (`super::flip_key`).
+    schemes: String,
     worker_key: String,
     /// The learner's consumer group exists (made on first read).
     group_ready: bool,
@@ -66,6 +75,7 @@ impl RedisGames {
     pub fn join(url: &ClusterUrl, game: &GameConfig) -> Result<Self> {
         Ok(RedisGames {
             link: Link::open(url)?,
+            schemes: super::flip_key(&url.name, game.shape, game.field),
             prefix: format!(
                 "ts:{}:search:{}:{}",
                 url.name,
@@ -249,6 +259,24 @@ impl GameExchange for RedisGames {
             meta,
             bytes: data,
         })
+    }
+
+    fn publish_scheme(&mut self, d: &Decomposition) {
+        let (key, text) = (self.schemes.clone(), wire::encode(d));
+        self.link.with(|con| {
+            redis::pipe()
+                .cmd("ZADD")
+                .arg(&key)
+                .arg(d.rank())
+                .arg(&text)
+                .ignore()
+                .cmd("ZREMRANGEBYRANK")
+                .arg(&key)
+                .arg(KEEP)
+                .arg(-1)
+                .ignore()
+                .query::<()>(con)
+        });
     }
 
     fn heartbeat(&mut self, beat: &Heartbeat) {

@@ -145,6 +145,13 @@ impl Part {
         }
     }
 
+    /// A new best scheme (verified), out to the cluster.
+    pub fn publish(&mut self, d: &crate::problem::Decomposition) {
+        if let Some(x) = self.exchange() {
+            x.publish_scheme(d);
+        }
+    }
+
     pub fn news(&mut self) -> Vec<String> {
         self.exchange().map(|x| x.news()).unwrap_or_default()
     }

@@ -800,6 +800,9 @@ impl<'s> SearchLoop<'s> {
         self.dir.write_best(d)?;
         self.state.best_rank = Some(d.rank());
         self.time_to_best = Some(self.total_elapsed());
+        if let Some(part) = self.part.as_mut() {
+            part.publish(d);
+        }
         say(
             &self.bar,
             format!(
