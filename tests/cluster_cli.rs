@@ -494,3 +494,43 @@ fn a_learner_trains_on_two_actors_games_and_outlives_a_killed_actor() {
     assert!(last_metrics(&l)["learner_steps"].as_u64().unwrap() >= steps);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn weights_larger_than_a_chunk_arrive_whole_and_only_when_newer() {
+    use tensorsearch::cluster::search_store::{GameExchange, RedisGames, Weights, CHUNK};
+    use tensorsearch::cluster::ClusterUrl;
+    use tensorsearch::game::GameConfig;
+    let Some(server) = Server::start() else {
+        return;
+    };
+    let url = ClusterUrl::parse(&server.url("chunks")).unwrap();
+    let game = GameConfig::new(
+        tensorsearch::problem::Shape::new(2, 2, 2).unwrap(),
+        Field::Z2,
+        1,
+        8,
+    );
+    let mut learner = RedisGames::join(&url, &game).unwrap();
+    let mut actor = RedisGames::join(&url, &game).unwrap();
+    assert!(actor.newer_weights(0).is_none());
+    // Two chunks and a part, as a large preset's weights are many.
+    let bytes: Vec<u8> = (0..2 * CHUNK + 12_345).map(|i| (i % 251) as u8).collect();
+    for version in [10, 20] {
+        learner.publish_weights(&Weights {
+            version,
+            meta: "{}".into(),
+            bytes: bytes.clone(),
+        });
+    }
+    let w = actor.newer_weights(0).unwrap();
+    assert_eq!((w.version, w.bytes.len()), (20, bytes.len()));
+    assert!(w.bytes == bytes);
+    assert!(actor.newer_weights(20).is_none());
+    // The replaced version's chunks are gone.
+    let mut con = server.connection().unwrap();
+    let old: Option<Vec<u8>> = redis::cmd("GET")
+        .arg("ts:chunks:search:2x2x2:Z2:weights:10:0")
+        .query(&mut con)
+        .unwrap();
+    assert!(old.is_none());
+}
