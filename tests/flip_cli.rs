@@ -98,6 +98,45 @@ fn the_general_reduction_walks_3x3x3_to_rank_23() {
     fs::remove_dir_all(&dir).unwrap();
 }
 
+/// A slack bounds the plus transitions: a run with one reaches 23 for
+/// 3x3x3, says its slack, keeps it on resume, and the GPU walk (which has
+/// none) refuses it.
+#[test]
+fn a_slack_is_kept_with_the_run_and_refused_on_the_gpu() {
+    let dir = temp_dir("flip-slack");
+    let out = dir.join("run");
+    let o = out.to_str().unwrap();
+    let r = run(
+        &[
+            "flip", "3x3x3", "--slack", "2", "--target", "23", "--time", "60s", "--out", o,
+        ],
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("plateau 50000, slack 2"), "{}", r.stderr);
+    assert!(verifies(&out.join("best.json")).contains("rank 23: ok"));
+    assert_clean_failure(
+        &["flip", "--resume", o, "--slack", "3"],
+        "--slack 3 conflicts with the checkpoint's 2",
+    );
+    let gpu = dir.join("gpu");
+    assert_clean_failure(
+        &[
+            "flip",
+            "3x3x3",
+            "--slack",
+            "2",
+            "--device",
+            "gpu",
+            "--out",
+            gpu.to_str().unwrap(),
+        ],
+        "the GPU walk has no --slack",
+    );
+    assert_clean_failure(&["flip", "3x3x3", "--slack", "0"], "--slack");
+    fs::remove_dir_all(&dir).unwrap();
+}
+
 /// Symmetric walks: 3x3x3 under C3 from two cubes reaches Laderman's
 /// rank 23 with a scheme the group keeps; 2x2x2 from one cube reaches 7
 /// and lifts to Z; a resume keeps the symmetry; what cannot keep one is

@@ -73,6 +73,9 @@ pub struct FlipArgs {
     /// Flips without a new low before a plus transition, at least 1 (default 50000; 16000 with --symmetry).
     #[arg(long, value_parser = ranged::<u64>([1, u64::MAX]))]
     pub plateau: Option<u64>,
+    /// Plus transitions only while the walk's rank is less than this many above its own low, 1 to 1000 (default: no bound).
+    #[arg(long, value_parser = ranged::<usize>([1, 1000]))]
+    pub slack: Option<usize>,
     /// After each flip, merges only (merge, the default: more flips per
     /// second) or also the general reduction (general: a term whose factor
     /// depends on those of terms sharing another factor is folded away).
@@ -134,6 +137,10 @@ pub fn run(device: DeviceArg, args: FlipArgs) -> Result<ExitCode> {
     if general && device == DeviceArg::Gpu {
         bail!("the GPU walk makes merges only: use --device cpu with --reduction general");
     }
+    let bounded = settings.pool.slack != usize::MAX;
+    if bounded && device == DeviceArg::Gpu {
+        bail!("the GPU walk has no --slack: use --device cpu with --slack");
+    }
     let symmetric = !settings.pool.symmetry.is_none();
     if symmetric && device == DeviceArg::Gpu {
         bail!("the GPU walk keeps no symmetry: use --device cpu with --symmetry");
@@ -146,9 +153,9 @@ pub fn run(device: DeviceArg, args: FlipArgs) -> Result<ExitCode> {
     if !one_word && args.lift {
         bail!("--lift takes factors of up to 64 coefficients; {shape} has longer ones");
     }
-    // The general reduction, symmetry and long factors run in CPU walks
-    // (auto picks them).
-    let device = if general || symmetric || !one_word {
+    // The general reduction, symmetry, a slack and long factors run in
+    // CPU walks (auto picks them).
+    let device = if general || symmetric || bounded || !one_word {
         DeviceArg::Cpu
     } else {
         device
@@ -266,6 +273,7 @@ fn fresh(args: &FlipArgs) -> Result<FlipSettings> {
             .reduction
             .map_or(defaults.general_reduction, |r| r == Reduction::General),
         symmetry: args.symmetry.unwrap_or_default(),
+        slack: args.slack.unwrap_or(defaults.slack),
         ..defaults
     };
     pool.check()?;
@@ -318,6 +326,7 @@ fn resumed(args: &FlipArgs, s: &FlipSettings) -> Result<FlipSettings> {
     };
     agree("--reduction", args.reduction, saved)?;
     agree("--symmetry", args.symmetry, s.pool.symmetry)?;
+    agree("--slack", args.slack, s.pool.slack)?;
     if args.out.is_some() {
         bail!("--out starts a new run; a resumed run writes to its own directory");
     }

@@ -77,7 +77,7 @@ pub fn measure(shape: Shape, seconds: Duration) -> Result<FlipThroughput> {
     let mut w = Walker::new(&start, 1);
     let t = Instant::now();
     // The clock is read every 4096 steps.
-    w.wander(u64::MAX, PLATEAU, |_, step| {
+    w.wander(u64::MAX, PLATEAU, usize::MAX, |_, step| {
         step % 4096 != 0 || t.elapsed() < seconds / 2
     });
     let one = w.flips as f64 / t.elapsed().as_secs_f64();

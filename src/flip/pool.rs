@@ -47,6 +47,15 @@ pub struct PoolSettings {
     /// shapes over Z2); every pool member is invariant.
     #[serde(default, skip_serializing_if = "Symmetry::is_none")]
     pub symmetry: Symmetry,
+    /// Ranks above its own low within which a walk takes its plus
+    /// transitions (Arai, Ichikawa and Hukushima's slack); past it the
+    /// walk flips on at the rank it has (usize::MAX: no bound).
+    #[serde(default = "no_slack_bound")]
+    pub slack: usize,
+}
+
+fn no_slack_bound() -> usize {
+    usize::MAX
 }
 
 impl Default for PoolSettings {
@@ -59,6 +68,7 @@ impl Default for PoolSettings {
             level_walks: 256,
             general_reduction: false,
             symmetry: Symmetry::None,
+            slack: usize::MAX,
         }
     }
 }
@@ -408,7 +418,7 @@ fn walk_down<F: Factor, W: Walk<F>>(
     let (mut lowest, mut low, mut low_at) = (None, rank, 0u64);
     let leash = s.plateau.saturating_mul(DESCENT_PLATEAUS);
     let mut halted = false;
-    w.wander(u64::MAX, s.plateau, |w, step| {
+    w.wander(u64::MAX, s.plateau, s.slack, |w, step| {
         let r = w.rank();
         if r < low {
             (low, low_at) = (r, step);
@@ -459,6 +469,7 @@ mod tests {
             level_walks: 32,
             general_reduction: false,
             symmetry: Symmetry::None,
+            slack: usize::MAX,
         };
         let mut s = PoolSearch::new(&Z2Scheme::standard(shape).unwrap(), settings, 17).unwrap();
         let pool = rayon::ThreadPoolBuilder::new()
@@ -497,6 +508,7 @@ mod tests {
             level_walks: 16,
             general_reduction: false,
             symmetry: Symmetry::None,
+            slack: usize::MAX,
         };
         let mut s =
             PoolSearch::new(&Scheme::<Ternary>::standard(shape).unwrap(), settings, 3).unwrap();

@@ -573,13 +573,17 @@ impl<F: Factor> Prepared<F> {
         checkpoint(dir, &settings, search, before_s)?;
         let shape = search.shape;
         eprintln!(
-            "flip {shape} over {}{} on {device}: pool {}, {} walks per round, path limit {}, plateau {}, {} reduction, output in {}",
+            "flip {shape} over {}{} on {device}: pool {}, {} walks per round, path limit {}, plateau {}{}, {} reduction, output in {}",
             F::FIELD,
             if F::SIGNED { format!(" (coefficients up to {} in size)", F::BOUND) } else { String::new() },
             settings.pool.pool_size,
             settings.pool.walks_per_round,
             settings.pool.path_limit,
             settings.pool.plateau,
+            match settings.pool.slack {
+                usize::MAX => String::new(),
+                s => format!(", slack {s}"),
+            },
             if settings.pool.general_reduction { "general" } else { "merge" },
             dir.path().display()
         );

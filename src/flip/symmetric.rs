@@ -527,7 +527,7 @@ mod tests {
         assert_eq!(w.frozen.len(), n, "the diagonal products are frozen cubes");
         let mut low = w.rank();
         let mut checks = 0;
-        w.wander(300_000, 5_000, |w, step| {
+        w.wander(300_000, 5_000, usize::MAX, |w, step| {
             low = low.min(w.rank());
             if step % 20_000 == 0 {
                 let s = w.scheme();
@@ -568,7 +568,7 @@ mod tests {
         assert_eq!(start.rank(), 13);
         for seed in 0..5 {
             let mut w = SymmetricWalker::new(&start, Symmetry::C3, seed).unwrap();
-            w.wander(200_000, 2_000, |w, _| w.rank() > 7);
+            w.wander(200_000, 2_000, usize::MAX, |w, _| w.rank() > 7);
             assert_eq!(w.rank(), 7, "seed {seed}");
             let s = w.scheme();
             verify(&s.to_decomposition(), Field::Z2).unwrap();
@@ -586,7 +586,7 @@ mod tests {
             let start = cube_start::<u64>(n, &groups).unwrap();
             for seed in 0..100 {
                 let mut w = SymmetricWalker::new(&start, Symmetry::C3, seed).unwrap();
-                w.wander(5_000, 7, |_, _| true);
+                w.wander(5_000, 7, usize::MAX, |_, _| true);
                 let s = w.scheme();
                 verify(&s.to_decomposition(), Field::Z2).unwrap();
                 assert!(invariant(&s, Symmetry::C3), "{n} seed {seed}");

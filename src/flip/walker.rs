@@ -50,11 +50,17 @@ pub trait Walk<F: Factor> {
 
     /// Walks up to `steps` steps while `go_on(self, step)` says so before
     /// each: a flip, or a plus transition when no flip is possible, and a
-    /// plus transition after `plateau` steps without a new low. Steps,
-    /// not flips, bound the walk: a scheme with no shared factor only
-    /// takes plus transitions.
-    fn wander(&mut self, steps: u64, plateau: u64, mut go_on: impl FnMut(&Self, u64) -> bool)
-    where
+    /// plus transition after `plateau` steps without a new low, unless
+    /// the rank is already `slack` or more above the walk's low (then the
+    /// walk flips on where it is). Steps, not flips, bound the walk: a
+    /// scheme with no shared factor only takes plus transitions.
+    fn wander(
+        &mut self,
+        steps: u64,
+        plateau: u64,
+        slack: usize,
+        mut go_on: impl FnMut(&Self, u64) -> bool,
+    ) where
         Self: Sized,
     {
         let (mut low, mut since) = (self.rank(), 0u64);
@@ -71,7 +77,9 @@ pub trait Walk<F: Factor> {
             } else {
                 since += 1;
                 if since >= plateau {
-                    self.plus();
+                    if self.rank() < low.saturating_add(slack) {
+                        self.plus();
+                    }
                     since = 0;
                 }
             }
@@ -471,6 +479,27 @@ mod tests {
     use crate::flip::factor::{Small, Ternary};
     use crate::flip::scheme::Z2Scheme;
     use crate::problem::{verify, Shape};
+
+    /// The most a walk's rank stood above its own low so far.
+    fn highest_above_low(slack: usize) -> usize {
+        let shape = Shape::new(3, 3, 3).unwrap();
+        let mut w = Walker::new(&Z2Scheme::standard(shape).unwrap(), 5);
+        let (mut low, mut most) = (w.rank(), 0);
+        // Plus transitions every 20 flips without a new low: the rank
+        // climbs unless the slack holds it.
+        w.wander(20_000, 20, slack, |w, _| {
+            low = low.min(w.rank());
+            most = most.max(w.rank() - low);
+            true
+        });
+        most
+    }
+
+    #[test]
+    fn a_slack_bounds_how_far_plus_transitions_climb() {
+        assert!(highest_above_low(2) <= 2);
+        assert!(highest_above_low(usize::MAX) > 2);
+    }
 
     fn holds<F: Factor>(s: &Scheme<F>) -> bool {
         let d = s.to_decomposition();
