@@ -31,7 +31,7 @@ enum Command {
     Pretrain(cli::pretrain::PretrainArgs),
     /// Verify decomposition files exactly: one line per decomposition; exit 0 only when all hold.
     Verify(cli::verify::VerifyArgs),
-    /// Convert scheme files between formats (json, fmm-json, maple, exp, tfg), each scheme verified first.
+    /// Convert scheme files between formats (json, fmm-json, maple, exp, tfg, cpd-txt, cpd-npy, npz), each scheme verified first.
     Convert(cli::convert::ConvertArgs),
     /// Export a decomposition as straight-line code for C = AB with exactly R multiplications.
     Export(cli::export::ExportArgs),

@@ -208,7 +208,7 @@ pub struct SchemeChoice {
     /// In a file of several, the decomposition of this shape.
     #[arg(long)]
     pub shape: Option<String>,
-    /// The file's format (json, fmm-json, maple, exp, tfg, npz); by default its content and extension tell.
+    /// The file's format (json, fmm-json, maple, exp, tfg, npz, cpd-txt, cpd-npy); by default its content and extension tell.
     #[arg(long, value_parser = format_arg())]
     pub format: Option<Format>,
 }

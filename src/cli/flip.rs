@@ -84,7 +84,7 @@ pub struct FlipArgs {
     /// At the end, Hensel-lift the best-rank schemes to Z or Q; those that lift go to OUT/lifted/, verified.
     #[arg(long)]
     pub lift: bool,
-    /// The format of the --from files (json, fmm-json, maple, exp, tfg); by default their content and extension tell.
+    /// The format of the --from files (json, fmm-json, maple, exp, tfg, npz, cpd-txt, cpd-npy); by default their content and extension tell.
     #[arg(long, value_parser = format_arg())]
     pub format: Option<Format>,
     /// Walk only schemes invariant under a group, moving whole orbits of terms: c3, the cyclic shift of the three factors (square shapes over z2, CPU). The diagonal products are fixed cubes; `--from cubes:…` groups them.

@@ -14,7 +14,7 @@ pub struct VerifyArgs {
     /// Scheme files: our JSON (one decomposition or {"decompositions":[…]}), the FMM catalogue's JSON or Maple triads, flips' .exp, or ternary_flip_graph's text.
     #[arg(required = true)]
     files: Vec<PathBuf>,
-    /// The files' format (json, fmm-json, maple, exp, tfg); by default each file's content and extension tell.
+    /// The files' format (json, fmm-json, maple, exp, tfg, npz, cpd-txt, cpd-npy); by default each file's content and extension tell.
     #[arg(long, value_parser = format_arg())]
     format: Option<Format>,
     /// Verify in this field (z, z2 or q) instead of each decomposition's own.
