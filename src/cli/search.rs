@@ -11,7 +11,6 @@ use std::process::ExitCode;
 use tensorsearch::cluster::search_store::RedisGames;
 use tensorsearch::cluster::ClusterUrl;
 use tensorsearch::engine::cpu::CpuBackend;
-use tensorsearch::game::GameConfig;
 use tensorsearch::model::ModelConfig;
 use tensorsearch::problem::Field;
 use tensorsearch::run::Stop;
@@ -181,13 +180,7 @@ pub fn run(device: DeviceArg, args: SearchArgs) -> Result<ExitCode> {
     let role = match cluster {
         None => Role::Alone,
         Some((url, learner)) => {
-            let game = GameConfig::new(
-                settings.shape()?,
-                settings.field()?,
-                settings.history,
-                settings.max_steps,
-            );
-            let exchange = Box::new(RedisGames::join(&url, &game)?);
+            let exchange = Box::new(RedisGames::join(&url, &settings.game()?)?);
             match learner {
                 true => Role::Learner(exchange, args.publish_every.unwrap_or(PUBLISH_EVERY)),
                 false => Role::Actor(exchange),

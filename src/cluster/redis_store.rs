@@ -171,27 +171,38 @@ impl RedisExchange {
     }
 
     fn add(&mut self, rank: usize, text: &str) {
-        let key = self.key.clone();
-        self.link.with(|con| {
-            redis::pipe()
-                .cmd("ZADD")
-                .arg(&key)
-                .arg(rank)
-                .arg(text)
-                .ignore()
-                .cmd("ZREMRANGEBYRANK")
-                .arg(&key)
-                .arg(KEEP)
-                .arg(-1)
-                .ignore()
-                .query::<()>(con)
-        });
+        add_scheme(&mut self.link, &self.key, rank, text);
+        self.republish_if_back();
+    }
+
+    /// After the server came back (perhaps restarted empty), our lowest
+    /// scheme goes out again.
+    fn republish_if_back(&mut self) {
         if self.link.take_reconnected() {
-            if let Some((rank, text)) = self.mine.clone() {
-                self.add(rank, &text);
+            if let Some((rank, text)) = &self.mine {
+                add_scheme(&mut self.link, &self.key, *rank, text);
             }
         }
     }
+}
+
+/// Adds a scheme's text to the sorted set `key` at its rank, keeping the
+/// [`KEEP`] lowest.
+pub fn add_scheme(link: &mut Link, key: &str, rank: usize, text: &str) {
+    link.with(|con| {
+        redis::pipe()
+            .cmd("ZADD")
+            .arg(key)
+            .arg(rank)
+            .arg(text)
+            .ignore()
+            .cmd("ZREMRANGEBYRANK")
+            .arg(key)
+            .arg(KEEP)
+            .arg(-1)
+            .ignore()
+            .query::<()>(con)
+    });
 }
 
 /// Renews `key`'s heartbeat through `link`.
@@ -232,11 +243,7 @@ impl Exchange for RedisExchange {
                     .query(con)
             })
             .unwrap_or_default();
-        if self.link.take_reconnected() {
-            if let Some((rank, text)) = self.mine.clone() {
-                self.add(rank, &text);
-            }
-        }
+        self.republish_if_back();
         let mut out = vec![];
         for text in entries {
             match wire::decode(&text, self.shape, self.field) {

@@ -15,7 +15,7 @@
 //! also joins the shape and field's set of schemes that flip workers
 //! share.
 
-use super::redis_store::{heartbeat, leave, worker_id, Link, KEEP};
+use super::redis_store::{add_scheme, heartbeat, leave, worker_id, Link};
 use super::{games, wire, ClusterUrl, Heartbeat};
 use crate::game::record::FinishedGame;
 use crate::game::GameConfig;
@@ -165,7 +165,8 @@ impl GameExchange for RedisGames {
             .and_then(|streams| streams.into_iter().next())
             .map(|(_, e)| e)
             .unwrap_or_default();
-        if from == "0" && reply_complete(&entries, max) {
+        // A short read of the pending entries has read them all.
+        if from == "0" && entries.len() < max {
             self.pending_read = true;
         }
         let mut out = vec![];
@@ -262,21 +263,7 @@ impl GameExchange for RedisGames {
     }
 
     fn publish_scheme(&mut self, d: &Decomposition) {
-        let (key, text) = (self.schemes.clone(), wire::encode(d));
-        self.link.with(|con| {
-            redis::pipe()
-                .cmd("ZADD")
-                .arg(&key)
-                .arg(d.rank())
-                .arg(&text)
-                .ignore()
-                .cmd("ZREMRANGEBYRANK")
-                .arg(&key)
-                .arg(KEEP)
-                .arg(-1)
-                .ignore()
-                .query::<()>(con)
-        });
+        add_scheme(&mut self.link, &self.schemes, d.rank(), &wire::encode(d));
     }
 
     fn heartbeat(&mut self, beat: &Heartbeat) {
@@ -292,9 +279,4 @@ impl Drop for RedisGames {
     fn drop(&mut self) {
         leave(&mut self.link, &self.worker_key);
     }
-}
-
-/// Whether a read of pending entries came back short: all of them read.
-fn reply_complete(entries: &Entries, max: usize) -> bool {
-    entries.len() < max
 }

@@ -21,6 +21,7 @@ use crate::cluster::{host_name, Exchange, Heartbeat};
 use crate::engine::gpu::GpuBackend;
 use crate::problem::formats::{self, Format};
 use crate::problem::{json, meta, verify, Decomposition, Field, Shape};
+use crate::run::dir::Checked;
 use crate::run::display::{fit_message, say, spinner};
 use crate::run::{Clock, Every, Identity, Kind, RunDir, Stop, Stopped};
 use anyhow::{anyhow, bail, Context, Result};
@@ -338,7 +339,7 @@ impl Keeper {
     /// Writes `s` under `found/` (unless it is there, or FOUND_PER_RANK of
     /// its rank are), and as `best.json` when it is lower than that;
     /// returns it, verified.
-    fn offer<F: Factor>(&mut self, s: &Scheme<F>) -> Result<Decomposition> {
+    fn offer<F: Factor>(&mut self, s: &Scheme<F>) -> Result<Checked> {
         // Every scheme a walk reports is checked, written or not: one that
         // left the tensor is a bug, and stops the run.
         let d = self
@@ -354,7 +355,7 @@ impl Keeper {
             self.dir.write_best(&d)?;
             self.best_written = Some(d.rank());
         }
-        Ok((*d).clone())
+        Ok(d)
     }
 }
 
@@ -601,7 +602,7 @@ impl<F: Factor> Prepared<F> {
             }
             let halt = || clock.halted();
             let round = rounds(search, &halt)?;
-            let mut lowest: Option<Decomposition> = None;
+            let mut lowest: Option<Checked> = None;
             for s in &round.best {
                 let d = self.keeper.offer(s)?;
                 lowest.get_or_insert(d);

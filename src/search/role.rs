@@ -11,7 +11,6 @@ use crate::model::checkpoint::CheckpointMeta;
 use crate::model::Network;
 use crate::run::Every;
 use anyhow::{anyhow, Result};
-
 use std::time::Duration;
 
 /// How often an actor asks for newer weights, and every worker says it
@@ -64,16 +63,12 @@ impl Part {
     }
 
     /// An actor: takes the learner's newest weights when a poll is due
-    /// (or `now`), checked against this network first. Returns what to
+    /// (once a second, waiting for the first weights included), checked
+    /// against this network first. Returns what to
     /// tell the user: the weights taken, or why they were refused (the
     /// actor then plays on with what it has, and waits for newer ones).
-    pub fn take_weights<B: Backend>(
-        &mut self,
-        b: &mut B,
-        net: &mut Network<B>,
-        now: bool,
-    ) -> Option<String> {
-        if !matches!(self.role, Role::Actor(_)) || !(self.poll.due() || now) {
+    pub fn take_weights<B: Backend>(&mut self, b: &mut B, net: &mut Network<B>) -> Option<String> {
+        if !matches!(self.role, Role::Actor(_)) || !self.poll.due() {
             return None;
         }
         let have = self.weights_step;

@@ -139,6 +139,16 @@ impl SearchSettings {
             other => bail!("the search plays over Z or Z2, not {other}"),
         }
     }
+
+    /// The game these settings play.
+    pub fn game(&self) -> Result<GameConfig> {
+        Ok(GameConfig::new(
+            self.shape()?,
+            self.field()?,
+            self.history,
+            self.max_steps,
+        ))
+    }
     fn selfplay(&self) -> SelfPlayConfig {
         SelfPlayConfig {
             games: self.games,
@@ -279,7 +289,7 @@ impl Recent {
 /// The memory of the run's buffers: the learner and the actors' evaluator.
 pub fn memory_estimate(settings: &SearchSettings) -> Result<MemoryEstimate> {
     let (shape, field) = (settings.shape()?, settings.field()?);
-    let game = GameConfig::new(shape, field, settings.history, settings.max_steps);
+    let game = settings.game()?;
     let encoding = ActionEncoding::default_for(shape, field);
     let cfg = settings.selfplay();
     let actors = (cfg.games * cfg.leaves_per_game, cfg.samples);
@@ -310,10 +320,11 @@ pub fn open_dir(settings: &SearchSettings, out: &Path, resume: bool) -> Result<S
         crate::run::dir::check_fresh(out, Kind::Search)?;
         return Ok(SearchDir::Fresh(out.to_path_buf()));
     }
-    let (shape, field) = (settings.shape()?, settings.field()?);
+    // Shape and field are checked before the directory is read.
+    let (_, field) = (settings.shape()?, settings.field()?);
     let dir = RunDir::resume(out, Kind::Search, legacy_identity)?;
     dir.check_state(STATE_FILE, settings.shape, field)?;
-    let game = GameConfig::new(shape, field, settings.history, settings.max_steps);
+    let game = settings.game()?;
     let state = verified_state(&dir, &game)?;
     Ok(SearchDir::Resumed(dir, Box::new(state)))
 }
@@ -367,7 +378,7 @@ pub fn search<B: Backend>(
 ) -> Result<SearchReport> {
     let shape = settings.shape()?;
     let field = settings.field()?;
-    let game = GameConfig::new(shape, field, settings.history, settings.max_steps);
+    let game = settings.game()?;
     // A run that does not fit is refused before its directory is touched.
     let memory = memory::guard(
         &memory_estimate(settings)?,
@@ -625,8 +636,7 @@ impl<'s> SearchLoop<'s> {
         let warming_up = learner && net.step < self.settings.warmup_steps;
         let mut idle = false;
         if !learner {
-            let waiting = self.part.as_ref().is_some_and(|p| p.weights_step == 0);
-            if let Some(line) = self.take_weights(b, net, waiting) {
+            if let Some(line) = self.part.as_mut().and_then(|p| p.take_weights(b, net)) {
                 say(
                     &self.bar,
                     format!("[{:>7.1}s] {line}", self.total_elapsed()),
@@ -670,16 +680,6 @@ impl<'s> SearchLoop<'s> {
             std::thread::sleep(IDLE_WAIT);
         }
         Ok(None)
-    }
-
-    /// An actor's poll for newer weights.
-    fn take_weights<B: Backend>(
-        &mut self,
-        b: &mut B,
-        net: &mut Network<B>,
-        now: bool,
-    ) -> Option<String> {
-        self.part.as_mut()?.take_weights(b, net, now)
     }
 
     /// A learner's intake: the games the cluster's actors sent, each

@@ -293,17 +293,8 @@ fn read_bytes(path: &Path) -> Result<Vec<u8>> {
 }
 
 fn read_text(path: &Path) -> Result<String> {
-    use std::io::Read;
-    let file =
-        std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let mut text = String::new();
-    file.take(MAX_TEXT + 1)
-        .read_to_string(&mut text)
-        .with_context(|| format!("cannot read {} as text", path.display()))?;
-    if text.len() as u64 > MAX_TEXT {
-        bail!("{} is larger than {MAX_TEXT} bytes", path.display());
-    }
-    Ok(text)
+    String::from_utf8(read_bytes(path)?)
+        .with_context(|| format!("cannot read {} as text", path.display()))
 }
 
 /// The w rows of a scheme whose w indexes Cᵀ (p×n, index k·n + i) in ours
