@@ -3,13 +3,20 @@
 //! actors' own odds, apart from the learner's. Options: games to play,
 //! root images (`--explore-symmetric`), simulations per move.
 //!
+//! Beside the ranks it counts, per game, how many of its first moves lie
+//! together in one rank-7 scheme (an image of Strassen's under T's
+//! symmetries): a game that reaches 7 keeps all seven, and the counts
+//! below 7 show how far the actors get when none does.
+//!
 //!     cargo run --release --example selfplay_eval -- RUN_DIR [GAMES] [IMAGES] [SIMULATIONS]
 
 use tensorsearch::engine::cpu::CpuBackend;
+use tensorsearch::game::basis::Unimodular;
+use tensorsearch::game::symmetry;
 use tensorsearch::game::{ActionEncoding, GameConfig};
 use tensorsearch::model::{ModelConfig, Network};
-use tensorsearch::problem::{Field, Shape};
-use tensorsearch::search::selfplay::{SelfPlay, SelfPlayConfig};
+use tensorsearch::problem::{Decomposition, Field, Shape};
+use tensorsearch::search::selfplay::{game_actions, SelfPlay, SelfPlayConfig};
 use tensorsearch::search::tree::MctsConfig;
 
 fn main() -> anyhow::Result<()> {
@@ -26,7 +33,7 @@ fn main() -> anyhow::Result<()> {
     let game = GameConfig::new(shape, field, 1, 8);
     let enc = ActionEncoding::default_for(shape, field);
     let b = &mut CpuBackend::new();
-    let mut net = Network::new(b, ModelConfig::preset("tiny")?, game, enc, 1, 0)?;
+    let mut net = Network::new(b, ModelConfig::preset("tiny")?, game.clone(), enc, 1, 0)?;
     net.init_from(b, std::path::Path::new(dir))?;
     let cfg = SelfPlayConfig {
         games: 16,
@@ -42,15 +49,74 @@ fn main() -> anyhow::Result<()> {
         explore_symmetric: images,
         mcts: MctsConfig::default(),
     };
+    // Every rank-7 scheme over Z2: Strassen's images under all 216
+    // symmetries (P, Q, R) of GL₂(F₂)³ and their transposes
+    // (U, V, W) ↦ (Vᵀ, Uᵀ, Wᵀ).
+    let gl2: Vec<Unimodular> = (0..16)
+        .map(|bits: i64| (0..4).map(|i| bits >> i & 1).collect::<Vec<i64>>())
+        .filter(|m| (m[0] * m[3] - m[1] * m[2]).rem_euclid(2) == 1)
+        .map(|m| {
+            let inv = (0..16)
+                .map(|bits: i64| (0..4).map(|i| bits >> i & 1).collect::<Vec<i64>>())
+                .find(|x| {
+                    let p = |r: usize, c: usize| (m[r * 2] * x[c] + m[r * 2 + 1] * x[2 + c]) % 2;
+                    (p(0, 0), p(0, 1), p(1, 0), p(1, 1)) == (1, 0, 0, 1)
+                })
+                .expect("invertible");
+            Unimodular { n: 2, m, inv }
+        })
+        .collect();
+    let t = |x: &[i32]| vec![x[0], x[2], x[1], x[3]];
+    let transpose = |a: &Vec<i32>| [t(&a[4..8]), t(&a[0..4]), t(&a[8..12])].concat();
+    let strassen = game_actions(&Decomposition::strassen(), &game);
+    let mut schemes: Vec<Vec<Vec<i32>>> = Vec::new();
+    for base in [strassen.clone(), strassen.iter().map(transpose).collect()] {
+        for p in &gl2 {
+            for q in &gl2 {
+                for r in &gl2 {
+                    let s = symmetry::symmetry(p, q, r, field);
+                    let mut terms: Vec<Vec<i32>> = base
+                        .iter()
+                        .map(|a| symmetry::map_action(&s, None, game.dims, &[0, 1], a))
+                        .collect::<Option<_>>()
+                        .expect("Z2 images stay in {0, 1}");
+                    terms.sort();
+                    if !schemes.contains(&terms) {
+                        schemes.push(terms);
+                    }
+                }
+            }
+        }
+    }
+    let in_scheme = |actions: &[Vec<i32>]| {
+        (0..=actions.len())
+            .rev()
+            .find(|&k| {
+                schemes
+                    .iter()
+                    .any(|s| actions[..k].iter().all(|a| s.contains(a)))
+            })
+            .unwrap_or(0)
+    };
     let mut actors = SelfPlay::new(b, &net, cfg, 1)?;
     let mut ranks = std::collections::BTreeMap::new();
+    let mut opening = [0usize; 8];
     let mut played = 0;
+    let start = std::time::Instant::now();
     while played < games {
         for f in actors.round(b)? {
             played += 1;
             *ranks.entry(f.found.map(|d| d.rank())).or_insert(0) += 1;
+            opening[in_scheme(&f.actions).min(7)] += 1;
         }
     }
-    println!("{played} games: {ranks:?} (None: unsolved)");
+    println!(
+        "{played} games in {:.0} s: {ranks:?} (None: unsolved)",
+        start.elapsed().as_secs_f64()
+    );
+    println!(
+        "first moves in one of the {} rank-7 schemes, games by count 0..7: {opening:?}",
+        schemes.len()
+    );
     Ok(())
 }

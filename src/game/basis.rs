@@ -30,12 +30,21 @@ impl Unimodular {
     /// A product of `ops` random elementary operations (row i ± row j, and
     /// sign flips over Z), applied to M while their inverses are applied to
     /// M⁻¹ in the opposite order, so both stay exact integer matrices with
-    /// small entries. Over Z2 entries are reduced mod 2.
+    /// small entries. Over Z2 entries are reduced mod 2, and half the time
+    /// one more operation is taken: GL₂(F₂) is the group of permutations
+    /// of its three nonzero vectors, each row operation is a transposition
+    /// of two of them, so a product of a fixed number reaches only the even
+    /// (or only the odd) half of it.
     pub fn random<R: Rng>(rng: &mut R, n: usize, ops: usize, field: Field) -> Self {
         let mut u = Self::identity(n);
         if n < 2 {
             return u;
         }
+        let ops = if field == Field::Z2 && ops > 0 {
+            ops + rng.random_range(0..2)
+        } else {
+            ops
+        };
         for _ in 0..ops {
             let i = rng.random_range(0..n);
             let mut j = rng.random_range(0..n - 1);
@@ -247,6 +256,19 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    /// GL₂(F₂) has six elements; draws of two or more operations reach
+    /// all of them (a fixed count of row operations reaches only three).
+    #[test]
+    fn z2_draws_reach_all_of_gl2() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(1);
+        for ops in [2, 4, 8] {
+            let seen: std::collections::BTreeSet<Vec<i64>> = (0..300)
+                .map(|_| Unimodular::random(&mut rng, 2, ops, Field::Z2).m)
+                .collect();
+            assert_eq!(seen.len(), 6, "{ops} operations: {seen:?}");
         }
     }
 
