@@ -137,6 +137,68 @@ fn a_slack_is_kept_with_the_run_and_refused_on_the_gpu() {
     fs::remove_dir_all(&dir).unwrap();
 }
 
+/// Preferred reductions: a run that draws four flips per move reaches 23
+/// for 3x3x3, says so, keeps it on resume; the GPU walk and symmetric
+/// walks refuse it in one line.
+#[test]
+fn preferred_reductions_are_kept_with_the_run_and_refused_where_they_do_not_apply() {
+    let dir = temp_dir("flip-prefer");
+    let out = dir.join("run");
+    let o = out.to_str().unwrap();
+    let r = run(
+        &[
+            "flip",
+            "3x3x3",
+            "--prefer-reductions",
+            "4",
+            "--target",
+            "23",
+            "--time",
+            "60s",
+            "--out",
+            o,
+        ],
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("4 draws per flip"), "{}", r.stderr);
+    assert!(verifies(&out.join("best.json")).contains("rank 23: ok"));
+    assert_clean_failure(
+        &["flip", "--resume", o, "--prefer-reductions", "2"],
+        "--prefer-reductions 2 conflicts with the checkpoint's 4",
+    );
+    let gpu = dir.join("gpu");
+    assert_clean_failure(
+        &[
+            "flip",
+            "3x3x3",
+            "--prefer-reductions",
+            "4",
+            "--device",
+            "gpu",
+            "--out",
+            gpu.to_str().unwrap(),
+        ],
+        "the GPU walk draws its flips at random",
+    );
+    assert_clean_failure(
+        &[
+            "flip",
+            "3x3x3",
+            "--prefer-reductions",
+            "4",
+            "--symmetry",
+            "c3",
+        ],
+        "--prefer-reductions is for walks without a symmetry",
+    );
+    assert_clean_failure(
+        &["flip", "3x3x3", "--prefer-reductions", "0"],
+        "--prefer-reductions",
+    );
+    fs::remove_dir_all(&dir).unwrap();
+}
+
 /// Symmetric walks: 3x3x3 under C3 from two cubes reaches Laderman's
 /// rank 23 with a scheme the group keeps; 2x2x2 from one cube reaches 7
 /// and lifts to Z; a resume keeps the symmetry; what cannot keep one is

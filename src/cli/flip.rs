@@ -76,6 +76,9 @@ pub struct FlipArgs {
     /// Plus transitions only while the walk's rank is less than this many above its own low, 1 to 1000 (default: no bound).
     #[arg(long, value_parser = ranged::<usize>([1, 1000]))]
     pub slack: Option<usize>,
+    /// Flips drawn per move, 1 to 64: the first that a merge or a zero factor follows is made, else the last (default 1: every flip random).
+    #[arg(long, value_parser = ranged::<usize>([1, 64]))]
+    pub prefer_reductions: Option<usize>,
     /// After each flip, merges only (merge, the default: more flips per
     /// second) or also the general reduction (general: a term whose factor
     /// depends on those of terms sharing another factor is folded away).
@@ -141,6 +144,9 @@ pub fn run(device: DeviceArg, args: FlipArgs) -> Result<ExitCode> {
     if bounded && device == DeviceArg::Gpu {
         bail!("the GPU walk has no --slack: use --device cpu with --slack");
     }
+    if settings.pool.draws > 1 && device == DeviceArg::Gpu {
+        bail!("the GPU walk draws its flips at random: use --device cpu with --prefer-reductions");
+    }
     let symmetric = !settings.pool.symmetry.is_none();
     if symmetric && device == DeviceArg::Gpu {
         bail!("the GPU walk keeps no symmetry: use --device cpu with --symmetry");
@@ -153,9 +159,9 @@ pub fn run(device: DeviceArg, args: FlipArgs) -> Result<ExitCode> {
     if !one_word && args.lift {
         bail!("--lift takes factors of up to 64 coefficients; {shape} has longer ones");
     }
-    // The general reduction, symmetry, a slack and long factors run in
-    // CPU walks (auto picks them).
-    let device = if general || symmetric || bounded || !one_word {
+    // The general reduction, symmetry, a slack, preferred reductions and
+    // long factors run in CPU walks (auto picks them).
+    let device = if general || symmetric || bounded || settings.pool.draws > 1 || !one_word {
         DeviceArg::Cpu
     } else {
         device
@@ -274,6 +280,7 @@ fn fresh(args: &FlipArgs) -> Result<FlipSettings> {
             .map_or(defaults.general_reduction, |r| r == Reduction::General),
         symmetry: args.symmetry.unwrap_or_default(),
         slack: args.slack.unwrap_or(defaults.slack),
+        draws: args.prefer_reductions.unwrap_or(defaults.draws),
         ..defaults
     };
     pool.check()?;
@@ -327,6 +334,7 @@ fn resumed(args: &FlipArgs, s: &FlipSettings) -> Result<FlipSettings> {
     agree("--reduction", args.reduction, saved)?;
     agree("--symmetry", args.symmetry, s.pool.symmetry)?;
     agree("--slack", args.slack, s.pool.slack)?;
+    agree("--prefer-reductions", args.prefer_reductions, s.pool.draws)?;
     if args.out.is_some() {
         bail!("--out starts a new run; a resumed run writes to its own directory");
     }

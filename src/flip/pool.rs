@@ -52,6 +52,14 @@ pub struct PoolSettings {
     /// walk flips on at the rank it has (usize::MAX: no bound).
     #[serde(default = "no_slack_bound")]
     pub slack: usize,
+    /// Flips drawn per move, the first that reduces being made
+    /// ([`Walker::prefer_reductions`]; 1: every flip random).
+    #[serde(default = "one_draw")]
+    pub draws: usize,
+}
+
+fn one_draw() -> usize {
+    1
 }
 
 fn no_slack_bound() -> usize {
@@ -69,6 +77,7 @@ impl Default for PoolSettings {
             general_reduction: false,
             symmetry: Symmetry::None,
             slack: usize::MAX,
+            draws: 1,
         }
     }
 }
@@ -88,6 +97,14 @@ impl PoolSettings {
         }
         if self.plateau == 0 {
             bail!("--plateau must be at least 1");
+        }
+        if self.draws == 0 {
+            bail!("--prefer-reductions must be at least 1");
+        }
+        if self.draws > 1 && !self.symmetry.is_none() {
+            bail!(
+                "--prefer-reductions is for walks without a symmetry: leave it out with --symmetry"
+            );
         }
         if self.general_reduction && !self.symmetry.is_none() {
             bail!("--reduction general does not keep a symmetry: give --reduction merge with --symmetry");
@@ -380,6 +397,7 @@ fn descend<F: Factor>(
     match s.symmetry {
         Symmetry::None => {
             let mut w = Walker::new(&start, seed);
+            w.prefer_reductions(s.draws);
             if s.general_reduction {
                 w.enable_general_reduction();
             }
@@ -470,6 +488,7 @@ mod tests {
             general_reduction: false,
             symmetry: Symmetry::None,
             slack: usize::MAX,
+            draws: 1,
         };
         let mut s = PoolSearch::new(&Z2Scheme::standard(shape).unwrap(), settings, 17).unwrap();
         let pool = rayon::ThreadPoolBuilder::new()
@@ -509,6 +528,7 @@ mod tests {
             general_reduction: false,
             symmetry: Symmetry::None,
             slack: usize::MAX,
+            draws: 1,
         };
         let mut s =
             PoolSearch::new(&Scheme::<Ternary>::standard(shape).unwrap(), settings, 3).unwrap();
