@@ -199,6 +199,44 @@ fn preferred_reductions_are_kept_with_the_run_and_refused_where_they_do_not_appl
     fs::remove_dir_all(&dir).unwrap();
 }
 
+/// Path limits: adaptive by default (a run reaches 23 for 3x3x3 and says
+/// so), fixed when asked; a resume keeps them.
+#[test]
+fn adaptive_limits_are_the_default_and_kept_on_resume() {
+    let dir = temp_dir("flip-adaptive");
+    let out = dir.join("run");
+    let o = out.to_str().unwrap();
+    let r = run(
+        &[
+            "flip", "3x3x3", "--target", "23", "--time", "60s", "--out", o,
+        ],
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("(adaptive: from 1/16 to 16 times)"),
+        "{}",
+        r.stderr
+    );
+    assert!(verifies(&out.join("best.json")).contains("rank 23: ok"));
+    let fixed = dir.join("fixed");
+    let f = fixed.to_str().unwrap();
+    let r = run(
+        &[
+            "flip", "2x2x2", "--limits", "fixed", "--target", "7", "--time", "60s", "--out", f,
+        ],
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(!r.stderr.contains("(adaptive:"), "{}", r.stderr);
+    assert_clean_failure(
+        &["flip", "--resume", f, "--limits", "adaptive"],
+        "--limits Adaptive conflicts with the checkpoint's Fixed",
+    );
+    assert_clean_failure(&["flip", "3x3x3", "--limits", "longer"], "--limits");
+    fs::remove_dir_all(&dir).unwrap();
+}
+
 /// Symmetric walks: 3x3x3 under C3 from two cubes reaches Laderman's
 /// rank 23 with a scheme the group keeps; 2x2x2 from one cube reaches 7
 /// and lifts to Z; a resume keeps the symmetry; what cannot keep one is

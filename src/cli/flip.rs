@@ -79,6 +79,9 @@ pub struct FlipArgs {
     /// Flips drawn per move, 1 to 64: the first that a merge or a zero factor follows is made, else the last (default 1: every flip random).
     #[arg(long, value_parser = ranged::<usize>([1, 64]))]
     pub prefer_reductions: Option<usize>,
+    /// Path limits: adaptive (the default: walks start at a sixteenth of --path-limit and take twice as long after every 256 walks without a lower rank, up to 16 times it; short again once the rank drops) or fixed (every walk --path-limit).
+    #[arg(long, value_enum)]
+    pub limits: Option<Limits>,
     /// After each flip, merges only (merge, the default: more flips per
     /// second) or also the general reduction (general: a term whose factor
     /// depends on those of terms sharing another factor is folded away).
@@ -96,6 +99,16 @@ pub struct FlipArgs {
     /// Share the pool with workers on any machine through Redis: redis://HOST:PORT/NAME (NAME keeps runs apart). Improvements go out at once; the others' lower schemes are verified and taken within a second or so.
     #[arg(long)]
     pub cluster: Option<String>,
+}
+
+/// How long walks may be.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Limits {
+    /// From a sixteenth of --path-limit to 16 times it, longer while no
+    /// walk finds a lower rank.
+    Adaptive,
+    /// Every walk --path-limit.
+    Fixed,
 }
 
 /// What a walk reduces after each flip.
@@ -281,6 +294,7 @@ fn fresh(args: &FlipArgs) -> Result<FlipSettings> {
         symmetry: args.symmetry.unwrap_or_default(),
         slack: args.slack.unwrap_or(defaults.slack),
         draws: args.prefer_reductions.unwrap_or(defaults.draws),
+        adaptive: args.limits != Some(Limits::Fixed),
         ..defaults
     };
     pool.check()?;
@@ -335,6 +349,12 @@ fn resumed(args: &FlipArgs, s: &FlipSettings) -> Result<FlipSettings> {
     agree("--symmetry", args.symmetry, s.pool.symmetry)?;
     agree("--slack", args.slack, s.pool.slack)?;
     agree("--prefer-reductions", args.prefer_reductions, s.pool.draws)?;
+    let saved = if s.pool.adaptive {
+        Limits::Adaptive
+    } else {
+        Limits::Fixed
+    };
+    agree("--limits", args.limits, saved)?;
     if args.out.is_some() {
         bail!("--out starts a new run; a resumed run writes to its own directory");
     }

@@ -49,7 +49,7 @@ pub fn measure_gpu(
         ..PoolSettings::default()
     };
     let mut search = PoolSearch::new(&start, settings, 1)?;
-    let rounds = GpuRounds::new(gpu, &settings, start.rank())?;
+    let mut rounds = GpuRounds::new(gpu, &settings, start.rank())?;
     // The first round compiles the kernel: not timed.
     let warm = Instant::now() + Duration::from_millis(1);
     rounds.round(gpu, &mut search, &|| Instant::now() >= warm);

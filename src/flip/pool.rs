@@ -56,6 +56,12 @@ pub struct PoolSettings {
     /// ([`Walker::prefer_reductions`]; 1: every flip random).
     #[serde(default = "one_draw")]
     pub draws: usize,
+    /// Adaptive path limits (after Arai, Ichikawa and Hukushima): walks
+    /// start at a sixteenth of `path_limit`, twice as long after every
+    /// `level_walks` walks without a lower rank, up to 16 times it, and
+    /// short again once the rank drops.
+    #[serde(default)]
+    pub adaptive: bool,
 }
 
 fn one_draw() -> usize {
@@ -78,9 +84,14 @@ impl Default for PoolSettings {
             symmetry: Symmetry::None,
             slack: usize::MAX,
             draws: 1,
+            adaptive: true,
         }
     }
 }
+
+/// Doublings of an adaptive path limit: from `path_limit` / 16 (0) to
+/// `path_limit` · 16 (8).
+pub const STRETCHES: u32 = 8;
 
 impl PoolSettings {
     /// Whether `scheme` may be a member: invariant under the symmetry.
@@ -131,6 +142,13 @@ pub struct PoolState<F> {
     pub flips: u64,
     /// Walks started at the current rank.
     pub level_walks: u64,
+    /// Adaptive limits: doublings of the path limit now
+    /// ([`PoolSettings::adaptive`]), and walks since the last doubling or
+    /// lower rank (runs from before them read 0).
+    #[serde(default)]
+    pub stretch: u32,
+    #[serde(default)]
+    pub stale_walks: u64,
 }
 
 /// What one round did.
@@ -173,6 +191,8 @@ impl<F: Factor> PoolSearch<F> {
                 walks: 0,
                 flips: 0,
                 level_walks: 0,
+                stretch: 0,
+                stale_walks: 0,
             },
         })
     }
@@ -209,6 +229,16 @@ impl<F: Factor> PoolSearch<F> {
             settings,
             state,
         })
+    }
+
+    /// The path limit of the next walks: the settings' own, or with
+    /// adaptive limits path_limit · 2^stretch / 16.
+    pub fn path_limit(&self) -> u64 {
+        if !self.settings.adaptive {
+            return self.settings.path_limit;
+        }
+        let stretch = self.state.stretch.min(STRETCHES);
+        (self.settings.path_limit.saturating_mul(1 << stretch) / 16).max(1)
     }
 
     /// The lowest rank found so far.
@@ -283,7 +313,11 @@ impl<F: Factor> PoolSearch<F> {
     /// when `halt` says so (checked every few tens of thousands of steps).
     pub fn round(&mut self, halt: &(dyn Fn() -> bool + Sync)) -> Round<F> {
         let starts = self.plan(self.settings.walks_per_round);
-        let (shape, settings, rank) = (self.shape, self.settings, self.state.rank);
+        let settings = PoolSettings {
+            path_limit: self.path_limit(),
+            ..self.settings
+        };
+        let (shape, rank) = (self.shape, self.state.rank);
         let pool = &self.state.pool;
         let results: Vec<WalkResult<F>> = starts
             .par_iter()
@@ -317,6 +351,7 @@ impl<F: Factor> PoolSearch<F> {
             improved: false,
         };
         let mut rng = XorShift::from_state(st.rng);
+        let round_walks = results.len() as u64;
         for WalkResult {
             found,
             flips,
@@ -353,6 +388,15 @@ impl<F: Factor> PoolSearch<F> {
         let best = st.rank.min(st.next_rank);
         round.best.retain(|s| s.rank() == best);
         round.improved = best < before;
+        if round.improved {
+            (st.stretch, st.stale_walks) = (0, 0);
+        } else {
+            st.stale_walks += round_walks;
+            if st.stale_walks >= self.settings.level_walks {
+                st.stretch = (st.stretch + 1).min(STRETCHES);
+                st.stale_walks = 0;
+            }
+        }
         st.flips += round.flips;
         st.rounds += 1;
         let full = st.next.len() >= self.settings.pool_size;
@@ -489,6 +533,7 @@ mod tests {
             symmetry: Symmetry::None,
             slack: usize::MAX,
             draws: 1,
+            adaptive: false,
         };
         let mut s = PoolSearch::new(&Z2Scheme::standard(shape).unwrap(), settings, 17).unwrap();
         let pool = rayon::ThreadPoolBuilder::new()
@@ -529,6 +574,7 @@ mod tests {
             symmetry: Symmetry::None,
             slack: usize::MAX,
             draws: 1,
+            adaptive: false,
         };
         let mut s =
             PoolSearch::new(&Scheme::<Ternary>::standard(shape).unwrap(), settings, 3).unwrap();
@@ -610,5 +656,50 @@ mod tests {
         let (one, two) = (search(3, 1, 6), search(3, 2, 6));
         assert_eq!(one.state, two.state);
         assert!(one.best_rank() < 27, "no progress in 6 rounds");
+    }
+
+    /// Adaptive limits: a sixteenth of the path limit at first, doubled
+    /// after every level's walks without a lower rank, up to 16 times,
+    /// and short again when the rank drops.
+    #[test]
+    fn adaptive_path_limits_grow_on_a_plateau_and_reset_on_a_drop() {
+        let shape = Shape::new(2, 2, 2).unwrap();
+        let settings = PoolSettings {
+            walks_per_round: 8,
+            level_walks: 16,
+            path_limit: 1_600_000,
+            adaptive: true,
+            ..PoolSettings::default()
+        };
+        let start = Z2Scheme::standard(shape).unwrap();
+        let mut s = PoolSearch::new(&start, settings, 1).unwrap();
+        let nothing = || {
+            (0..8)
+                .map(|_| WalkResult::<u64> {
+                    found: None,
+                    flips: 10,
+                    wandered: None,
+                })
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(s.path_limit(), 100_000);
+        s.absorb(nothing());
+        assert_eq!(s.path_limit(), 100_000, "half a level's walks");
+        s.absorb(nothing());
+        assert_eq!(s.path_limit(), 200_000);
+        for _ in 0..40 {
+            s.absorb(nothing());
+        }
+        assert_eq!(s.path_limit(), 25_600_000, "capped at 16 times");
+        let mut lower = nothing();
+        lower[3].found = Some(start.terms[1..].to_vec());
+        assert!(s.absorb(lower).improved);
+        assert_eq!(s.path_limit(), 100_000);
+        let fixed = PoolSettings {
+            adaptive: false,
+            ..settings
+        };
+        let fixed = PoolSearch::new(&start, fixed, 1).unwrap();
+        assert_eq!(fixed.path_limit(), 1_600_000);
     }
 }

@@ -574,12 +574,13 @@ impl<F: Factor> Prepared<F> {
         checkpoint(dir, &settings, search, before_s)?;
         let shape = search.shape;
         eprintln!(
-            "flip {shape} over {}{} on {device}: pool {}, {} walks per round, path limit {}, plateau {}{}, {} reduction, output in {}",
+            "flip {shape} over {}{} on {device}: pool {}, {} walks per round, path limit {}{}, plateau {}{}, {} reduction, output in {}",
             F::FIELD,
             if F::SIGNED { format!(" (coefficients up to {} in size)", F::BOUND) } else { String::new() },
             settings.pool.pool_size,
             settings.pool.walks_per_round,
             settings.pool.path_limit,
+            if settings.pool.adaptive { " (adaptive: from 1/16 to 16 times)" } else { "" },
             settings.pool.plateau,
             match (settings.pool.slack, settings.pool.draws) {
                 (usize::MAX, 1) => String::new(),
@@ -722,7 +723,7 @@ impl Prepared<u64> {
                 let rank = search.state.rank;
                 rounds = Some(GpuRounds::new(&mut gpu, &search.settings, rank)?);
             }
-            let rounds = rounds.as_ref().expect("made above");
+            let rounds = rounds.as_mut().expect("made above");
             Ok(rounds.round(&mut gpu, search, halt))
         })
     }

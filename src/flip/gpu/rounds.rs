@@ -58,11 +58,13 @@ impl GpuRounds {
     /// One round; unfinished walks count as not found when `halt` says so
     /// (looked at every LOOK_EVERY steps).
     pub fn round(
-        &self,
+        &mut self,
         gpu: &mut GpuBackend,
         search: &mut PoolSearch<u64>,
         halt: &dyn Fn() -> bool,
     ) -> Round<u64> {
+        self.resident
+            .set_path_limit(search.path_limit().min(u32::MAX as u64) as u32);
         let starts = search.plan(self.walks());
         let rank = search.state.rank;
         let walks: Vec<Walk> = starts

@@ -53,6 +53,12 @@ impl GpuWalks {
         &self.limits
     }
 
+    /// The path limit of the next dispatches (adaptive limits change it
+    /// between rounds).
+    pub fn set_path_limit(&mut self, path_limit: u32) {
+        self.limits.path_limit = path_limit;
+    }
+
     /// Where the low word of factor r of term t of walk w lies (its high
     /// word is `count` further): walk-minor, as the kernel reads it.
     fn word(&self, t: usize, r: usize, w: usize) -> usize {
