@@ -275,6 +275,8 @@ fn symmetric_walks_reach_23_and_7_with_invariant_schemes_that_lift() {
     );
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     assert!(r.stdout.contains("best rank 23"), "{}", r.stdout);
+    // Symmetric walks keep fixed path limits unless asked.
+    assert!(!r.stderr.contains("(adaptive:"), "{}", r.stderr);
     assert!(verifies(&out.join("best.json")).contains("rank 23: ok"));
     assert!(invariant(&out.join("best.json")));
     assert_clean_failure(
