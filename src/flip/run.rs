@@ -582,11 +582,12 @@ impl<F: Factor> Prepared<F> {
             settings.pool.path_limit,
             if settings.pool.adaptive { " (adaptive: from 1/16 to 16 times)" } else { "" },
             settings.pool.plateau,
-            match (settings.pool.slack, settings.pool.draws) {
-                (usize::MAX, 1) => String::new(),
-                (usize::MAX, d) => format!(", {d} draws per flip"),
-                (s, 1) => format!(", slack {s}"),
-                (s, d) => format!(", slack {s}, {d} draws per flip"),
+            match settings.pool.slack {
+                usize::MAX => String::new(),
+                s => format!(", slack {s}"),
+            } + &match settings.pool.draws {
+                1 => String::new(),
+                d => format!(", {d} draws per flip"),
             },
             if settings.pool.general_reduction { "general" } else { "merge" },
             dir.path().display()

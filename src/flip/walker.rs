@@ -370,32 +370,31 @@ impl<F: Factor> Walker<F> {
     }
 
     /// Whether a merge or a zero factor follows `d`: a new factor is zero,
-    /// or a third term shares two factors with a changed term (term i's
-    /// new b with its a or c; term j's new c with its a or b).
+    /// or a changed term will share two factors with another term. No two
+    /// terms share two factors before the flip, so a partner shares the
+    /// changed factor (term i's new b, term j's new c) and one more; the
+    /// two flipped terms always share a, so they merge when they also
+    /// share b or c.
     fn reduces(&self, d: &Draw<F>) -> bool {
         if d.bi.is_zero() || d.cj.is_zero() {
             return true;
         }
-        let (ti, tj) = (self.terms[d.i], self.terms[d.j]);
-        let (bi, cj) = (d.bi.canonical().0, d.cj.canonical().0);
-        let shares = |role: usize, value: F, with: [(usize, F); 2], this: usize| {
-            self.index[role].terms(value).iter().any(|&k| {
-                let k = k as usize;
-                k != d.i && k != d.j && with.iter().any(|&(r, f)| self.terms[k][r] == f)
-            }) || {
-                // The other flipped term, as it will be.
-                let other = if this == d.i { d.j } else { d.i };
-                let mut t = self.terms[other];
-                if other == d.i {
-                    t[d.s] = bi;
-                } else {
-                    t[d.u] = cj;
-                }
-                t[role] == value && with.iter().any(|&(r, f)| t[r] == f)
-            }
+        let (mut new_i, mut new_j) = (self.terms[d.i], self.terms[d.j]);
+        new_i[d.s] = d.bi.canonical().0;
+        new_j[d.u] = d.cj.canonical().0;
+        let meets_a_third = |t: &[F; 3], changed: usize| {
+            let (x, y) = others(changed);
+            self.index[changed]
+                .terms(t[changed])
+                .iter()
+                .map(|&k| k as usize)
+                .filter(|&k| k != d.i && k != d.j)
+                .any(|k| self.terms[k][x] == t[x] || self.terms[k][y] == t[y])
         };
-        shares(d.s, bi, [(d.role, ti[d.role]), (d.u, ti[d.u])], d.i)
-            || shares(d.u, cj, [(d.role, tj[d.role]), (d.s, tj[d.s])], d.j)
+        meets_a_third(&new_i, d.s)
+            || meets_a_third(&new_j, d.u)
+            || new_i[d.s] == new_j[d.s]
+            || new_i[d.u] == new_j[d.u]
     }
 
     /// The general reduction in each of `groups` (role, value, the roles
