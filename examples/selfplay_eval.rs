@@ -16,7 +16,7 @@ use tensorsearch::game::symmetry;
 use tensorsearch::game::{ActionEncoding, GameConfig};
 use tensorsearch::model::{ModelConfig, Network};
 use tensorsearch::problem::{Decomposition, Field, Shape};
-use tensorsearch::search::selfplay::{game_actions, SelfPlay, SelfPlayConfig};
+use tensorsearch::search::selfplay::{game_actions, LeafUpdates, SelfPlay, SelfPlayConfig};
 use tensorsearch::search::tree::MctsConfig;
 
 fn main() -> anyhow::Result<()> {
@@ -47,6 +47,7 @@ fn main() -> anyhow::Result<()> {
         sample_temperature: 1.0,
         explore: 0,
         explore_symmetric: images,
+        leaf_updates: LeafUpdates::for_backend(b),
         mcts: MctsConfig::default(),
     };
     // Every rank-7 scheme over Z2: Strassen's images under all 216

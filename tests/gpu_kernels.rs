@@ -12,7 +12,8 @@ use tensorsearch::engine::cpu::CpuBackend;
 use tensorsearch::engine::ops::gather::invert_permutation;
 use tensorsearch::engine::*;
 
-use tensorsearch::problem::Shape;
+use tensorsearch::game::GameConfig;
+use tensorsearch::problem::{Field, Shape};
 
 const ATOL: f32 = 1e-4;
 const RTOL: f32 = 1e-4;
@@ -474,6 +475,92 @@ fn residual_updates_agree_exactly() {
             b.read_i32(&sb)
         });
         assert_eq!(c, g, "residual update {s:?}");
+    }
+}
+
+/// Random states of `game` (residuals, histories of 0..=h actions, steps)
+/// encoded by the game on the host, and the words the device encoding
+/// reads for them.
+fn encoded_states(
+    rng: &mut StdRng,
+    game: &GameConfig,
+    batch: usize,
+) -> (Vec<f32>, Vec<i32>, Vec<i32>) {
+    let set: &[i32] = if game.field == Field::Z2 {
+        &[0, 1]
+    } else {
+        &[-2, -1, 0, 1, 2]
+    };
+    let n: usize = game.dims.iter().product();
+    let h_len = game.history * game.action_len() + 1;
+    let (mut host, mut scratch) = (
+        vec![0.0; batch * game.state_features()],
+        vec![0.0; game.state_features()],
+    );
+    let (mut residuals, mut histories) = (Vec::new(), vec![0; batch * h_len]);
+    for slot in 0..batch {
+        let residual = random_factors(rng, n, set);
+        let history: Vec<Vec<i32>> = (0..rng.random_range(0..=game.history + 1))
+            .map(|_| random_factors(rng, game.action_len(), set))
+            .collect();
+        let step = rng.random_range(0..=game.max_steps);
+        game.encode_into_batch(
+            &residual,
+            &history,
+            step,
+            slot,
+            batch,
+            &mut scratch,
+            &mut host,
+        );
+        game.history_words(
+            &history,
+            step,
+            &mut histories[slot * h_len..(slot + 1) * h_len],
+        );
+        residuals.extend(residual);
+    }
+    (host, residuals, histories)
+}
+
+#[test]
+fn state_encoding_on_the_device_is_the_games_to_the_bit() {
+    let mut rng = fresh_rng("encode");
+    let cases = [
+        (Shape::new(2, 2, 2).unwrap(), Field::Z2, 1, 5),
+        (Shape::new(2, 3, 4).unwrap(), Field::Z, 2, 7),
+        (Shape::new(3, 3, 3).unwrap(), Field::Z2, 3, 3),
+    ];
+    let mut gpu = gpu();
+    for (shape, field, history, batch) in cases {
+        let game = GameConfig::new(shape, field, history, shape.standard_rank());
+        let spec = EncodeSpec {
+            batch,
+            dims: game.dims,
+            grid: game.grid(),
+            history,
+        };
+        assert_eq!(spec.encoded_len(), batch * game.state_features());
+        let (host, residuals, histories) = encoded_states(&mut rng, &game, batch);
+        let cpu = {
+            let b = &mut CpuBackend::new();
+            let (r, h) = (upload_i32(b, &residuals), upload_i32(b, &histories));
+            let out = nan_output(b, spec.encoded_len());
+            b.encode_states(&spec, &r, &h, &out);
+            b.read_f32(&out)
+        };
+        let bits = |x: &[f32]| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&cpu), bits(&host), "CPU encoding of {shape} {field:?}");
+        if let Some(g) = gpu.as_mut() {
+            let (r, h) = (upload_i32(g, &residuals), upload_i32(g, &histories));
+            let out = nan_output(g, spec.encoded_len());
+            g.encode_states(&spec, &r, &h, &out);
+            assert_eq!(
+                bits(&g.read_f32(&out)),
+                bits(&host),
+                "GPU encoding of {shape} {field:?}"
+            );
+        }
     }
 }
 

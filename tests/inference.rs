@@ -12,8 +12,12 @@ use rand::Rng;
 use tensorsearch::engine::cpu::CpuBackend;
 use tensorsearch::engine::*;
 use tensorsearch::game::{ActionEncoding, GameConfig};
-use tensorsearch::model::{Batch, Evaluator, ModelConfig, Network};
+use tensorsearch::model::{Batch, Evaluator, LeafUpdates, ModelConfig, Network};
 use tensorsearch::problem::{Field, Shape};
+use tensorsearch::search::selfplay::{
+    LeafUpdates as SelfPlayLeafUpdates, SelfPlay, SelfPlayConfig, SelfPlayCounters,
+};
+use tensorsearch::search::tree::MctsConfig;
 use tensorsearch::train::synthetic_batch;
 
 fn setup<B: Backend>(b: &mut B, field: Field, batch: usize) -> Network<B> {
@@ -241,5 +245,158 @@ fn gpu_and_cpu_draw_the_same_actions_for_the_same_uniforms() {
             boundary_rows <= 1,
             "{field}: {boundary_rows} rows on a boundary"
         );
+    }
+}
+
+/// Parents, actions and histories of `n` leaves in `slots` slots (the
+/// rest zero; every third leaf a root, evaluated as it is), and the same
+/// leaves encoded by the host from residuals it updated itself.
+fn leaves_both_ways(
+    rng: &mut StdRng,
+    game: &GameConfig,
+    n: usize,
+    slots: usize,
+) -> (Vec<f32>, [Vec<i32>; 3]) {
+    let set: &[i32] = if game.field == Field::Z2 {
+        &[0, 1]
+    } else {
+        &[-1, 0, 1]
+    };
+    let draw = |rng: &mut StdRng, len: usize| -> Vec<i32> {
+        (0..len)
+            .map(|_| set[rng.random_range(0..set.len())])
+            .collect()
+    };
+    let (len, a) = (game.dims.iter().product::<usize>(), game.action_len());
+    let h = game.history * a + 1;
+    let mut parents = vec![0; slots * len];
+    let mut actions = vec![0; slots * a];
+    let mut histories = vec![0; slots * h];
+    let mut encoded = vec![0.0; slots * game.state_features()];
+    let mut scratch = vec![0.0; game.state_features()];
+    for slot in 0..n {
+        let parent = draw(rng, len);
+        let root = slot % 3 == 0;
+        let action = if root { vec![0; a] } else { draw(rng, a) };
+        let mut residual = parent.clone();
+        game.subtract(&mut residual, &action);
+        let history: Vec<Vec<i32>> = if root { vec![] } else { vec![action.clone()] };
+        let step = rng.random_range(0..game.max_steps);
+        game.encode_into_batch(
+            &residual,
+            &history,
+            step,
+            slot,
+            slots,
+            &mut scratch,
+            &mut encoded,
+        );
+        parents[slot * len..(slot + 1) * len].copy_from_slice(&parent);
+        actions[slot * a..(slot + 1) * a].copy_from_slice(&action);
+        game.history_words(&history, step, &mut histories[slot * h..(slot + 1) * h]);
+    }
+    (encoded, [parents, actions, histories])
+}
+
+fn updates_evaluate_as_encoded_states<B: Backend>(b: &mut B, rng: &mut StdRng) {
+    for field in [Field::Z, Field::Z2] {
+        let (slots, k) = (7, 4);
+        let net = setup(b, field, 2);
+        let mut ev = Evaluator::new(b, &net, slots, k).unwrap();
+        let (encoded, [parents, actions, histories]) = leaves_both_ways(rng, &net.game, 5, slots);
+        let uniforms: Vec<f32> = (0..ev.uniforms_len()).map(|_| rng.random()).collect();
+        let host = ev.evaluate(b, &encoded, &uniforms).unwrap();
+        let leaves = LeafUpdates {
+            parents: &parents,
+            actions: &actions,
+            histories: &histories,
+        };
+        let device = ev.evaluate_updates(b, &leaves, &uniforms).unwrap();
+        assert_eq!(host.tokens, device.tokens, "{field}: draws");
+        let bits = |x: &[f32]| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        assert_eq!(
+            bits(&host.log_probs),
+            bits(&device.log_probs),
+            "{field}: log p"
+        );
+        assert_eq!(
+            bits(&host.quantiles),
+            bits(&device.quantiles),
+            "{field}: values"
+        );
+        let short = LeafUpdates {
+            parents: &parents[1..],
+            ..leaves
+        };
+        let err = ev.evaluate_updates(b, &short, &uniforms).unwrap_err();
+        assert!(err.to_string().contains("update words"), "{err}");
+    }
+}
+
+#[test]
+fn states_updated_on_the_device_evaluate_as_the_hosts_to_the_bit() {
+    let mut rng = fresh_rng("states_updated_on_the_device_evaluate_as_the_hosts_to_the_bit");
+    updates_evaluate_as_encoded_states(&mut CpuBackend::new(), &mut rng);
+    if let Some(mut g) = gpu() {
+        updates_evaluate_as_encoded_states(&mut g, &mut rng);
+    }
+}
+
+/// A finished game's actions and its final value's bits.
+type Played = (Vec<Vec<i32>>, u64);
+
+/// The games a few rounds of self-play finish, and the actors' counters.
+fn self_play_games<B: Backend>(
+    b: &mut B,
+    field: Field,
+    leaf_updates: SelfPlayLeafUpdates,
+) -> (Vec<Played>, SelfPlayCounters) {
+    let net = setup(b, field, 2);
+    let cfg = SelfPlayConfig {
+        games: 3,
+        samples: 4,
+        simulations: 4,
+        leaves_per_game: 2,
+        standard_basis_fraction: 0.5,
+        complete_w: true,
+        sampled_moves: 2,
+        root_noise: Default::default(),
+        sample_temperature: 1.0,
+        explore: 2,
+        explore_symmetric: 6,
+        leaf_updates,
+        mcts: MctsConfig::default(),
+    };
+    let mut actors = SelfPlay::new(b, &net, cfg, 9).unwrap();
+    let mut finished = Vec::new();
+    for _ in 0..60 {
+        for f in actors.round(b).unwrap() {
+            finished.push((f.actions, f.final_value.to_bits()));
+        }
+    }
+    (finished, actors.counters)
+}
+
+#[test]
+fn self_play_plays_the_same_games_with_leaves_made_on_the_host_or_the_device() {
+    let mut backends: Vec<Box<dyn FnMut(Field, SelfPlayLeafUpdates) -> _>> =
+        vec![Box::new(|f, u| {
+            self_play_games(&mut CpuBackend::new(), f, u)
+        })];
+    if let Some(mut g) = gpu() {
+        backends.push(Box::new(move |f, u| self_play_games(&mut g, f, u)));
+    }
+    for run in &mut backends {
+        for field in [Field::Z2, Field::Z] {
+            let (host, host_counters) = run(field, SelfPlayLeafUpdates::Host);
+            let (device, device_counters) = run(field, SelfPlayLeafUpdates::Device);
+            assert!(host_counters.games > 0, "{field}: no game finished");
+            assert!(
+                host_counters.evaluations > 100,
+                "{field}: {host_counters:?}"
+            );
+            assert_eq!(host, device, "{field}: games");
+            assert_eq!(host_counters, device_counters, "{field}: counters");
+        }
     }
 }

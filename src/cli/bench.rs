@@ -10,6 +10,7 @@ use tensorsearch::engine::cpu::CpuBackend;
 use tensorsearch::engine::gpu;
 use tensorsearch::problem::{Field, Shape};
 use tensorsearch::search::bench::{measure, table, SearchBenchCase};
+use tensorsearch::search::selfplay::LeafUpdates;
 use tensorsearch::train::bench::{self as train_bench, TrainBenchCase};
 
 #[derive(Clone, Copy, PartialEq)]
@@ -175,7 +176,8 @@ fn kernels(device: BenchDevice, quick: bool, seconds: Option<f64>) -> Result<ser
 }
 
 /// `bench search`: 2x2x2 (and 3x3x3 unless --quick) over Z with the tiny
-/// and small presets, G = 16 games, K = 16 samples, 24 simulations per move.
+/// and small presets, G = 16 games, K = 16 samples, 24 simulations per
+/// move, with the leaves' states made on the host and on the device.
 fn search(device: BenchDevice, quick: bool, seconds: Option<f64>) -> Result<serde_json::Value> {
     let seconds = std::time::Duration::from_secs_f64(seconds_or(seconds, 10.0)?);
     let mut shapes = vec![Shape::new(2, 2, 2)?];
@@ -185,14 +187,17 @@ fn search(device: BenchDevice, quick: bool, seconds: Option<f64>) -> Result<serd
     let mut cases = Vec::new();
     for &shape in &shapes {
         for preset in ["tiny", "small"] {
-            cases.push(SearchBenchCase {
-                shape,
-                field: Field::Z,
-                preset: preset.into(),
-                games: 16,
-                samples: 16,
-                simulations: 24,
-            });
+            for leaf_updates in [LeafUpdates::Host, LeafUpdates::Device] {
+                cases.push(SearchBenchCase {
+                    shape,
+                    field: Field::Z,
+                    preset: preset.into(),
+                    games: 16,
+                    samples: 16,
+                    simulations: 24,
+                    leaf_updates,
+                });
+            }
         }
     }
     let mut gpu = match device {

@@ -66,7 +66,7 @@ pub use ops::elementwise::ElementwiseOps;
 pub use ops::embedding::EmbeddingOps;
 pub use ops::embedding::{EmbeddingSpec, TokenIndex};
 pub use ops::game::GameOps;
-pub use ops::game::{GameSpec, SampleSpec};
+pub use ops::game::{EncodeSpec, GameSpec, SampleSpec};
 pub use ops::gather::GatherOps;
 pub use ops::layernorm::LayerNormSpec;
 pub use ops::layernorm::NormOps;

@@ -70,6 +70,23 @@ impl GameConfig {
         }
     }
 
+    /// The encoding's scalar feature: step / R_limit.
+    pub fn step_scalar(&self, step: usize) -> f32 {
+        step as f32 / self.max_steps as f32
+    }
+
+    /// A state's history as the device encoding reads it
+    /// (`engine::EncodeSpec`): the last h actions, most recent first, zero
+    /// where the game is younger, then the step scalar's f32 bits.
+    pub fn history_words(&self, history: &[Vec<i32>], step: usize, out: &mut [i32]) {
+        let a = self.action_len();
+        out[..self.history * a].fill(0);
+        for (t, action) in history.iter().take(self.history).enumerate() {
+            out[t * a..(t + 1) * a].copy_from_slice(action);
+        }
+        out[self.history * a] = self.step_scalar(step).to_bits() as i32;
+    }
+
     /// Encodes one state into slot `slot` of a batch of `batch` states laid
     /// out grid-major across the batch ([3][batch][S][S][F], as the network
     /// reads them); `scratch` holds one state.
@@ -131,7 +148,7 @@ impl GameConfig {
                 }
             }
         }
-        let scalar = step as f32 / self.max_steps as f32;
+        let scalar = self.step_scalar(step);
         for cell in 0..3 * s * s {
             out[cell * f + f - 1] = scalar;
         }

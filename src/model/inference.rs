@@ -7,10 +7,18 @@
 //! evaluation and reads back only the sampled tokens, their
 //! log-probabilities and the value quantiles. Buffers are allocated once,
 //! when the evaluator is built.
+//!
+//! States arrive encoded by the host ([`Evaluator::evaluate`]), or as
+//! updates ([`Evaluator::evaluate_updates`]): each state's parent residual
+//! and the action that leads to it, with its history. Then the batched
+//! residual update and the encoding run on the device, and the network
+//! reads the states where they were made: the upload is the residuals'
+//! integers, not the encoded grids, and nothing comes back but the draws.
 
 use super::incremental::IncrementalDecoder;
 use super::network::Network;
-use crate::engine::{Backend, SampleSpec, XentSpec};
+use crate::engine::{Backend, EncodeSpec, GameSpec, SampleSpec, XentSpec};
+use crate::problem::Field;
 use anyhow::{bail, Result};
 
 /// A softmax temperature low enough that only the top token of each
@@ -28,6 +36,29 @@ pub struct Evaluation {
     pub quantiles: Vec<f32>,
 }
 
+/// States given as updates, slot by slot (slots past the batch's end are
+/// zero): the parent's residual, the action u‖v‖w that leads to the state
+/// (zero for a state evaluated as it is), and the state's history words
+/// as [`EncodeSpec`] lays them out.
+pub struct LeafUpdates<'a> {
+    pub parents: &'a [i32],
+    pub actions: &'a [i32],
+    pub histories: &'a [i32],
+}
+
+/// What a call evaluates: encoded grids, or updates made on the device.
+enum Input<'a> {
+    Encoded(&'a [f32]),
+    Updates(&'a LeafUpdates<'a>),
+}
+
+/// The device buffers of [`Evaluator::evaluate_updates`].
+struct UpdateBuffers<B: Backend> {
+    residuals: B::Buf,
+    actions: B::Buf,
+    histories: B::Buf,
+}
+
 pub struct Evaluator<B: Backend> {
     /// The torso and value head, on one row per state.
     pub net: Network<B>,
@@ -43,6 +74,7 @@ pub struct Evaluator<B: Backend> {
     uniforms: B::Buf,
     /// −log p of each drawn token, position-major.
     neg_log_p: B::Buf,
+    updates: UpdateBuffers<B>,
     /// Softmax temperature of the draws (1 samples the policy itself).
     pub temperature: f32,
 }
@@ -84,7 +116,14 @@ impl<B: Backend> Evaluator<B> {
         }
         let ones = b.alloc(rows)?;
         b.fill(&ones, 1.0);
+        let encode = encode_spec(&net);
+        let updates = UpdateBuffers {
+            residuals: b.alloc(states * encode.state_len())?,
+            actions: b.alloc(states * encode.action_len())?,
+            histories: b.alloc(states * encode.history_len())?,
+        };
         Ok(Evaluator {
+            updates,
             decoder,
             samples,
             sampled,
@@ -115,7 +154,24 @@ impl<B: Backend> Evaluator<B> {
     /// [`crate::train::batch::batch_of`] lays them out). `uniforms` in
     /// [0, 1) drive the draws, position-major: [token][state · sample].
     pub fn evaluate(&mut self, b: &mut B, states: &[f32], uniforms: &[f32]) -> Result<Evaluation> {
-        self.run(b, states, uniforms, None)
+        self.run(b, Input::Encoded(states), uniforms, None)
+    }
+
+    /// As [`Evaluator::evaluate`], for states made on the device from
+    /// their parents: the same draws and values as evaluating the states
+    /// encoded by the host, bit for bit.
+    pub fn evaluate_updates(
+        &mut self,
+        b: &mut B,
+        leaves: &LeafUpdates,
+        uniforms: &[f32],
+    ) -> Result<Evaluation> {
+        self.run(b, Input::Updates(leaves), uniforms, None)
+    }
+
+    /// The layout of the history words [`LeafUpdates`] carries.
+    pub fn encode_spec(&self) -> EncodeSpec {
+        encode_spec(&self.net)
     }
 
     /// As [`Evaluator::evaluate`], and also reads back the logits each
@@ -128,31 +184,67 @@ impl<B: Backend> Evaluator<B> {
         uniforms: &[f32],
     ) -> Result<(Evaluation, Vec<Vec<f32>>)> {
         let mut logits = Vec::new();
-        let e = self.run(b, states, uniforms, Some(&mut logits))?;
+        let e = self.run(b, Input::Encoded(states), uniforms, Some(&mut logits))?;
         Ok((e, logits))
+    }
+
+    /// Puts the states into the torso's input: written as they are, or
+    /// updated and encoded on the device.
+    fn load(&mut self, b: &mut B, input: Input) -> Result<()> {
+        let net = &self.net;
+        match input {
+            Input::Encoded(states) => {
+                if states.len() != b.len(&net.torso.states) {
+                    bail!(
+                        "evaluate: {} state words, expected {}",
+                        states.len(),
+                        b.len(&net.torso.states)
+                    );
+                }
+                b.write_f32(&net.torso.states, states);
+            }
+            Input::Updates(leaves) => {
+                let u = &self.updates;
+                let lens = [leaves.parents, leaves.actions, leaves.histories].map(<[i32]>::len);
+                let expected = [&u.residuals, &u.actions, &u.histories].map(|x| b.len(x));
+                if lens != expected {
+                    bail!("evaluate: update words {lens:?}, expected {expected:?}");
+                }
+                let encode = encode_spec(net);
+                let update = GameSpec {
+                    batch: encode.batch,
+                    dims: encode.dims,
+                    mod2: net.game.field == Field::Z2,
+                };
+                b.write_i32(&u.residuals, leaves.parents);
+                b.write_i32(&u.actions, leaves.actions);
+                b.write_i32(&u.histories, leaves.histories);
+                b.residual_update(&update, &u.residuals, &u.actions);
+                b.encode_states(&encode, &u.residuals, &u.histories, &net.torso.states);
+            }
+        }
+        Ok(())
     }
 
     fn run(
         &mut self,
         b: &mut B,
-        states: &[f32],
+        input: Input,
         uniforms: &[f32],
         mut trace: Option<&mut Vec<Vec<f32>>>,
     ) -> Result<Evaluation> {
-        let net = &self.net;
-        if states.len() != b.len(&net.torso.states) || uniforms.len() != self.uniforms_len() {
+        if uniforms.len() != self.uniforms_len() {
             bail!(
-                "evaluate: {} state words and {} uniforms, expected {} and {}",
-                states.len(),
+                "evaluate: {} uniforms, expected {}",
                 uniforms.len(),
-                b.len(&net.torso.states),
                 self.uniforms_len()
             );
         }
+        self.load(b, input)?;
+        let net = &self.net;
         let t = net.encoding.n_tokens();
         let rows = self.decoder.rows();
         let vocab = net.encoding.vocab_size();
-        b.write_f32(&net.torso.states, states);
         b.write_f32(&self.uniforms, uniforms);
         net.torso.forward(b, &net.weights);
         net.value.forward(b, &net.weights, &net.torso.memory);
@@ -205,5 +297,15 @@ impl<B: Backend> Evaluator<B> {
             log_probs,
             quantiles,
         })
+    }
+}
+
+/// The encoding of the evaluator's states, as the game lays them out.
+fn encode_spec<B: Backend>(net: &Network<B>) -> EncodeSpec {
+    EncodeSpec {
+        batch: net.batch,
+        dims: net.game.dims,
+        grid: net.game.grid(),
+        history: net.game.history,
     }
 }

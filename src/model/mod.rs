@@ -15,6 +15,6 @@ pub mod torso;
 pub mod value;
 
 pub use config::ModelConfig;
-pub use inference::{Evaluation, Evaluator};
+pub use inference::{Evaluation, Evaluator, LeafUpdates};
 pub use network::{Batch, Network, StepStats};
 pub use params::{Init, ParamLayout};

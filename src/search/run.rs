@@ -9,7 +9,7 @@
 
 use super::expert::FlipWorker;
 use super::role::{Part, Role};
-use super::selfplay::{SelfPlay, SelfPlayConfig, SelfPlayCounters};
+use super::selfplay::{LeafUpdates, SelfPlay, SelfPlayConfig, SelfPlayCounters};
 use super::MctsConfig;
 use crate::engine::Backend;
 use crate::game::{ActionEncoding, GameConfig};
@@ -149,7 +149,8 @@ impl SearchSettings {
             self.max_steps,
         ))
     }
-    fn selfplay(&self) -> SelfPlayConfig {
+    /// The actors' configuration; `leaf_updates` is the device's, not the run's.
+    fn selfplay(&self, leaf_updates: LeafUpdates) -> SelfPlayConfig {
         SelfPlayConfig {
             games: self.games,
             samples: self.samples,
@@ -161,6 +162,7 @@ impl SearchSettings {
             sample_temperature: self.sample_temperature,
             explore: self.explore,
             explore_symmetric: self.explore_symmetric,
+            leaf_updates,
             root_noise: super::selfplay::RootNoise {
                 alpha: self.root_noise_alpha,
                 fraction: self.root_noise,
@@ -291,7 +293,7 @@ pub fn memory_estimate(settings: &SearchSettings) -> Result<MemoryEstimate> {
     let (shape, field) = (settings.shape()?, settings.field()?);
     let game = settings.game()?;
     let encoding = ActionEncoding::default_for(shape, field);
-    let cfg = settings.selfplay();
+    let cfg = settings.selfplay(LeafUpdates::Host);
     let actors = (cfg.games * cfg.leaves_per_game, cfg.samples);
     memory::estimate(&settings.model, &game, &encoding, settings.batch, &[actors])
 }
@@ -417,7 +419,12 @@ pub fn search<B: Backend>(
     // A resumed run draws new games: the actors' seed moves on with the
     // games played.
     let actor_seed = settings.seed ^ state.games.wrapping_mul(0xD1B5_4A32_D192_ED03);
-    let mut actors = SelfPlay::new(b, &net, settings.selfplay(), actor_seed)?;
+    let mut actors = SelfPlay::new(
+        b,
+        &net,
+        settings.selfplay(LeafUpdates::for_backend(b)),
+        actor_seed,
+    )?;
     eprintln!(
         "search {shape} over {field} on {}: preset {}, {} games x {} samples, {} simulations per move, step limit {}, output in {}",
         b.describe(),

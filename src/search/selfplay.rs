@@ -7,9 +7,13 @@
 //! factors are mapped back to the standard basis and verified exactly
 //! before the game reports a decomposition.
 //!
-//! Residual updates run on the host: a leaf's residual is one subtraction
-//! of a rank-one tensor of at most a few thousand words, far cheaper than
-//! a device round trip, and the trees need it on the host anyway.
+//! The trees keep every node's residual on the host (a subtraction of a
+//! rank-one tensor of at most a few thousand words). What the network
+//! reads is made one of two ways ([`LeafUpdates`]): the host encodes the
+//! leaves' grids and uploads them, or it uploads each leaf's parent
+//! residual and action, and the residual update and the encoding run on
+//! the device. Both give the same evaluation to the bit; which is faster
+//! depends on the device (docs/design.md §5).
 
 use super::actions::{candidates, exploration_actions, with_exploration};
 use super::tree::{MctsConfig, NodeState, Selection, Tree};
@@ -17,7 +21,7 @@ use crate::engine::Backend;
 pub use crate::game::action::decomposition_actions;
 use crate::game::record::{FinishedGame, Move};
 use crate::game::{symmetry, Basis, GameConfig};
-use crate::model::{Evaluation, Evaluator, Network};
+use crate::model::{Evaluation, Evaluator, LeafUpdates as ModelLeafUpdates, Network};
 use crate::problem::{verify, Decomposition, Field};
 use anyhow::{anyhow, Result};
 use rand::rngs::StdRng;
@@ -54,7 +58,38 @@ pub struct SelfPlayConfig {
     /// scored by value; the best [`WIDENED`] join the root
     /// ([`SelfPlay::widen_new_roots`]; 0: none).
     pub explore_symmetric: usize,
+    /// Where the leaves' states are made for the network.
+    pub leaf_updates: LeafUpdates,
     pub mcts: MctsConfig,
+}
+
+/// Where a leaf's residual is updated and encoded for the network.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LeafUpdates {
+    /// The host encodes the grids and uploads them.
+    Host,
+    /// The host uploads parents and actions; the device updates and encodes.
+    Device,
+}
+
+impl LeafUpdates {
+    /// The faster for a backend, as measured (docs/design.md §5): the host
+    /// where the device's memory is the host's (the CPU backend, software
+    /// adapters), the device elsewhere.
+    pub fn for_backend<B: Backend>(b: &B) -> Self {
+        if b.host_memory() {
+            LeafUpdates::Host
+        } else {
+            LeafUpdates::Device
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            LeafUpdates::Host => "host",
+            LeafUpdates::Device => "device",
+        }
+    }
 }
 
 /// Exploration noise at the root ([`super::noise`]): fraction ε of the
@@ -110,41 +145,97 @@ pub const EXPLORATION_SHARE: f32 = 0.25;
 /// Scored symmetric images that join a root ([`SelfPlay::widen_new_roots`]).
 pub const WIDENED: usize = 4;
 
-/// The network's input for one batched evaluation, and the scratch row
-/// each state is encoded through.
+/// One state to evaluate: its residual, and the parent residual and
+/// action it was made from (none for a root, evaluated as it is).
+struct Leaf<'a> {
+    residual: &'a [i32],
+    parent: Option<(&'a [i32], &'a [i32])>,
+    history: &'a [Vec<i32>],
+    step: usize,
+}
+
+/// The network's input for one batched evaluation: encoded grids and the
+/// scratch row each state is encoded through, or the words of updates.
 struct StateBatch {
+    updates: LeafUpdates,
     states: Vec<f32>,
     scratch: Vec<f32>,
+    parents: Vec<i32>,
+    actions: Vec<i32>,
+    histories: Vec<i32>,
 }
 
 impl StateBatch {
-    /// Encodes `states` (residual, history, step) into the evaluator's
-    /// slots (the rest zero) and evaluates them in one call.
+    fn new(updates: LeafUpdates, game: &GameConfig, slots: usize) -> Self {
+        let (host, device) = match updates {
+            LeafUpdates::Host => (slots, 0),
+            LeafUpdates::Device => (0, slots),
+        };
+        let state_len: usize = game.dims.iter().product();
+        StateBatch {
+            updates,
+            states: vec![0.0; host * game.state_features()],
+            scratch: vec![0.0; game.state_features()],
+            parents: vec![0; device * state_len],
+            actions: vec![0; device * game.action_len()],
+            histories: vec![0; device * (game.history * game.action_len() + 1)],
+        }
+    }
+
+    /// Puts `leaves` into the evaluator's slots (the rest zero) and
+    /// evaluates them in one call.
     fn evaluate<'a, B: Backend>(
         &mut self,
         b: &mut B,
         evaluator: &mut Evaluator<B>,
         game: &GameConfig,
         rng: &mut StdRng,
-        states: impl Iterator<Item = (&'a [i32], &'a [Vec<i32>], usize)>,
+        leaves: impl Iterator<Item = Leaf<'a>>,
     ) -> Result<Evaluation> {
+        let uniforms = |rng: &mut StdRng, evaluator: &Evaluator<B>| -> Vec<f32> {
+            (0..evaluator.uniforms_len())
+                .map(|_| rng.random())
+                .collect()
+        };
         let slots = evaluator.states();
-        self.states.fill(0.0);
-        for (slot, (residual, history, step)) in states.enumerate() {
-            game.encode_into_batch(
-                residual,
-                history,
-                step,
-                slot,
-                slots,
-                &mut self.scratch,
-                &mut self.states,
+        if self.updates == LeafUpdates::Host {
+            self.states.fill(0.0);
+            for (slot, leaf) in leaves.enumerate() {
+                game.encode_into_batch(
+                    leaf.residual,
+                    leaf.history,
+                    leaf.step,
+                    slot,
+                    slots,
+                    &mut self.scratch,
+                    &mut self.states,
+                );
+            }
+            let u = uniforms(rng, evaluator);
+            return evaluator.evaluate(b, &self.states, &u);
+        }
+        let (n, a) = (self.parents.len() / slots, game.action_len());
+        let h = self.histories.len() / slots;
+        self.parents.fill(0);
+        self.actions.fill(0);
+        self.histories.fill(0);
+        for (slot, leaf) in leaves.enumerate() {
+            let (parent, action) = leaf.parent.unwrap_or((leaf.residual, &[]));
+            self.parents[slot * n..(slot + 1) * n].copy_from_slice(parent);
+            self.actions[slot * a..slot * a + action.len()].copy_from_slice(action);
+            game.history_words(
+                leaf.history,
+                leaf.step,
+                &mut self.histories[slot * h..(slot + 1) * h],
             );
         }
-        let uniforms: Vec<f32> = (0..evaluator.uniforms_len())
-            .map(|_| rng.random())
-            .collect();
-        evaluator.evaluate(b, &self.states, &uniforms)
+        let u = uniforms(rng, evaluator);
+        let leaves = ModelLeafUpdates {
+            parents: &self.parents,
+            actions: &self.actions,
+            histories: &self.histories,
+        };
+        evaluator.evaluate_updates(b, &leaves, &u)
     }
 }
 
@@ -205,10 +296,7 @@ impl<B: Backend> SelfPlay<B> {
             .map(|_| new_game(&mut rng, &game, &cfg, &schoolbook))
             .collect();
         Ok(SelfPlay {
-            batch: StateBatch {
-                states: vec![0.0; slots * game.state_features()],
-                scratch: vec![0.0; game.state_features()],
-            },
+            batch: StateBatch::new(cfg.leaf_updates, &game, slots),
             cfg,
             game,
             counters: SelfPlayCounters::default(),
@@ -329,9 +417,13 @@ impl<B: Backend> SelfPlay<B> {
         let q = self.evaluator.net.model.quantiles;
         let mut scored: Vec<Vec<(Vec<i32>, f64)>> = vec![Vec::new(); self.games.len()];
         for chunk in jobs.chunks(slots) {
-            let states = chunk
-                .iter()
-                .map(|j| (j.residual.as_slice(), j.history.as_slice(), j.step));
+            let games = &self.games;
+            let states = chunk.iter().map(|j| Leaf {
+                residual: &j.residual,
+                parent: Some((&games[j.game].tree.root().residual, &j.action)),
+                history: &j.history,
+                step: j.step,
+            });
             let out =
                 self.batch
                     .evaluate(b, &mut self.evaluator, &self.game, &mut self.rng, states)?;
@@ -357,8 +449,19 @@ impl<B: Backend> SelfPlay<B> {
     fn evaluate(&mut self, b: &mut B, pending: Vec<(usize, super::tree::Path)>) -> Result<()> {
         let games = &self.games;
         let states = pending.iter().map(|(g, path)| {
-            let node = &games[*g].tree.nodes[path.leaf];
-            (node.residual.as_slice(), node.history.as_slice(), node.step)
+            let nodes = &games[*g].tree.nodes;
+            let node = &nodes[path.leaf];
+            Leaf {
+                residual: &node.residual,
+                parent: path.steps.last().map(|&(p, e)| {
+                    (
+                        nodes[p].residual.as_slice(),
+                        nodes[p].edges[e].action.as_slice(),
+                    )
+                }),
+                history: &node.history,
+                step: node.step,
+            }
         });
         let out = self
             .batch

@@ -1,5 +1,5 @@
-//! TensorGame on the device: batched residual updates and categorical
-//! sampling of tokens. Kernels: `shaders/game.wgsl`,
+//! TensorGame on the device: batched residual updates, the encoding of
+//! states into the network's input, and categorical sampling of tokens. Kernels: `shaders/game.wgsl`,
 //! `shaders/sample.wgsl`.
 
 use crate::engine::cpu::{i32s, put_i32s, put_u32s, CpuBackend, CpuBuf, Word};
@@ -48,6 +48,74 @@ pub fn residual_update_cpu(s: &GameSpec, states: &mut [i32], factors: &[i32]) {
     }
 }
 
+/// `batch` residuals and histories encoded as the network reads them:
+/// three S×S grids per state, laid out grid-major across the batch, each
+/// cell holding h + 1 channels of S words and the step scalar (the layout
+/// of `GameConfig::encode`, which is the reference one level up).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EncodeSpec {
+    pub batch: usize,
+    pub dims: [usize; 3],
+    /// S, at least the largest of `dims`.
+    pub grid: usize,
+    /// Actions of history per state (h).
+    pub history: usize,
+}
+
+impl EncodeSpec {
+    pub fn state_len(&self) -> usize {
+        self.dims.iter().product()
+    }
+    pub fn action_len(&self) -> usize {
+        self.dims.iter().sum()
+    }
+    /// Words of one state's history: h actions, then the scalar's f32 bits.
+    pub fn history_len(&self) -> usize {
+        self.history * self.action_len() + 1
+    }
+    pub fn cell_features(&self) -> usize {
+        (self.history + 1) * self.grid + 1
+    }
+    /// Words of the whole encoded batch.
+    pub fn encoded_len(&self) -> usize {
+        3 * self.batch * self.grid * self.grid * self.cell_features()
+    }
+}
+
+pub fn encode_states_cpu(s: &EncodeSpec, residuals: &[i32], histories: &[i32], out: &mut [f32]) {
+    let [la, lb, lc] = s.dims;
+    let (g_len, f_len, a_len) = (s.grid, s.cell_features(), s.action_len());
+    let per_grid = g_len * g_len * f_len;
+    out[..s.encoded_len()].fill(0.0);
+    for b in 0..s.batch {
+        let residual = &residuals[b * s.state_len()..(b + 1) * s.state_len()];
+        let history = &histories[b * s.history_len()..(b + 1) * s.history_len()];
+        let mut put = |channel: usize, (i, j, k): (usize, usize, usize), x: i32| {
+            for (g, cx, cy, pos) in [(0, i, j, k), (1, j, k, i), (2, k, i, j)] {
+                let cell = (g * s.batch + b) * per_grid + (cx * g_len + cy) * f_len;
+                out[cell + channel * g_len + pos] = x as f32;
+            }
+        };
+        for i in 0..la {
+            for j in 0..lb {
+                for k in 0..lc {
+                    put(0, (i, j, k), residual[(i * lb + j) * lc + k]);
+                    for t in 0..s.history {
+                        let a = &history[t * a_len..(t + 1) * a_len];
+                        put(t + 1, (i, j, k), a[i] * a[la + j] * a[la + lb + k]);
+                    }
+                }
+            }
+        }
+        let scalar = f32::from_bits(history[s.history * a_len] as u32);
+        for g in 0..3 {
+            for cell in 0..g_len * g_len {
+                out[(g * s.batch + b) * per_grid + cell * f_len + f_len - 1] = scalar;
+            }
+        }
+    }
+}
+
 /// `rows` categorical draws from softmax(logits · inv_temperature).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct SampleSpec {
@@ -88,7 +156,9 @@ struct GameParams {
     lb: u32,
     lc: u32,
     mod2: u32,
-    _pad: [u32; 3],
+    grid: u32,
+    history: u32,
+    _pad: u32,
     off: [u32; 4],
 }
 
@@ -120,6 +190,32 @@ pub fn launch_residual_update(
         game_kernel("residual_update"),
         &p,
         &[states, factors],
+        groups,
+    );
+}
+
+pub fn launch_encode_states(
+    gpu: &mut GpuBackend,
+    s: &EncodeSpec,
+    residuals: &GpuBuf,
+    histories: &GpuBuf,
+    out: &GpuBuf,
+) {
+    let groups = gpu.grid(s.encoded_len());
+    let p = GameParams {
+        batch: s.batch as u32,
+        la: s.dims[0] as u32,
+        lb: s.dims[1] as u32,
+        lc: s.dims[2] as u32,
+        grid: s.grid as u32,
+        history: s.history as u32,
+        off: [residuals.off(), histories.off(), out.off(), 0],
+        ..Default::default()
+    };
+    gpu.launch(
+        game_kernel("encode_states"),
+        &p,
+        &[residuals, histories, out],
         groups,
     );
 }
@@ -159,6 +255,15 @@ family! {
         /// S_b ← S_b − u_b ⊗ v_b ⊗ w_b (i32; mod 2 when the spec says so).
         fn residual_update(&mut self, spec: &GameSpec, states: &Self::Buf, factors: &Self::Buf)
             as "residual update";
+        /// The network's input grids of residuals and histories (i32) into `out`.
+        fn encode_states(
+            &mut self,
+            spec: &EncodeSpec,
+            residuals: &Self::Buf,
+            histories: &Self::Buf,
+            out: &Self::Buf,
+        )
+            as "encode states";
         /// tokens[r] = inverse CDF of softmax(logits[r] · inv_temperature) at uniforms[r].
         fn sample_tokens(
             &mut self,
@@ -177,6 +282,22 @@ impl<F: Word> GameOps for CpuBackend<F> {
             let mut states = i32s(s);
             residual_update_cpu(spec, &mut states, &i32s(f));
             put_i32s(s, &states);
+        });
+    }
+
+    fn encode_states(
+        &mut self,
+        spec: &EncodeSpec,
+        residuals: &CpuBuf<F>,
+        histories: &CpuBuf<F>,
+        out: &CpuBuf<F>,
+    ) {
+        Self::run([residuals, histories], [out], |[r, h], [o]| {
+            let mut encoded = vec![0.0f32; spec.encoded_len()];
+            encode_states_cpu(spec, &i32s(r), &i32s(h), &mut encoded);
+            for (o, x) in o.iter_mut().zip(encoded) {
+                *o = F::widen(x);
+            }
         });
     }
 
@@ -200,6 +321,16 @@ impl<F: Word> GameOps for CpuBackend<F> {
 impl GameOps for GpuBackend {
     fn residual_update(&mut self, spec: &GameSpec, states: &GpuBuf, factors: &GpuBuf) {
         launch_residual_update(self, spec, states, factors);
+    }
+
+    fn encode_states(
+        &mut self,
+        spec: &EncodeSpec,
+        residuals: &GpuBuf,
+        histories: &GpuBuf,
+        out: &GpuBuf,
+    ) {
+        launch_encode_states(self, spec, residuals, histories, out);
     }
 
     fn sample_tokens(
