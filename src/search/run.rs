@@ -624,6 +624,12 @@ impl<'s> SearchLoop<'s> {
         let stopping = self
             .clock
             .check(self.state.best_rank, self.session_steps(net));
+        if stopping.is_some() {
+            // The run's last figures, however short it was, then the
+            // checkpoint that plots them.
+            let warming_up = net.step < self.settings.warmup_steps;
+            self.report(net, self.counters(actors), warming_up, true)?;
+        }
         // Every minute, and once more at the end (Ctrl-C included).
         if stopping.is_some() || self.save.due() {
             self.checkpoint(b, net, actors)?;
@@ -679,7 +685,7 @@ impl<'s> SearchLoop<'s> {
             .last_message
             .is_none_or(|t| t.elapsed() >= MESSAGE_EVERY)
         {
-            self.report(net, self.counters(actors), warming_up)?;
+            self.report(net, self.counters(actors), warming_up, false)?;
         }
         self.bar.tick();
         if idle && self.moves_pending < self.settings.moves_per_step as u64 {
@@ -900,12 +906,14 @@ impl<'s> SearchLoop<'s> {
         Ok(())
     }
 
-    /// The progress line, and a metrics line every few seconds.
+    /// The progress line, and a metrics line every few seconds (or now,
+    /// when `log_now`).
     fn report<B: Backend>(
         &mut self,
         net: &Network<B>,
         c: SelfPlayCounters,
         warming_up: bool,
+        log_now: bool,
     ) -> Result<()> {
         let dt = self.window.0.elapsed().as_secs_f64().max(1e-9);
         let (hist, unsolved) = self.recent.histogram();
@@ -926,7 +934,8 @@ impl<'s> SearchLoop<'s> {
         self.bar.set_message(progress_message(&line, warming_up));
         self.last_message = Some(Instant::now());
         // Rates cover the time since the last metrics line.
-        if self.log.due() {
+        if self.log.due() || log_now {
+            self.log.restart();
             self.dir.log(&line)?;
             self.series.push(line);
             self.window = (Instant::now(), c.games, c.simulations);
