@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 #[derive(Clone, Debug)]
 pub enum Case {
     Matmul(usize),
+    /// C = op(A)·op(B), m×n from k: m, n, k, Aᵀ, Bᵀ.
+    Product(usize, usize, usize, bool, bool),
     /// Forward and backward: batch rows, heads, query and key lengths, head dim, causal.
     Attention(usize, usize, usize, usize, usize, bool),
     LayerNorm(usize, usize),
@@ -23,7 +25,9 @@ pub enum Case {
 }
 
 /// The shapes `tensorsearch bench kernels` measures: matmul at 64³, 256³,
-/// 1024³; attention at the torso's shapes for 2x2x2 (S = 4, rows of 2S = 8)
+/// 1024³ and at a small-preset linear layer's three products for 2x2x2
+/// (batch 64: 3,072 rows of 64 channels; forward x·W, input gradient
+/// dy·Wᵀ, weight gradient xᵀ·dy) and its narrow MLP-down weight gradient; attention at the torso's shapes for 2x2x2 (S = 4, rows of 2S = 8)
 /// and 4x4x4 (S = 16, rows of 32), the decoder's causal self-attention and
 /// its cross-attention to 3S² torso cells; and the other kernels at the
 /// sizes of a training step.
@@ -32,6 +36,12 @@ pub fn default_cases(quick: bool) -> Vec<Case> {
     if !quick {
         cases.push(Case::Matmul(1024));
     }
+    cases.extend([
+        Case::Product(3072, 64, 64, false, false),
+        Case::Product(3072, 64, 64, false, true),
+        Case::Product(64, 64, 3072, true, false),
+        Case::Product(256, 64, 3072, true, false),
+    ]);
     cases.extend([
         Case::Attention(64 * 3 * 4, 4, 8, 8, 16, false),
         Case::Attention(16 * 3 * 16, 4, 32, 32, 16, false),
@@ -49,7 +59,7 @@ pub fn default_cases(quick: bool) -> Vec<Case> {
 impl Case {
     pub fn name(&self) -> &'static str {
         match self {
-            Case::Matmul(_) => "matmul",
+            Case::Matmul(_) | Case::Product(..) => "matmul",
             Case::Attention(.., true) => "attention fwd+bwd (causal)",
             Case::Attention(..) => "attention fwd+bwd",
             Case::LayerNorm(..) => "layer norm fwd+bwd",
@@ -63,6 +73,10 @@ impl Case {
     pub fn shape(&self) -> String {
         match self {
             Case::Matmul(n) => format!("{n}x{n}x{n}"),
+            Case::Product(m, n, k, ta, tb) => {
+                let t = |on: bool, what: &'static str| if on { what } else { "" };
+                format!("{m}x{n} from {k}{}{}", t(*ta, " Aᵀ"), t(*tb, " Bᵀ"))
+            }
             Case::Attention(b, h, lq, lk, d, _) => format!("B{b} H{h} Lq{lq} Lk{lk} d{d}"),
             Case::LayerNorm(r, c) => format!("{r}x{c}"),
             Case::Gelu(n) | Case::Adam(n) => format!("{n}"),
@@ -76,6 +90,7 @@ impl Case {
     pub fn work(&self) -> (f64, &'static str) {
         match *self {
             Case::Matmul(n) => (2.0 * (n * n * n) as f64, "GFLOP/s"),
+            Case::Product(m, n, k, ..) => (2.0 * (m * n * k) as f64, "GFLOP/s"),
             Case::Attention(b, h, lq, lk, d, causal) => {
                 let pairs = if causal { lq * (lq + 1) / 2 } else { lq * lk };
                 // Forward: QKᵀ and PV; backward: recomputed QKᵀ, dP, dV, dQ, dK.
@@ -128,6 +143,13 @@ impl Case {
             Case::Matmul(n) => {
                 let s = MatmulSpec::new(n, n, n);
                 let (x, y, z) = (filled(b, n * n, 1)?, filled(b, n * n, 2)?, b.alloc(n * n)?);
+                Box::new(move |b: &mut B| b.matmul(&s, &x, &y, &z))
+            }
+            Case::Product(m, n, k, ta, tb) => {
+                let mut s = MatmulSpec::new(m, n, k);
+                s.trans_a = ta;
+                s.trans_b = tb;
+                let (x, y, z) = (filled(b, m * k, 1)?, filled(b, k * n, 2)?, b.alloc(m * n)?);
                 Box::new(move |b: &mut B| b.matmul(&s, &x, &y, &z))
             }
             Case::Attention(batch, heads, lq, lk, d, causal) => {
@@ -234,6 +256,24 @@ pub fn run(
     for case in cases {
         let (work, unit) = case.work();
         let rate = |t: Duration| work / t.as_secs_f64() / 1e9;
+        // The GEMM also with its kernel chosen by rule, not by measurement.
+        if let (Some(g), "matmul") = (gpu.as_deref_mut(), case.name()) {
+            g.set_kernel_tuning(false);
+            let t = case.time(g, budget);
+            g.set_kernel_tuning(true);
+            let t = t?;
+            rows.push(Measurement {
+                kernel: "matmul, kernel by rule".into(),
+                shape: case.shape(),
+                unit: unit.into(),
+                gpu_ms: Some(t.as_secs_f64() * 1e3),
+                gpu_rate: Some(rate(t)),
+                gpu_timer: None,
+                cpu_ms: None,
+                cpu_rate: None,
+                speedup: None,
+            });
+        }
         let gpu_t = match gpu.as_deref_mut() {
             Some(g) => Some(case.time(g, budget)?),
             None => None,

@@ -53,9 +53,17 @@ impl Word for f64 {
     }
 }
 
-/// A float type with a GEMM: C = alpha·A·B + beta·C on strided matrices
-/// (matrixmultiply's packed, register-blocked kernels, with AVX2/FMA or
-/// AVX-512 chosen at run time, so one binary uses what the CPU has).
+/// Products of at most this many columns go through the gemm crate in f32;
+/// wider ones through matrixmultiply. Measured on one core of an AVX-512
+/// EPYC (`examples/gemm_compare.rs`, docs/design.md §7): gemm is 1.1–2.3×
+/// faster at the network's narrow products (16 to 64 columns) and
+/// matrixmultiply up to 1.25× faster at 192 to 256 columns.
+pub const NARROW_GEMM: usize = 64;
+
+/// A float type with a GEMM: C = A·B + beta·C on strided matrices, with
+/// packed, register-blocked kernels chosen at run time for what the CPU
+/// has (AVX2/FMA or AVX-512), so one binary uses it: matrixmultiply, and
+/// in f32 the gemm crate for narrow products ([`NARROW_GEMM`]).
 pub trait Gemm: Copy {
     /// # Safety
     /// Every element the strides reach in `a`, `b` and `c` must be in bounds.
@@ -87,7 +95,33 @@ impl Gemm for f32 {
         c: *mut f32,
         crs: isize,
     ) {
-        matrixmultiply::sgemm(m, k, n, 1.0, a, ars, acs, b, brs, bcs, beta, c, crs, 1);
+        if n <= NARROW_GEMM {
+            // The gemm crate's kernels, whose alpha scales C (read only
+            // when accumulating) and whose beta scales the product.
+            gemm::gemm(
+                m,
+                n,
+                k,
+                c,
+                1,
+                crs,
+                beta != 0.0,
+                a,
+                acs,
+                ars,
+                b,
+                bcs,
+                brs,
+                beta,
+                1.0,
+                false,
+                false,
+                false,
+                gemm::Parallelism::None,
+            );
+        } else {
+            matrixmultiply::sgemm(m, k, n, 1.0, a, ars, acs, b, brs, bcs, beta, c, crs, 1);
+        }
     }
 }
 

@@ -1,7 +1,7 @@
 //! C = A·B on the CPU with a scheme applied recursively: at each level A
 //! is cut into n×m blocks and B into m×p blocks; for each term the block
 //! combinations Σu·A and Σv·B are formed (rows in parallel, with rayon),
-//! multiplied (by the next level, or by matrixmultiply's sgemm at the
+//! multiplied (by the next level, or by the engine's f32 GEMM at the
 //! last), and the product is added into C's blocks with w. A size that
 //! does not divide is padded with zeros to the next multiple, and the
 //! result cropped: zero rows and columns add nothing to the products.
@@ -21,7 +21,7 @@ pub struct Dims {
     pub m: usize,
 }
 
-/// C = A·B by matrixmultiply (one thread), in f32 or f64.
+/// C = A·B by the engine's GEMM (one thread), in f32 or f64.
 pub fn gemm<F: Gemm + Default>(a: &[F], b: &[F], d: Dims) -> Vec<F> {
     assert!(a.len() == d.n * d.k && b.len() == d.k * d.m);
     let mut c = vec![F::default(); d.n * d.m];

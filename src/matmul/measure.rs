@@ -89,7 +89,7 @@ pub fn measure_cpu(
         s,
         levels,
         d,
-        "cpu (matrixmultiply, one thread; combinations on rayon)".into(),
+        "cpu (engine GEMM, one thread; combinations on rayon)".into(),
         repeat,
         times,
         base_times,

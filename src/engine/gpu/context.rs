@@ -160,6 +160,11 @@ pub struct GpuBackend {
     pending: Vec<Step>,
     next_id: u64,
     counts: GpuCounts,
+    /// Kernel choices measured on this adapter, by family and shape
+    /// (`ops::matmul` tunes its GEMM per product shape).
+    pub(crate) tuned: HashMap<(&'static str, [u32; 8]), usize>,
+    /// Whether kernels may be chosen by measurement (else by rule).
+    pub(crate) tuning: bool,
 }
 
 impl GpuBackend {
@@ -214,6 +219,8 @@ impl GpuBackend {
             pending: Vec::new(),
             next_id: 0,
             counts: GpuCounts::default(),
+            tuned: HashMap::new(),
+            tuning: true,
         })
     }
 
@@ -233,6 +240,26 @@ impl GpuBackend {
             usage: wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         })
+    }
+
+    /// Chooses kernels by measuring them on this adapter (the default), or
+    /// by fixed rules. Either way the results are the same to the bit.
+    pub fn set_kernel_tuning(&mut self, on: bool) {
+        self.tuning = on;
+    }
+
+    /// Forgets the cached bind groups that name any of `bufs`, so that
+    /// scratch buffers are freed when their views are dropped.
+    pub(crate) fn forget_buffers(&mut self, bufs: &[&GpuBuf]) {
+        self.bind_groups
+            .retain(|(_, ids), _| !bufs.iter().any(|b| ids.contains(&b.id)));
+    }
+
+    /// Runs the recorded work and says how long it took: by timestamps
+    /// where the adapter has them, else on the host (submission included).
+    pub(crate) fn time_work(&mut self) -> Duration {
+        let start = std::time::Instant::now();
+        self.flush_timed().unwrap_or_else(|| start.elapsed())
     }
 
     /// Dispatches, submissions and transfers since the backend opened.

@@ -331,11 +331,11 @@ pub fn launch_linear(
     launch_with(gpu, &s.product(), epilogue << 1, [x, w, y, bias, extra]);
 }
 
-/// Binds A, B, C, bias and extra (the last two are C when unused).
-fn launch_with(gpu: &mut GpuBackend, s: &MatmulSpec, mode: u32, bufs: [&GpuBuf; 5]) {
+/// The parameter block of a product on A, B, C, bias and extra.
+fn params(s: &MatmulSpec, mode: u32, bufs: [&GpuBuf; 5]) -> MatmulParams {
     let [a, b, c, bias, extra] = bufs;
     let [(ars, acs), (brs, bcs)] = s.strides();
-    let p = MatmulParams {
+    MatmulParams {
         m: s.m as u32,
         n: s.n as u32,
         k: s.k as u32,
@@ -352,28 +352,154 @@ fn launch_with(gpu: &mut GpuBackend, s: &MatmulSpec, mode: u32, bufs: [&GpuBuf; 
         c_bs: s.stride_c as u32,
         bias_off: bias.off(),
         extra_off: extra.off(),
+    }
+}
+
+/// Binds A, B, C, bias and extra (the last two are C when unused).
+fn launch_with(gpu: &mut GpuBackend, s: &MatmulSpec, mode: u32, bufs: [&GpuBuf; 5]) {
+    let p = params(s, mode, bufs);
+    let kernel = choose(gpu, s, vec4_aligned(s, &p));
+    dispatch(gpu, kernel, s, &p, bufs);
+}
+
+/// The GEMM kernels of `matmul.wgsl`. Each sums every entry of C in
+/// increasing k with one fma per step, so all give the same bits (a test
+/// holds it): which one runs is a matter of speed alone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum GemmKernel {
+    /// A workgroup covers TM rows by lanes·TN columns of C.
+    Wide,
+    /// One lane per TM × TN block of C, over a flat grid.
+    Flat,
+    /// Aligned operands only: 8 × 8 blocks loaded as vec4s.
+    Vec4,
+}
+
+impl GemmKernel {
+    /// Those that can run a product, the rule's choice first.
+    fn candidates(s: &MatmulSpec, aligned: bool, lanes: usize) -> Vec<GemmKernel> {
+        let narrow = s.n < TILE[1] * lanes;
+        let mut c = if narrow {
+            vec![GemmKernel::Flat, GemmKernel::Wide]
+        } else {
+            vec![GemmKernel::Wide, GemmKernel::Flat]
+        };
+        if aligned {
+            c.insert(0, GemmKernel::Vec4);
+        }
+        c
+    }
+
+    fn entry(self) -> &'static str {
+        match self {
+            GemmKernel::Wide => "matmul",
+            GemmKernel::Flat => "matmul_flat",
+            GemmKernel::Vec4 => "matmul_vec4",
+        }
+    }
+
+    fn groups(self, gpu: &GpuBackend, s: &MatmulSpec) -> [u32; 3] {
+        let lanes = gpu.workgroup as usize;
+        let [rows, cols] = if self == GemmKernel::Vec4 {
+            VEC4_TILE
+        } else {
+            TILE
+        };
+        match self {
+            GemmKernel::Flat => {
+                let blocks = s.m.div_ceil(rows) * s.n.div_ceil(cols);
+                let [x, y, _] = gpu.grid(blocks);
+                [x, y, s.batch as u32]
+            }
+            _ => [s.n.div_ceil(cols * lanes), s.m.div_ceil(rows), s.batch].map(|g| g as u32),
+        }
+    }
+}
+
+/// Products with fewer multiply-adds keep the rule's kernel: their
+/// dispatch overhead hides the difference, and tuning them would cost more
+/// than it saves.
+const TUNED_WORK: usize = 1 << 15;
+
+/// The kernel for a product: the rule's for small products or with tuning
+/// off; otherwise the fastest of the candidates, measured once per shape on
+/// this adapter (scratch operands, the recorded work flushed first).
+fn choose(gpu: &mut GpuBackend, s: &MatmulSpec, aligned: bool) -> GemmKernel {
+    let candidates = GemmKernel::candidates(s, aligned, gpu.workgroup as usize);
+    if !gpu.tuning || candidates.len() < 2 || s.batch * s.m * s.n * s.k < TUNED_WORK {
+        return candidates[0];
+    }
+    let shape = [
+        s.batch,
+        s.m,
+        s.n,
+        s.k,
+        s.trans_a as usize,
+        s.trans_b as usize,
+    ]
+    .map(|x| x as u32);
+    let key = (
+        "matmul",
+        [
+            shape[0],
+            shape[1],
+            shape[2],
+            shape[3],
+            shape[4],
+            shape[5],
+            aligned as u32,
+            0,
+        ],
+    );
+    let pick = match gpu.tuned.get(&key) {
+        Some(&i) => i,
+        None => {
+            let i = fastest(gpu, s, &candidates).unwrap_or(0);
+            gpu.tuned.insert(key, i);
+            i
+        }
     };
-    let lanes = gpu.workgroup as usize;
-    let [tile_rows, tile_cols] = TILE;
-    let (entry, groups) = if vec4_aligned(s, &p) {
-        let [rows, cols] = VEC4_TILE;
-        let groups = [s.n.div_ceil(cols * lanes), s.m.div_ceil(rows), s.batch];
-        ("matmul_vec4", groups.map(|g| g as u32))
-    } else if s.n < tile_cols * lanes {
-        // Narrow: one lane per 4×4 block of C, over a flat grid.
-        let blocks = s.m.div_ceil(tile_rows) * s.n.div_ceil(tile_cols);
-        let [x, y, _] = gpu.grid(blocks);
-        ("matmul_flat", [x, y, s.batch as u32])
-    } else {
-        let groups = [
-            s.n.div_ceil(tile_cols * lanes),
-            s.m.div_ceil(tile_rows),
-            s.batch,
-        ];
-        ("matmul", groups.map(|g| g as u32))
-    };
-    let kernel = Kernel::new("matmul", MATMUL_WGSL, entry);
-    gpu.launch(kernel, &p, &bufs, groups);
+    candidates[pick]
+}
+
+/// The index of the fastest candidate on scratch operands shaped like the
+/// product (best of two timed runs each, after one that builds the
+/// pipeline); `None` when the scratch cannot be allocated.
+fn fastest(gpu: &mut GpuBackend, s: &MatmulSpec, candidates: &[GemmKernel]) -> Option<usize> {
+    let [ea, eb, ec] = s.extents();
+    let (a, b, c) = (
+        gpu.alloc_words(ea).ok()?,
+        gpu.alloc_words(eb).ok()?,
+        gpu.alloc_words(ec).ok()?,
+    );
+    let p = params(s, 0, [&a, &b, &c, &c, &c]);
+    gpu.flush_all();
+    let mut best = (std::time::Duration::MAX, 0);
+    for (i, &kernel) in candidates.iter().enumerate() {
+        dispatch(gpu, kernel, s, &p, [&a, &b, &c, &c, &c]);
+        gpu.flush_all();
+        for _ in 0..2 {
+            dispatch(gpu, kernel, s, &p, [&a, &b, &c, &c, &c]);
+            let t = gpu.time_work();
+            if t < best.0 {
+                best = (t, i);
+            }
+        }
+    }
+    gpu.forget_buffers(&[&a, &b, &c]);
+    Some(best.1)
+}
+
+fn dispatch(
+    gpu: &mut GpuBackend,
+    kernel: GemmKernel,
+    s: &MatmulSpec,
+    p: &MatmulParams,
+    bufs: [&GpuBuf; 5],
+) {
+    let groups = kernel.groups(gpu, s);
+    let k = Kernel::new("matmul", MATMUL_WGSL, kernel.entry());
+    gpu.launch(k, p, &bufs, groups);
 }
 
 #[repr(C)]
@@ -583,6 +709,74 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    /// Every kernel that can run a product gives the same bits, so tuning
+    /// cannot change a result; a shape is tuned once and its pick kept.
+    #[test]
+    fn every_gemm_kernel_gives_the_same_bits_and_a_shape_is_tuned_once() {
+        use crate::engine::Memory;
+        let mut gpu = match GpuBackend::new() {
+            Ok(g) => g,
+            Err(e) => {
+                assert!(!crate::engine::gpu::require_gpu(), "{e}");
+                eprintln!("no GPU, skipped: {e}");
+                return;
+            }
+        };
+        let mut rng = rand::rngs::StdRng::seed_from_u64(5);
+        let cases = [
+            (1, 33, 72, 20, false, false, false),
+            (2, 64, 64, 64, false, false, true),
+            (1, 40, 24, 48, true, false, false),
+            (3, 17, 130, 9, false, true, false),
+        ];
+        for (batch, m, n, k, ta, tb, accumulate) in cases {
+            let mut s = MatmulSpec::new(m, n, k).batched(batch, false);
+            s.trans_a = ta;
+            s.trans_b = tb;
+            s.accumulate = accumulate;
+            let [ea, eb, ec] = s.extents();
+            let mut draw = |len: usize| -> Vec<f32> {
+                (0..len).map(|_| rng.random_range(-1.0..1.0)).collect()
+            };
+            let (a0, b0, c0) = (draw(ea), draw(eb), draw(ec));
+            let (a, b, c) = (
+                gpu.alloc(ea).unwrap(),
+                gpu.alloc(eb).unwrap(),
+                gpu.alloc(ec).unwrap(),
+            );
+            gpu.write_f32(&a, &a0);
+            gpu.write_f32(&b, &b0);
+            let p = params(&s, accumulate as u32, [&a, &b, &c, &c, &c]);
+            let aligned = vec4_aligned(&s, &p);
+            let candidates = GemmKernel::candidates(&s, aligned, gpu.workgroup as usize);
+            assert!(candidates.len() >= 2, "{s:?}");
+            let mut results = Vec::new();
+            for &kernel in &candidates {
+                gpu.write_f32(&c, &c0);
+                dispatch(&mut gpu, kernel, &s, &p, [&a, &b, &c, &c, &c]);
+                results.push(gpu.read_u32(&c));
+            }
+            for (kernel, r) in candidates.iter().zip(&results) {
+                assert_eq!(
+                    r, &results[0],
+                    "{kernel:?} against {:?}, {s:?}",
+                    candidates[0]
+                );
+            }
+            gpu.tuned.clear();
+            gpu.write_f32(&c, &c0);
+            launch(&mut gpu, &s, &a, &b, &c);
+            assert_eq!(gpu.read_u32(&c), results[0], "tuned {s:?}");
+            assert_eq!(gpu.tuned.len(), 1, "{s:?}");
+            assert!(*gpu.tuned.values().next().unwrap() < candidates.len());
+            let before = gpu.counts();
+            launch(&mut gpu, &s, &a, &b, &c);
+            gpu.flush();
+            let ran = gpu.counts() - before;
+            assert_eq!((ran.dispatches, ran.submits), (1, 1), "no second tuning");
         }
     }
 }
