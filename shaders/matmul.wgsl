@@ -5,7 +5,10 @@
 // 3: extra = the sum with bias, saved for the backward pass, and C = gelu).
 // Three kernels, all register-tiled without workgroup memory, so no
 // barrier is needed: `matmul` (wide C), `matmul_flat` (narrow C) and
-// `matmul_vec4` (aligned operands). In `matmul`, a workgroup of WG lanes
+// `matmul_vec4` (aligned operands), each also as `..._fused`, which
+// applies the epilogue. The plain ones must not contain it even behind a
+// branch: on lavapipe its stores to `extra` halved the vec4 kernel's speed
+// (64³: 2.6 against 5.0 GFLOP/s; 1024³: 5.5–7 against 11.5–16.6). In `matmul`, a workgroup of WG lanes
 // computes TM rows by WG*TN columns of C. Rows come
 // from the workgroup id, so the loads of A are the same address in every
 // lane (a broadcast; on CPU drivers such as lavapipe a scalar load), and
@@ -54,12 +57,17 @@ fn epilogue(col: u32, e: u32, x_in: f32) -> f32 {
 // accumulator stays in a register.
 @compute @workgroup_size(WG)
 fn matmul(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
-    block(wid.z, wid.y * 4u, wid.x * WG * 4u + lid.x, WG);
+    block(wid.z, wid.y * 4u, wid.x * WG * 4u + lid.x, WG, false);
+}
+
+@compute @workgroup_size(WG)
+fn matmul_fused(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+    block(wid.z, wid.y * 4u, wid.x * WG * 4u + lid.x, WG, true);
 }
 
 // Rows row0..row0+3 by columns col0 + j*step (j < 4) of C in one lane:
 // 4 loads of A and 4 of B feed 16 multiply-adds per step of k.
-fn block(batch: u32, row0: u32, col0: u32, step: u32) {
+fn block(batch: u32, row0: u32, col0: u32, step: u32, fused: bool) {
     let a_base = p.a_off + batch * p.a_bs;
     let b_base = p.b_off + batch * p.b_bs;
     // Rows and columns past the edge read a valid neighbour; their results
@@ -87,13 +95,13 @@ fn block(batch: u32, row0: u32, col0: u32, step: u32) {
         acc2 = fma(vec4<f32>(a[ra2 + ak]), bv, acc2);
         acc3 = fma(vec4<f32>(a[ra3 + ak]), bv, acc3);
     }
-    store_row(batch, row0, col0, step, acc0);
-    store_row(batch, row0 + 1u, col0, step, acc1);
-    store_row(batch, row0 + 2u, col0, step, acc2);
-    store_row(batch, row0 + 3u, col0, step, acc3);
+    store_row(batch, row0, col0, step, acc0, fused);
+    store_row(batch, row0 + 1u, col0, step, acc1, fused);
+    store_row(batch, row0 + 2u, col0, step, acc2, fused);
+    store_row(batch, row0 + 3u, col0, step, acc3, fused);
 }
 
-fn store_row(batch: u32, row: u32, col0: u32, step: u32, v: vec4<f32>) {
+fn store_row(batch: u32, row: u32, col0: u32, step: u32, v: vec4<f32>, fused: bool) {
     if (row >= p.m) {
         return;
     }
@@ -106,7 +114,10 @@ fn store_row(batch: u32, row: u32, col0: u32, step: u32, v: vec4<f32>) {
             if ((p.mode & 1u) != 0u) {
                 x += c[at];
             }
-            c[at] = epilogue(col, p.extra_off + at - p.c_off, x);
+            if (fused) {
+                x = epilogue(col, p.extra_off + at - p.c_off, x);
+            }
+            c[at] = x;
         }
     }
 }
@@ -123,7 +134,17 @@ fn matmul_flat(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
     if (t >= col_blocks * ((p.m + 3u) / 4u)) {
         return;
     }
-    block(gid.z, (t / col_blocks) * 4u, (t % col_blocks) * 4u, 1u);
+    block(gid.z, (t / col_blocks) * 4u, (t % col_blocks) * 4u, 1u, false);
+}
+
+@compute @workgroup_size(WG)
+fn matmul_flat_fused(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let t = linear_index(gid, nwg);
+    let col_blocks = (p.n + 3u) / 4u;
+    if (t >= col_blocks * ((p.m + 3u) / 4u)) {
+        return;
+    }
+    block(gid.z, (t / col_blocks) * 4u, (t % col_blocks) * 4u, 1u, true);
 }
 
 // The aligned fast path: A and B untransposed, k a multiple of 4, n a
@@ -153,6 +174,15 @@ fn fma_row(x: vec4<f32>, b: array<vec4<f32>, 8>, lo: vec4<f32>, hi: vec4<f32>) -
 
 @compute @workgroup_size(WG)
 fn matmul_vec4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+    vec4_block(gid, wid, false);
+}
+
+@compute @workgroup_size(WG)
+fn matmul_vec4_fused(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+    vec4_block(gid, wid, true);
+}
+
+fn vec4_block(gid: vec3<u32>, wid: vec3<u32>, fused: bool) {
     let n4 = p.n / 4u;
     if (gid.x * 2u >= n4) {
         return;
@@ -194,7 +224,7 @@ fn matmul_vec4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup
                 lo += c4[at];
                 hi += c4[at + 1u];
             }
-            if ((p.mode >> 1u) != EPILOGUE_NONE) {
+            if (fused) {
                 // Word by word: bias and extra need not be vec4-aligned.
                 let col = gid.x * 8u;
                 let e = p.extra_off + at * 4u - p.c_off;

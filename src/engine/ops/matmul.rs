@@ -358,7 +358,7 @@ fn params(s: &MatmulSpec, mode: u32, bufs: [&GpuBuf; 5]) -> MatmulParams {
 /// Binds A, B, C, bias and extra (the last two are C when unused).
 fn launch_with(gpu: &mut GpuBackend, s: &MatmulSpec, mode: u32, bufs: [&GpuBuf; 5]) {
     let p = params(s, mode, bufs);
-    let kernel = choose(gpu, s, vec4_aligned(s, &p));
+    let kernel = choose(gpu, s, &p, vec4_aligned(s, &p));
     dispatch(gpu, kernel, s, &p, bufs);
 }
 
@@ -390,11 +390,16 @@ impl GemmKernel {
         c
     }
 
-    fn entry(self) -> &'static str {
-        match self {
-            GemmKernel::Wide => "matmul",
-            GemmKernel::Flat => "matmul_flat",
-            GemmKernel::Vec4 => "matmul_vec4",
+    /// The entry point; `fused` ones apply an epilogue (the plain ones
+    /// leave it out entirely, which is what makes them fast).
+    fn entry(self, fused: bool) -> &'static str {
+        match (self, fused) {
+            (GemmKernel::Wide, false) => "matmul",
+            (GemmKernel::Flat, false) => "matmul_flat",
+            (GemmKernel::Vec4, false) => "matmul_vec4",
+            (GemmKernel::Wide, true) => "matmul_fused",
+            (GemmKernel::Flat, true) => "matmul_flat_fused",
+            (GemmKernel::Vec4, true) => "matmul_vec4_fused",
         }
     }
 
@@ -424,7 +429,7 @@ const TUNED_WORK: usize = 1 << 15;
 /// The kernel for a product: the rule's for small products or with tuning
 /// off; otherwise the fastest of the candidates, measured once per shape on
 /// this adapter (scratch operands, the recorded work flushed first).
-fn choose(gpu: &mut GpuBackend, s: &MatmulSpec, aligned: bool) -> GemmKernel {
+fn choose(gpu: &mut GpuBackend, s: &MatmulSpec, p: &MatmulParams, aligned: bool) -> GemmKernel {
     let candidates = GemmKernel::candidates(s, aligned, gpu.workgroup as usize);
     if !gpu.tuning || candidates.len() < 2 || s.batch * s.m * s.n * s.k < TUNED_WORK {
         return candidates[0];
@@ -454,7 +459,7 @@ fn choose(gpu: &mut GpuBackend, s: &MatmulSpec, aligned: bool) -> GemmKernel {
     let pick = match gpu.tuned.get(&key) {
         Some(&i) => i,
         None => {
-            let i = fastest(gpu, s, &candidates).unwrap_or(0);
+            let i = fastest(gpu, s, p.mode, &candidates).unwrap_or(0);
             gpu.tuned.insert(key, i);
             i
         }
@@ -463,32 +468,56 @@ fn choose(gpu: &mut GpuBackend, s: &MatmulSpec, aligned: bool) -> GemmKernel {
 }
 
 /// The index of the fastest candidate on scratch operands shaped like the
-/// product (best of two timed runs each, after one that builds the
-/// pipeline); `None` when the scratch cannot be allocated.
-fn fastest(gpu: &mut GpuBackend, s: &MatmulSpec, candidates: &[GemmKernel]) -> Option<usize> {
+/// product, with its epilogue (bias and extra read from C's scratch): the
+/// best of two timings of three dispatches each, after one dispatch that
+/// builds the pipeline. Another kernel replaces the rule's only when it is
+/// [`TUNED_MARGIN`] faster, so noise cannot flip a choice. `None` when the
+/// scratch cannot be allocated.
+fn fastest(
+    gpu: &mut GpuBackend,
+    s: &MatmulSpec,
+    mode: u32,
+    candidates: &[GemmKernel],
+) -> Option<usize> {
     let [ea, eb, ec] = s.extents();
     let (a, b, c) = (
         gpu.alloc_words(ea).ok()?,
         gpu.alloc_words(eb).ok()?,
         gpu.alloc_words(ec).ok()?,
     );
-    let p = params(s, 0, [&a, &b, &c, &c, &c]);
+    let p = params(s, mode, [&a, &b, &c, &c, &c]);
     gpu.flush_all();
-    let mut best = (std::time::Duration::MAX, 0);
-    for (i, &kernel) in candidates.iter().enumerate() {
-        dispatch(gpu, kernel, s, &p, [&a, &b, &c, &c, &c]);
-        gpu.flush_all();
-        for _ in 0..2 {
+    let times: Vec<std::time::Duration> = candidates
+        .iter()
+        .map(|&kernel| {
             dispatch(gpu, kernel, s, &p, [&a, &b, &c, &c, &c]);
-            let t = gpu.time_work();
-            if t < best.0 {
-                best = (t, i);
-            }
-        }
-    }
+            gpu.flush_all();
+            (0..2)
+                .map(|_| {
+                    for _ in 0..3 {
+                        dispatch(gpu, kernel, s, &p, [&a, &b, &c, &c, &c]);
+                    }
+                    gpu.time_work()
+                })
+                .min()
+                .expect("two timings")
+        })
+        .collect();
     gpu.forget_buffers(&[&a, &b, &c]);
-    Some(best.1)
+    let (best, t) = times
+        .iter()
+        .enumerate()
+        .min_by_key(|(_, t)| **t)
+        .expect("candidates");
+    Some(if t.as_secs_f64() * TUNED_MARGIN < times[0].as_secs_f64() {
+        best
+    } else {
+        0
+    })
 }
+
+/// How much faster than the rule's kernel another must measure to be chosen.
+const TUNED_MARGIN: f64 = 1.15;
 
 fn dispatch(
     gpu: &mut GpuBackend,
@@ -498,7 +527,8 @@ fn dispatch(
     bufs: [&GpuBuf; 5],
 ) {
     let groups = kernel.groups(gpu, s);
-    let k = Kernel::new("matmul", MATMUL_WGSL, kernel.entry());
+    let fused = p.mode >> 1 != 0;
+    let k = Kernel::new("matmul", MATMUL_WGSL, kernel.entry(fused));
     gpu.launch(k, p, &bufs, groups);
 }
 
