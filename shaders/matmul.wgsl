@@ -129,22 +129,21 @@ fn store_row(batch: u32, row: u32, col0: u32, step: u32, v: vec4<f32>, fused: bo
 // whatever n is. Batch is the grid's z.
 @compute @workgroup_size(WG)
 fn matmul_flat(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let t = linear_index(gid, nwg);
-    let col_blocks = (p.n + 3u) / 4u;
-    if (t >= col_blocks * ((p.m + 3u) / 4u)) {
-        return;
-    }
-    block(gid.z, (t / col_blocks) * 4u, (t % col_blocks) * 4u, 1u, false);
+    flat_block(gid, nwg, false);
 }
 
 @compute @workgroup_size(WG)
 fn matmul_flat_fused(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    flat_block(gid, nwg, true);
+}
+
+fn flat_block(gid: vec3<u32>, nwg: vec3<u32>, fused: bool) {
     let t = linear_index(gid, nwg);
     let col_blocks = (p.n + 3u) / 4u;
     if (t >= col_blocks * ((p.m + 3u) / 4u)) {
         return;
     }
-    block(gid.z, (t / col_blocks) * 4u, (t % col_blocks) * 4u, 1u, true);
+    block(gid.z, (t / col_blocks) * 4u, (t % col_blocks) * 4u, 1u, fused);
 }
 
 // The aligned fast path: A and B untransposed, k a multiple of 4, n a
