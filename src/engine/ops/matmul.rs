@@ -434,27 +434,20 @@ fn choose(gpu: &mut GpuBackend, s: &MatmulSpec, p: &MatmulParams, aligned: bool)
     if !gpu.tuning || candidates.len() < 2 || s.batch * s.m * s.n * s.k < TUNED_WORK {
         return candidates[0];
     }
-    let shape = [
-        s.batch,
-        s.m,
-        s.n,
-        s.k,
-        s.trans_a as usize,
-        s.trans_b as usize,
-    ]
-    .map(|x| x as u32);
+    // One choice per shape, layout and epilogue.
     let key = (
         "matmul",
         [
-            shape[0],
-            shape[1],
-            shape[2],
-            shape[3],
-            shape[4],
-            shape[5],
-            aligned as u32,
-            0,
-        ],
+            s.batch,
+            s.m,
+            s.n,
+            s.k,
+            s.trans_a as usize,
+            s.trans_b as usize,
+            aligned as usize,
+            p.mode as usize,
+        ]
+        .map(|x| x as u32),
     );
     let pick = match gpu.tuned.get(&key) {
         Some(&i) => i,
