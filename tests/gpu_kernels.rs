@@ -492,7 +492,7 @@ fn encoded_states(
         &[-2, -1, 0, 1, 2]
     };
     let n: usize = game.dims.iter().product();
-    let h_len = game.history * game.action_len() + 1;
+    let h_len = game.history_words_len();
     let (mut host, mut scratch) = (
         vec![0.0; batch * game.state_features()],
         vec![0.0; game.state_features()],

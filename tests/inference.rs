@@ -268,7 +268,7 @@ fn leaves_both_ways(
             .collect()
     };
     let (len, a) = (game.dims.iter().product::<usize>(), game.action_len());
-    let h = game.history * a + 1;
+    let h = game.history_words_len();
     let mut parents = vec![0; slots * len];
     let mut actions = vec![0; slots * a];
     let mut histories = vec![0; slots * h];

@@ -75,6 +75,11 @@ impl GameConfig {
         step as f32 / self.max_steps as f32
     }
 
+    /// Words of [`GameConfig::history_words`]: h actions and the scalar.
+    pub fn history_words_len(&self) -> usize {
+        self.history * self.action_len() + 1
+    }
+
     /// A state's history as the device encoding reads it
     /// (`engine::EncodeSpec`): the last h actions, most recent first, zero
     /// where the game is younger, then the step scalar's f32 bits.

@@ -259,20 +259,8 @@ pub fn timed(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::gpu::adapters::gpu_or_skip;
     use crate::problem::Decomposition;
-
-    /// The GPU backend, or None (said) when there is no adapter; with
-    /// TENSORSEARCH_REQUIRE_GPU=1 a missing adapter fails.
-    fn gpu_or_skip() -> Option<GpuBackend> {
-        match GpuBackend::new() {
-            Ok(g) => Some(g),
-            Err(e) => {
-                assert!(!crate::engine::gpu::require_gpu(), "{e}");
-                eprintln!("no GPU, skipped: {e}");
-                None
-            }
-        }
-    }
 
     /// `export --lang wgsl` with the engine's GEMM between its stages
     /// multiplies like sgemm, on the GPU (AlphaTensor's 3x3x3 rank 23,

@@ -178,7 +178,7 @@ impl StateBatch {
             scratch: vec![0.0; game.state_features()],
             parents: vec![0; device * state_len],
             actions: vec![0; device * game.action_len()],
-            histories: vec![0; device * (game.history * game.action_len() + 1)],
+            histories: vec![0; device * game.history_words_len()],
         }
     }
 

@@ -10,6 +10,20 @@ pub fn require_gpu() -> bool {
     std::env::var(REQUIRE_GPU_ENV).is_ok_and(|v| v == "1")
 }
 
+/// For the crate's unit tests: the GPU backend, or None (said) when there
+/// is no adapter; with TENSORSEARCH_REQUIRE_GPU=1 a missing adapter fails.
+#[cfg(test)]
+pub(crate) fn gpu_or_skip() -> Option<super::GpuBackend> {
+    match super::GpuBackend::new() {
+        Ok(g) => Some(g),
+        Err(e) => {
+            assert!(!require_gpu(), "{e}");
+            eprintln!("no GPU, skipped: {e}");
+            None
+        }
+    }
+}
+
 /// A new wgpu instance on the native compute backends (Vulkan, Metal, DX12);
 /// `WGPU_BACKEND` and the other wgpu variables still apply.
 pub fn instance() -> wgpu::Instance {

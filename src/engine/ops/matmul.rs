@@ -740,13 +740,8 @@ mod tests {
     #[test]
     fn every_gemm_kernel_gives_the_same_bits_and_a_shape_is_tuned_once() {
         use crate::engine::Memory;
-        let mut gpu = match GpuBackend::new() {
-            Ok(g) => g,
-            Err(e) => {
-                assert!(!crate::engine::gpu::require_gpu(), "{e}");
-                eprintln!("no GPU, skipped: {e}");
-                return;
-            }
+        let Some(mut gpu) = crate::engine::gpu::adapters::gpu_or_skip() else {
+            return;
         };
         let mut rng = rand::rngs::StdRng::seed_from_u64(5);
         let cases = [
