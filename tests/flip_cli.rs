@@ -239,7 +239,8 @@ fn adaptive_limits_are_the_default_and_kept_on_resume() {
 
 /// Symmetric walks: 3x3x3 under C3 from two cubes reaches Laderman's
 /// rank 23 with a scheme the group keeps; 2x2x2 from one cube reaches 7
-/// and lifts to Z; a resume keeps the symmetry; what cannot keep one is
+/// and lifts to Z; 4x4x4 under C6 from one cube reaches 49 with a scheme
+/// C6 keeps; a resume keeps the symmetry; what cannot keep one is
 /// refused in one line before anything is written.
 #[test]
 fn symmetric_walks_reach_23_and_7_with_invariant_schemes_that_lift() {
@@ -247,11 +248,12 @@ fn symmetric_walks_reach_23_and_7_with_invariant_schemes_that_lift() {
     use tensorsearch::flip::symmetric::{SymmetricWalker, Symmetry};
     use tensorsearch::problem::json;
     let dir = temp_dir("flip-symmetric");
-    let invariant = |path: &Path| {
+    let invariant_under = |path: &Path, symmetry: Symmetry| {
         let d = json::read_file(path).unwrap().remove(0);
         let s = Z2Scheme::from_decomposition(&d).unwrap();
-        SymmetricWalker::new(&s, Symmetry::C3, 0).is_ok()
+        SymmetricWalker::new(&s, symmetry, 0).is_ok()
     };
+    let invariant = |path: &Path| invariant_under(path, Symmetry::C3);
     let out = dir.join("333");
     let o = out.to_str().unwrap();
     let r = run(
@@ -318,6 +320,32 @@ fn symmetric_walks_reach_23_and_7_with_invariant_schemes_that_lift() {
     let v = run(&["verify", "--field", "z", lifted.to_str().unwrap()], &[]);
     assert_eq!(v.code, 0, "{}{}", v.stdout, v.stderr);
 
+    let out = dir.join("444");
+    let o = out.to_str().unwrap();
+    let r = run(
+        &[
+            "flip",
+            "4x4x4",
+            "--symmetry",
+            "c6",
+            "--from",
+            "cubes:1111",
+            "--target",
+            "49",
+            "--time",
+            "60s",
+            "--threads",
+            "1",
+            "--out",
+            o,
+        ],
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("best rank 49"), "{}", r.stdout);
+    assert!(verifies(&out.join("best.json")).contains("rank 49: ok"));
+    assert!(invariant_under(&out.join("best.json"), Symmetry::C6));
+
     let bad = dir.join("bad");
     let b = bad.to_str().unwrap();
     for (args, said) in [
@@ -328,7 +356,11 @@ fn symmetric_walks_reach_23_and_7_with_invariant_schemes_that_lift() {
         ),
         (
             vec!["3x3x3", "--symmetry", "s3"],
-            "--symmetry s3 is not walked yet",
+            "--symmetry s3 is not walked (",
+        ),
+        (
+            vec!["5x5x5", "--symmetry", "c6", "--from", "cubes:11000,00111"],
+            "cubes: groups must map onto groups",
         ),
         (
             vec!["3x3x3", "--symmetry", "c3", "--device", "gpu"],

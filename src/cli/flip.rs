@@ -23,12 +23,6 @@ use tensorsearch::problem::formats::Format;
 use tensorsearch::problem::{reference, Field};
 use tensorsearch::run::Stop;
 
-/// The plateau of symmetric walks: at 5x5x5 under C3, one walk of 15 s
-/// reached 99, 99, 105, 105 with it (seeds 0 to 3) against 102, 108,
-/// 105, 102 with the plain walk's 50,000, and a pool 99 against 102 in
-/// two minutes.
-const SYMMETRIC_PLATEAU: u64 = 16_000;
-
 /// The most schemes a pool may keep at one rank.
 const MAX_POOL: usize = 100_000;
 
@@ -93,7 +87,7 @@ pub struct FlipArgs {
     /// The format of the --from files (json, fmm-json, maple, exp, tfg, npz, cpd-txt, cpd-npy); by default their content and extension tell.
     #[arg(long, value_parser = format_arg())]
     pub format: Option<Format>,
-    /// Walk only schemes invariant under a group, moving whole orbits of terms: c3, the cyclic shift of the three factors (square shapes over z2, CPU). The diagonal products are fixed cubes; `--from cubes:…` groups them.
+    /// Walk only schemes invariant under a group, moving whole orbits of terms (square shapes over z2, CPU): c3, the cyclic shift of the three factors, or c6, the shift and the 180-degree turn of every matrix. The diagonal products are fixed cubes; `--from cubes:…` groups them (for c6, into groups that the turn i -> n+1-i maps onto groups).
     #[arg(long)]
     pub symmetry: Option<Symmetry>,
     /// Share the pool with workers on any machine through Redis: redis://HOST:PORT/NAME (NAME keeps runs apart). Improvements go out at once; the others' lower schemes are verified and taken within a second or so.
@@ -279,27 +273,20 @@ fn fresh(args: &FlipArgs) -> Result<FlipSettings> {
         .ok_or_else(|| anyhow!("give a SHAPE such as 3x3x3 (or --resume DIR)"))?;
     // An unsupported shape is refused where the start scheme is made.
     let shape = parse_shape(text)?;
-    let defaults = PoolSettings::default();
+    // Symmetric walks have defaults of their own (measured at 5x5x5).
+    let defaults = PoolSettings::for_symmetry(args.symmetry.unwrap_or_default());
     let pool = PoolSettings {
         pool_size: args.pool.unwrap_or(defaults.pool_size),
         path_limit: args.path_limit.unwrap_or(defaults.path_limit),
-        // Symmetric walks leave plateaus sooner (measured at 5x5x5).
-        plateau: args.plateau.unwrap_or(match args.symmetry {
-            Some(Symmetry::C3) => SYMMETRIC_PLATEAU,
-            _ => defaults.plateau,
-        }),
+        plateau: args.plateau.unwrap_or(defaults.plateau),
         general_reduction: args
             .reduction
             .map_or(defaults.general_reduction, |r| r == Reduction::General),
-        symmetry: args.symmetry.unwrap_or_default(),
         slack: args.slack.unwrap_or(defaults.slack),
         draws: args.prefer_reductions.unwrap_or(defaults.draws),
-        // Symmetric walks keep fixed limits: at 5x5x5 under C3, seeds 1–3,
-        // 6 minutes, fixed ones reached 93, 99, 99 and adaptive 102, 99, 99.
-        adaptive: match args.limits {
-            Some(limits) => limits == Limits::Adaptive,
-            None => args.symmetry.is_none(),
-        },
+        adaptive: args
+            .limits
+            .map_or(defaults.adaptive, |limits| limits == Limits::Adaptive),
         ..defaults
     };
     pool.check()?;

@@ -56,6 +56,15 @@ pub trait Factor:
         self.add(other.neg())
     }
 
+    /// The first `len` coefficients in reverse order (coefficient i
+    /// becomes len − 1 − i; the rest are zero): for an n×n matrix held
+    /// row-major with len = n², the matrix turned by 180°, J·X·J with J
+    /// the exchange matrix.
+    fn reversed(self, len: usize) -> Self {
+        let ints: Vec<i64> = (0..len).map(|i| self.get(len - 1 - i)).collect();
+        Self::from_ints(&ints).expect("the same coefficients fit")
+    }
+
     /// A linear dependence among the first [`MAX_DEPENDENCE`] of `vs`: `(k, members,
     /// negated)` with vs[k] = Σ ±vs[i] over the bits i of `members` (none
     /// of them k), vs[i] taken negated where `negated` has bit i; None when
@@ -119,6 +128,14 @@ pub trait Factor:
     }
 }
 
+/// The lowest `n` bits set (n ≤ 64).
+fn low_bits(n: usize) -> u64 {
+    match n {
+        64.. => u64::MAX,
+        _ => (1u64 << n) - 1,
+    }
+}
+
 /// Over Z2: bit i is coefficient i.
 impl Factor for u64 {
     const FIELD: Field = Field::Z2;
@@ -147,6 +164,12 @@ impl Factor for u64 {
     }
     fn packed(self, _len: usize) -> u64 {
         self
+    }
+    fn reversed(self, len: usize) -> Self {
+        match len {
+            0 => 0,
+            _ => (self & low_bits(len)).reverse_bits() >> (64 - len),
+        }
     }
     fn from_ints(xs: &[i64]) -> Option<Self> {
         Some(
@@ -239,6 +262,36 @@ impl<const W: usize> Factor for Wide<W> {
     }
     fn packed(self, _len: usize) -> u64 {
         self.0[0]
+    }
+    fn reversed(self, len: usize) -> Self {
+        assert!(
+            len <= 64 * W,
+            "a factor holds at most {} coefficients",
+            64 * W
+        );
+        // Reversing all 64·W bits takes bit i to 64·W − 1 − i; shifting
+        // the whole right by 64·W − len then takes it to len − 1 − i.
+        let mut all = [0u64; W];
+        for (k, word) in all.iter_mut().enumerate() {
+            let source = W - 1 - k;
+            let kept = len.saturating_sub(64 * source).min(64);
+            *word = (self.0[source] & low_bits(kept)).reverse_bits();
+        }
+        let shift = 64 * W - len;
+        let (words, bits) = (shift / 64, shift % 64);
+        let mut out = [0u64; W];
+        for (k, o) in out.iter_mut().enumerate() {
+            let Some(&lo) = all.get(k + words) else {
+                break;
+            };
+            *o = lo >> bits;
+            if bits > 0 {
+                if let Some(&hi) = all.get(k + words + 1) {
+                    *o |= hi << (64 - bits);
+                }
+            }
+        }
+        Wide(out)
     }
     fn from_ints(xs: &[i64]) -> Option<Self> {
         if xs.len() > 64 * W {
@@ -472,6 +525,33 @@ mod tests {
         let wide: Vec<Wide<2>> = rows.iter().map(|r| w(r)).collect();
         assert_eq!(Factor::dependence(&narrow), Factor::dependence(&wide));
         assert!(Factor::dependence(&wide).is_some());
+    }
+
+    /// The fast reversals of the Z2 factors equal coefficient-by-coefficient
+    /// reversal, at every length their words hold.
+    fn reversal_is_coefficient_order_reversed<F: Factor>(seed: u64) {
+        let mut rng = crate::flip::rng::XorShift::new(seed);
+        for len in 1..=F::MAX_COEFFS {
+            let ints: Vec<i64> = (0..len).map(|_| (rng.next_u64() & 1) as i64).collect();
+            let f = F::from_ints(&ints).unwrap();
+            let back: Vec<i64> = (0..F::MAX_COEFFS).map(|i| f.reversed(len).get(i)).collect();
+            let mut want: Vec<i64> = ints.iter().rev().copied().collect();
+            want.resize(F::MAX_COEFFS, 0);
+            assert_eq!(back, want, "length {len}");
+            assert_eq!(f.reversed(len).reversed(len), f);
+        }
+    }
+
+    #[test]
+    fn reversals_turn_the_coefficients_around() {
+        reversal_is_coefficient_order_reversed::<u64>(1);
+        reversal_is_coefficient_order_reversed::<Wide<2>>(2);
+        reversal_is_coefficient_order_reversed::<Wide<4>>(3);
+        // A 2x2 matrix turned by 180°: [[1, 1], [0, 0]] becomes [[0, 0], [1, 1]].
+        let m = <u64 as Factor>::from_ints(&[1, 1, 0, 0]).unwrap();
+        assert_eq!(ints(m.reversed(4), 4), vec![0, 0, 1, 1]);
+        let t = Ternary::from_ints(&[1, 0, -1]).unwrap();
+        assert_eq!(ints(t.reversed(3), 3), vec![-1, 0, 1]);
     }
 
     #[test]
