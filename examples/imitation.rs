@@ -3,11 +3,12 @@
 //! the standard basis every 10 steps; prints the learner step at which it
 //! first plays the game back, per seed.
 //!
-//!     cargo run --release --example imitation -- [z|z2] [seeds] [max steps] [lr] [FILE] [preset]
+//!     cargo run --release --example imitation -- [z|z2] [seeds] [max steps] [lr] [FILE] [preset] [in-order share]
 //!
 //! With FILE (a verified scheme, e.g. a run's `best.json`; `strassen` for
 //! the default), that scheme's game is imitated instead of Strassen's;
-//! `preset` is the model (tiny unless given).
+//! `preset` is the model (tiny unless given); `in-order share` the share
+//! of positions played back in the game's own order (0 unless given).
 
 use tensorsearch::engine::cpu::CpuBackend;
 use tensorsearch::game::GameConfig;
@@ -25,6 +26,7 @@ fn main() -> anyhow::Result<()> {
     let max_steps: u32 = arg(3, "3000").parse()?;
     let lr: f32 = arg(4, "3e-3").parse()?;
     let preset = arg(6, "tiny");
+    let in_order: f64 = arg(7, "0").parse()?;
     let scheme = match args.get(5).filter(|f| *f != "strassen") {
         Some(file) => {
             let d = tensorsearch::problem::json::read_file(std::path::Path::new(file))?.remove(0);
@@ -49,6 +51,7 @@ fn main() -> anyhow::Result<()> {
             seed,
             max_steps,
             check_every: 10 * (rank as u32 / 7).max(1),
+            in_order,
         };
         let t0 = std::time::Instant::now();
         let r = steps_to_imitate(&mut CpuBackend::new(), &game, &best, &cfg)?;

@@ -24,7 +24,7 @@ fn strassen_game(game: &GameConfig) -> BestGame {
 fn one_rank_seven_game_is_played_back_within_hundreds_of_steps() {
     let shape = Shape::new(2, 2, 2).unwrap();
     // Measured over seeds 0..5 (examples/imitation.rs): 270 to 430 steps
-    // over Z2, 220 to 390 over Z.
+    // over Z2, 220 to 390 over Z, in random orders.
     for field in [Field::Z2, Field::Z] {
         let game = GameConfig::new(shape, field, 1, 7);
         let best = strassen_game(&game);
@@ -35,6 +35,7 @@ fn one_rank_seven_game_is_played_back_within_hundreds_of_steps() {
             seed: 0,
             max_steps: 1000,
             check_every: 10,
+            in_order: 0.0,
         };
         let r = steps_to_imitate(&mut CpuBackend::new(), &game, &best, &cfg).unwrap();
         let at = r.at_step.unwrap_or_else(|| {
@@ -44,6 +45,18 @@ fn one_rank_seven_game_is_played_back_within_hundreds_of_steps() {
             )
         });
         assert!(at >= 10, "{field}: an untrained network cannot play it");
+        // In its own order the game shows 7 positions instead of up to
+        // 2^7 residuals: measured 30 to 60 steps over Z2 (seeds 0..5).
+        let in_order = Imitation {
+            in_order: 1.0,
+            ..cfg.clone()
+        };
+        let r = steps_to_imitate(&mut CpuBackend::new(), &game, &best, &in_order).unwrap();
+        let fast = r.at_step.expect("played back in its own order");
+        assert!(
+            fast < at && fast <= 150,
+            "{field}: {fast} steps in order against {at} in random orders"
+        );
     }
 }
 
@@ -61,6 +74,7 @@ fn a_game_that_is_not_solved_is_refused() {
         seed: 0,
         max_steps: 1,
         check_every: 1,
+        in_order: 0.0,
     };
     let e = steps_to_imitate(&mut CpuBackend::new(), &game, &best, &cfg).unwrap_err();
     assert!(e.to_string().contains("do not sum"), "{e}");

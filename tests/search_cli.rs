@@ -151,6 +151,10 @@ fn self_play_and_flips_are_tracked_apart() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     let s = state(&dir);
     assert_eq!(s["best_rank"], 7);
+    // Beside flips the batch leans on their schemes, in their own order.
+    let settings = &s["settings"];
+    assert_eq!(settings["mix"]["best"], 0.6, "{settings}");
+    assert_eq!(settings["best_in_order"], 1.0, "{settings}");
     let found: Vec<String> = fs::read_dir(dir.join("found"))
         .unwrap()
         .map(|f| f.unwrap().file_name().to_string_lossy().into_owned())
@@ -297,6 +301,9 @@ fn the_symmetry_levers_run_are_saved_and_resume_with_the_run() {
     assert_eq!(settings["symmetry_views"], 2, "{settings}");
     assert_eq!(settings["explore_symmetric"], 16, "{settings}");
     assert_eq!(settings["orbit_demos"], 0.5, "{settings}");
+    // Pure AlphaTensor keeps its batch: best games in random orders.
+    assert_eq!(settings["mix"]["best"], 0.25, "{settings}");
+    assert_eq!(settings["best_in_order"], 0.0, "{settings}");
     // A resumed run keeps its levers: another value is refused.
     assert_clean_failure(
         &[
@@ -351,6 +358,7 @@ fn bad_search_options_get_one_clear_line() {
     for (flag, value) in [
         ("--orbit-demos", "1.5"),
         ("--orbit-demos", "NaN"),
+        ("--best-in-order", "1.5"),
         ("--symmetry-views", "65"),
         ("--explore-symmetric", "100000"),
     ] {

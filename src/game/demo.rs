@@ -100,11 +100,23 @@ impl Demonstration {
     pub fn random_example<R: Rng>(&self, rng: &mut R, cfg: &GameConfig) -> Example {
         let order = self.random_order(rng);
         let step = rng.random_range(0..order.len());
+        self.example_at(&order, cfg, step)
+    }
+
+    /// One position of the play-back in the factors' own order, drawn
+    /// uniformly: R positions in all, where a random order gives up to R!.
+    pub fn example_in_order<R: Rng>(&self, rng: &mut R, cfg: &GameConfig) -> Example {
+        let order: Vec<&Vec<i32>> = self.factors.iter().collect();
+        let step = rng.random_range(0..order.len());
+        self.example_at(&order, cfg, step)
+    }
+
+    fn example_at(&self, order: &[&Vec<i32>], cfg: &GameConfig, step: usize) -> Example {
         let mut residual = self.tensor.clone();
         for action in &order[..step] {
             cfg.subtract(&mut residual, action);
         }
-        position(&order, cfg, step, residual)
+        position(order, cfg, step, residual)
     }
 
     fn random_order<R: Rng>(&self, rng: &mut R) -> Vec<&Vec<i32>> {

@@ -25,6 +25,9 @@ pub struct Imitation {
     pub max_steps: u32,
     /// Learner steps between greedy plays.
     pub check_every: u32,
+    /// The share of positions played back in the game's own order
+    /// ([`Replay::best_in_order`]).
+    pub in_order: f64,
 }
 
 /// What the diagnosis saw.
@@ -58,6 +61,7 @@ pub fn steps_to_imitate<B: Backend>(
     )?;
     let mut player = GreedyPlayer::new(b, &net)?;
     let mut replay = Replay::new(1, 1);
+    replay.best_in_order = cfg.in_order;
     replay.offer_best(best.clone());
     let only_best = Mix {
         demonstrations: 0.0,

@@ -91,6 +91,11 @@ pub struct SearchSettings {
     /// it read 0).
     #[serde(default)]
     pub orbit_demos: f64,
+    /// Share of best-game positions played back in the game's own order
+    /// instead of a random one ([`Replay::best_in_order`]; runs from
+    /// before it read 0).
+    #[serde(default)]
+    pub best_in_order: f64,
     /// Learner batch size.
     pub batch: usize,
     pub lr: f32,
@@ -413,6 +418,7 @@ pub fn search<B: Backend>(
     };
     state.settings = Some(settings.clone());
     let mut replay = Replay::new(settings.replay_games, settings.best_games);
+    replay.best_in_order = settings.best_in_order;
     for g in std::mem::take(&mut state.best_games) {
         replay.offer_best(g);
     }

@@ -108,6 +108,10 @@ pub struct Replay {
     played_capacity: usize,
     pub best: Vec<BestGame>,
     best_capacity: usize,
+    /// The share of best-game positions played back in the game's own
+    /// order rather than a random one: a game of rank R then shows R
+    /// positions to learn, where random orders show up to 2^R residuals.
+    pub best_in_order: f64,
 }
 
 impl Replay {
@@ -117,6 +121,7 @@ impl Replay {
             played_capacity: played_capacity.max(1),
             best: Vec::new(),
             best_capacity: best_capacity.max(1),
+            best_in_order: 0.0,
         }
     }
 
@@ -219,6 +224,9 @@ impl Replay {
             tensor: g.tensor.clone(),
             factors: g.actions.clone(),
         };
+        if self.best_in_order > 0.0 && rng.random_bool(self.best_in_order.min(1.0)) {
+            return Some(demo.example_in_order(rng, cfg));
+        }
         let mut all = demo.examples(rng, cfg);
         let pick = rng.random_range(0..all.len());
         Some(all.swap_remove(pick))
@@ -264,4 +272,61 @@ pub fn mixed_batch<R: Rng>(
         })
         .collect();
     (batch_of(cfg, encoding, &examples), counts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::game::random_demonstration;
+    use crate::problem::{Field, Shape};
+    use rand::rngs::StdRng;
+    use rand::SeedableRng;
+
+    /// In-order play-back shows a game's own positions: after t moves the
+    /// residual is the tensor less its first t actions, the last action is
+    /// in the history and action t is the target. Random orders show
+    /// others.
+    #[test]
+    fn best_games_in_order_show_the_games_own_positions() {
+        let game = GameConfig::new(Shape::new(2, 3, 2).unwrap(), Field::Z, 1, 9);
+        let mut rng = StdRng::seed_from_u64(5);
+        let demo = random_demonstration(&mut rng, &game, 9, 0.5);
+        let best = BestGame {
+            rank: 9,
+            tensor: demo.tensor.clone(),
+            actions: demo.factors.clone(),
+        };
+        best.check(&game).unwrap();
+        let mut replay = Replay::new(1, 1);
+        replay.offer_best(best.clone());
+        let own_position = |e: &Example| {
+            let mut residual = best.tensor.clone();
+            for a in &best.actions[..e.step] {
+                game.subtract(&mut residual, a);
+            }
+            let last = match e.step {
+                0 => vec![0; game.action_len()],
+                t => best.actions[t - 1].clone(),
+            };
+            e.residual == residual && e.history[0] == last && e.action == best.actions[e.step]
+        };
+        for share in [1.0, 0.0] {
+            replay.best_in_order = share;
+            let drawn: Vec<Example> = (0..300)
+                .map(|_| replay.best_example(&mut rng, &game).unwrap())
+                .collect();
+            let own = drawn.iter().filter(|e| own_position(e)).count();
+            if share == 1.0 {
+                assert_eq!(own, drawn.len());
+                let steps: std::collections::HashSet<usize> =
+                    drawn.iter().map(|e| e.step).collect();
+                assert_eq!(steps.len(), 9, "every position is drawn");
+            } else {
+                assert!(
+                    own < drawn.len() / 2,
+                    "random orders: {own} of 300 in order"
+                );
+            }
+        }
+    }
 }
