@@ -473,8 +473,9 @@ fn table_writes_verified_schemes_and_a_table_that_agrees_with_them() {
             "table",
             "2x2x2",
             "2x2x3",
+            "3x3x3",
             "--time-per-shape",
-            "20s",
+            "120s",
             "--out",
             o,
         ],
@@ -482,17 +483,25 @@ fn table_writes_verified_schemes_and_a_table_that_agrees_with_them() {
     );
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     assert!(
-        r.stdout.contains("2 of 2 shapes at their best known rank"),
+        r.stdout.contains("3 of 3 shapes at their best known rank"),
         "{}",
         r.stdout
     );
     let table: serde_json::Value =
         serde_json::from_str(&fs::read_to_string(out.join("table.json")).unwrap()).unwrap();
     let rows = table["rows"].as_array().unwrap();
-    assert_eq!(rows.len(), 2);
-    for (row, (shape, known)) in rows.iter().zip([("2x2x2", 7), ("2x2x3", 11)]) {
+    assert_eq!(rows.len(), 3);
+    // Rows in the order given; 3x3x3 was walked first, and 2x2x3 started
+    // from its scheme.
+    let expected = [
+        ("2x2x2", 7, "plain, standard"),
+        ("2x2x3", 11, "plain, projected from 3x3x3"),
+        ("3x3x3", 23, "plain, standard"),
+    ];
+    for (row, (shape, known, walk)) in rows.iter().zip(expected) {
         assert_eq!(row["shape"], shape);
         assert_eq!(row["best_known"], known);
+        assert_eq!(row["walk"], walk);
         let rank = row["rank"].as_u64().unwrap();
         let file = out.join(row["file"].as_str().unwrap());
         assert!(
