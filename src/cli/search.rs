@@ -247,7 +247,7 @@ const PURE_MIX: Mix = Mix {
 
 /// The batch beside flip walks, which lean on the walks' schemes: at
 /// 3x3x3 over Z2 (one core, 10 minutes), self-play played rank 23 itself
-/// at 304 s and 454 s (seeds 1, 2) with this mix and best games in their
+/// at 304, 454 and 332 s (seeds 1 to 3) with this mix and best games in their
 /// own order, and solved no game with the pure mix or with this mix in
 /// random orders.
 const EXPERT_MIX: Mix = Mix {
