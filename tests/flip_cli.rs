@@ -254,32 +254,44 @@ fn symmetric_walks_reach_23_and_7_with_invariant_schemes_that_lift() {
         SymmetricWalker::new(&s, symmetry, 0).is_ok()
     };
     let invariant = |path: &Path| invariant_under(path, Symmetry::C3);
-    let out = dir.join("333");
+    // A symmetric walk on one thread from `cubes` to `target`, which it
+    // reaches with a scheme that verifies.
+    let walk = |shape: &str, symmetry: &str, cubes: &str, target: usize| {
+        let out = dir.join(shape);
+        let (from, target_arg) = (format!("cubes:{cubes}"), target.to_string());
+        let r = run(
+            &[
+                "flip",
+                shape,
+                "--symmetry",
+                symmetry,
+                "--from",
+                &from,
+                "--target",
+                &target_arg,
+                "--time",
+                "60s",
+                "--threads",
+                "1",
+                "--out",
+                out.to_str().unwrap(),
+            ],
+            &[],
+        );
+        assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+        assert!(
+            r.stdout.contains(&format!("best rank {target}")),
+            "{}",
+            r.stdout
+        );
+        let best = out.join("best.json");
+        assert!(verifies(&best).contains(&format!("rank {target}: ok")));
+        (r, out)
+    };
+    let (r, out) = walk("3x3x3", "c3", "101,010", 23);
     let o = out.to_str().unwrap();
-    let r = run(
-        &[
-            "flip",
-            "3x3x3",
-            "--symmetry",
-            "c3",
-            "--from",
-            "cubes:101,010",
-            "--target",
-            "23",
-            "--time",
-            "60s",
-            "--threads",
-            "1",
-            "--out",
-            o,
-        ],
-        &[],
-    );
-    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
-    assert!(r.stdout.contains("best rank 23"), "{}", r.stdout);
     // Symmetric walks keep fixed path limits unless asked.
     assert!(!r.stderr.contains("(adaptive:"), "{}", r.stderr);
-    assert!(verifies(&out.join("best.json")).contains("rank 23: ok"));
     assert!(invariant(&out.join("best.json")));
     assert_clean_failure(
         &["flip", "--resume", o, "--symmetry", "none"],
@@ -320,30 +332,7 @@ fn symmetric_walks_reach_23_and_7_with_invariant_schemes_that_lift() {
     let v = run(&["verify", "--field", "z", lifted.to_str().unwrap()], &[]);
     assert_eq!(v.code, 0, "{}{}", v.stdout, v.stderr);
 
-    let out = dir.join("444");
-    let o = out.to_str().unwrap();
-    let r = run(
-        &[
-            "flip",
-            "4x4x4",
-            "--symmetry",
-            "c6",
-            "--from",
-            "cubes:1111",
-            "--target",
-            "49",
-            "--time",
-            "60s",
-            "--threads",
-            "1",
-            "--out",
-            o,
-        ],
-        &[],
-    );
-    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
-    assert!(r.stdout.contains("best rank 49"), "{}", r.stdout);
-    assert!(verifies(&out.join("best.json")).contains("rank 49: ok"));
+    let (_, out) = walk("4x4x4", "c6", "1111", 49);
     assert!(invariant_under(&out.join("best.json"), Symmetry::C6));
 
     let bad = dir.join("bad");

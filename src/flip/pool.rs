@@ -95,6 +95,10 @@ impl Default for PoolSettings {
 /// two minutes.
 const SYMMETRIC_PLATEAU: u64 = 16_000;
 
+/// Doublings of an adaptive path limit: from `path_limit` / 16 (0) to
+/// `path_limit` · 16 (8).
+pub const STRETCHES: u32 = 8;
+
 impl PoolSettings {
     /// The defaults of walks that keep `symmetry` (the plain defaults for
     /// none): a shorter plateau, and fixed path limits, since at 5x5x5
@@ -112,13 +116,7 @@ impl PoolSettings {
             ..plain
         }
     }
-}
 
-/// Doublings of an adaptive path limit: from `path_limit` / 16 (0) to
-/// `path_limit` · 16 (8).
-pub const STRETCHES: u32 = 8;
-
-impl PoolSettings {
     /// Whether `scheme` may be a member: invariant under the symmetry.
     pub fn invariant<F: Factor>(&self, scheme: &Scheme<F>) -> Result<()> {
         match self.symmetry {

@@ -225,7 +225,7 @@ pub fn start_scheme<F: Factor>(
         return Scheme::standard(shape);
     }
     if let Some(spec) = from.strip_prefix("cubes:") {
-        if shape.n != shape.m || shape.m != shape.p {
+        if !shape.is_square() {
             bail!("--from cubes: is for square shapes, not {shape}");
         }
         return cube_start(shape.n, &parse_cubes(spec, shape.n)?);

@@ -93,7 +93,7 @@ impl Symmetry {
         if self.is_none() {
             return Ok(());
         }
-        if shape.n != shape.m || shape.m != shape.p {
+        if !shape.is_square() {
             bail!("--symmetry {self} needs a square shape (n x n x n), not {shape}");
         }
         if field != Field::Z2 {

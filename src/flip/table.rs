@@ -52,16 +52,15 @@ impl Strategy {
     /// The best strategy measured for `shape` over `field`: symmetric
     /// walks from cubes where [`SYMMETRIC_STARTS`] names the shape (over
     /// Z2, where they walk); plain walks from `square`, the table's scheme
-    /// of the square around the shape ([`square_around`]) when no side is
-    /// more than one short of it, projected (4x5x5 from
+    /// of the square around the shape when no side is more than one short
+    /// of it, projected (4x5x5 from
     /// 5x5x5's 93 starts at 86 and walks to 79 in 1.2 s, where the
     /// standard algorithm's walks stood at 82 after 6 minutes); else
     /// plain walks from the standard algorithm.
     pub fn for_shape(shape: Shape, field: Field, square: Option<&Path>) -> Strategy {
-        let is_square = shape.n == shape.m && shape.m == shape.p;
         let symmetric = SYMMETRIC_STARTS
             .iter()
-            .find(|(n, _, _)| is_square && field == Field::Z2 && *n == shape.n);
+            .find(|(n, _, _)| shape.is_square() && field == Field::Z2 && *n == shape.n);
         if let Some(&(_, symmetry, cubes)) = symmetric {
             let from = format!("cubes:{cubes}");
             return Strategy {
@@ -72,8 +71,8 @@ impl Strategy {
         }
         // Within one of the square on every side, a projection loses
         // little; further in, it can start above the standard rank.
-        let (side, least) = square_around(shape);
-        match square.filter(|_| !is_square && least + 1 >= side) {
+        let [least, _, side] = shape.sorted();
+        match square.filter(|_| !shape.is_square() && least + 1 >= side) {
             Some(file) => Strategy {
                 from: file.display().to_string(),
                 start: format!("projected from {side}x{side}x{side}"),
@@ -97,21 +96,11 @@ impl Strategy {
     }
 }
 
-/// The side of the smallest square holding `shape`, and its shortest side.
-pub fn square_around(shape: Shape) -> (usize, usize) {
-    let sides = [shape.n, shape.m, shape.p];
-    (
-        sides.into_iter().max().unwrap_or(0),
-        sides.into_iter().min().unwrap_or(0),
-    )
-}
-
 /// The order the table walks its shapes in: squares first, so that the
 /// shapes inside them can start from their schemes, then the rest, each
 /// group in the order given.
 fn walk_order(shapes: &[Shape]) -> Vec<Shape> {
-    let square = |s: &Shape| s.n == s.m && s.m == s.p;
-    let (mut order, rest): (Vec<Shape>, Vec<Shape>) = shapes.iter().partition(|s| square(s));
+    let (mut order, rest): (Vec<Shape>, Vec<Shape>) = shapes.iter().partition(|s| s.is_square());
     order.extend(rest);
     order
 }
@@ -169,7 +158,7 @@ pub fn run(settings: &TableSettings, out: &Path) -> Result<Table> {
         let best_known = reference::best_ranks(shape).and_then(|b| b.get(field));
         let around = squares
             .iter()
-            .find(|(side, _)| *side == square_around(shape).0)
+            .find(|(side, _)| *side == shape.sorted()[2])
             .map(|(_, file)| file.as_path());
         let strategy = Strategy::for_shape(shape, field, around);
         let flip = FlipSettings {
@@ -209,7 +198,7 @@ pub fn run(settings: &TableSettings, out: &Path) -> Result<Table> {
             walk: strategy.describe(),
             file: PathBuf::from(&name).join("best.json"),
         });
-        if shape.n == shape.m && shape.m == shape.p {
+        if shape.is_square() {
             squares.push((shape.n, dir.join("best.json")));
         }
         // Rows in the order the shapes were given.

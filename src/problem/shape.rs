@@ -95,6 +95,11 @@ impl Shape {
         format!("A[{ai}][{aj}]*B[{bj}][{bk}] -> C[{ci}][{ck}]")
     }
 
+    /// Whether n = m = p.
+    pub fn is_square(&self) -> bool {
+        self.n == self.m && self.m == self.p
+    }
+
     /// The same shape with dimensions sorted ascending (ranks are invariant).
     pub fn sorted(&self) -> [usize; 3] {
         let mut d = [self.n, self.m, self.p];

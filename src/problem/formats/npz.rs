@@ -109,7 +109,7 @@ fn entry_scheme(name: &str, bytes: &[u8], z2: bool) -> Result<Decomposition> {
         let [3, len, rank] = dims[..] else {
             bail!("a square shape's array must be (3, n², R), found {dims:?}");
         };
-        if shape.n != shape.m || shape.m != shape.p || len != lens[0] {
+        if !shape.is_square() || len != lens[0] {
             bail!("a (3, {len}, {rank}) array does not fit {shape}");
         }
         let fortran = npy.order() == Order::Fortran;

@@ -91,7 +91,7 @@ fn entry(d: &Decomposition) -> Result<Vec<u8>> {
     let kind = element_type(d)?;
     let rank = d.rank() as u64;
     let [u, v, w] = matrices(d);
-    let square = d.shape.n == d.shape.m && d.shape.m == d.shape.p;
+    let square = d.shape.is_square();
     let descr = match (square, kind) {
         (false, _) => "|O",
         (true, Element::Int) => "<i8",
