@@ -5,7 +5,7 @@
 //! error max|Ĉ − C| / (max|A| · max|B|) of each against C computed in
 //! f64.
 
-use super::cpu::{crop, multiply, pad, reference, sgemm, Dims};
+use super::cpu::{crop, pad, reference, sgemm, Dims, Multiplier};
 use super::gpu::{timed, GpuPlan};
 use super::scheme::RealScheme;
 use crate::engine::gpu::{GpuBackend, GpuBuf};
@@ -76,9 +76,10 @@ pub fn measure_cpu(
     let b = random_matrix(&mut rng, d.k * d.m);
     let (mut times, mut base_times) = (vec![], vec![]);
     let (mut got, mut base) = (vec![], vec![]);
+    let mut multiplier = Multiplier::new(s, levels);
     for _ in 0..repeat.max(1) {
         let t = Instant::now();
-        got = multiply(s, levels, &a, &b, d);
+        got = multiplier.multiply(&a, &b, d);
         times.push(t.elapsed().as_secs_f64());
         let t = Instant::now();
         base = sgemm(&a, &b, d);
