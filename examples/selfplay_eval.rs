@@ -47,6 +47,7 @@ fn main() -> anyhow::Result<()> {
         sample_temperature: 1.0,
         explore: 0,
         explore_symmetric: images,
+        restarts: 0.0,
         leaf_updates: LeafUpdates::for_backend(b),
         mcts: MctsConfig::default(),
     };

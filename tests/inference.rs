@@ -11,6 +11,7 @@ use rand::rngs::StdRng;
 use rand::Rng;
 use tensorsearch::engine::cpu::CpuBackend;
 use tensorsearch::engine::*;
+use tensorsearch::game::record::FinishedGame;
 use tensorsearch::game::{ActionEncoding, GameConfig};
 use tensorsearch::model::{Batch, Evaluator, LeafUpdates, ModelConfig, Network};
 use tensorsearch::problem::{Field, Shape};
@@ -351,6 +352,25 @@ fn self_play_games<B: Backend>(
     field: Field,
     leaf_updates: SelfPlayLeafUpdates,
 ) -> (Vec<Played>, SelfPlayCounters) {
+    let (games, counters) = self_play_with_restarts(b, field, leaf_updates, 0.5, 60);
+    (
+        games
+            .into_iter()
+            .map(|f| (f.actions, f.final_value.to_bits()))
+            .collect(),
+        counters,
+    )
+}
+
+/// The games `rounds` rounds of self-play finish, with a `restarts` share
+/// of new games started from archived prefixes, and the counters.
+fn self_play_with_restarts<B: Backend>(
+    b: &mut B,
+    field: Field,
+    leaf_updates: SelfPlayLeafUpdates,
+    restarts: f64,
+    rounds: usize,
+) -> (Vec<FinishedGame>, SelfPlayCounters) {
     let net = setup(b, field, 2);
     let cfg = SelfPlayConfig {
         games: 3,
@@ -364,17 +384,52 @@ fn self_play_games<B: Backend>(
         sample_temperature: 1.0,
         explore: 2,
         explore_symmetric: 6,
+        restarts,
         leaf_updates,
         mcts: MctsConfig::default(),
     };
     let mut actors = SelfPlay::new(b, &net, cfg, 9).unwrap();
     let mut finished = Vec::new();
-    for _ in 0..60 {
-        for f in actors.round(b).unwrap() {
-            finished.push((f.actions, f.final_value.to_bits()));
-        }
+    for _ in 0..rounds {
+        finished.extend(actors.round(b).unwrap());
     }
     (finished, actors.counters)
+}
+
+/// Games restarted from archived prefixes are whole games: moves and
+/// actions pair up, each move's state is the game's tensor less the
+/// actions before it, and a solved game's scheme verified (`found`).
+#[test]
+fn restarted_games_carry_their_prefix_whole() {
+    let b = &mut CpuBackend::new();
+    for field in [Field::Z2, Field::Z] {
+        let game = GameConfig::new(Shape::new(2, 2, 2).unwrap(), field, 1, 8);
+        let (games, counters) =
+            self_play_with_restarts(b, field, SelfPlayLeafUpdates::Host, 1.0, 120);
+        // Once the archive holds a prefix, every new game restarts.
+        assert!(games.len() > 3, "{field}: {} games", games.len());
+        assert!(
+            games.len() <= counters.restarts as usize + 3,
+            "{field}: {} games, {} restarts",
+            games.len(),
+            counters.restarts
+        );
+        for f in &games {
+            assert_eq!(f.moves.len(), f.actions.len(), "{field}");
+            let mut residual = f.tensor.clone();
+            for (t, (m, a)) in f.moves.iter().zip(&f.actions).enumerate() {
+                assert_eq!(m.step, t, "{field}");
+                assert_eq!(m.residual, residual, "{field}: move {t}");
+                game.subtract(&mut residual, a);
+            }
+            let solved = residual.iter().all(|&x| x == 0);
+            assert_eq!(solved, f.found.is_some(), "{field}");
+            if let Some(d) = &f.found {
+                assert_eq!(d.rank(), f.actions.len());
+                tensorsearch::problem::verify(d, field).unwrap();
+            }
+        }
+    }
 }
 
 #[test]

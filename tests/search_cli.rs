@@ -287,6 +287,8 @@ fn the_symmetry_levers_run_are_saved_and_resume_with_the_run() {
             "16",
             "--orbit-demos",
             "0.5",
+            "--restarts",
+            "0.5",
             "--target",
             "4",
             "--time",
@@ -301,6 +303,9 @@ fn the_symmetry_levers_run_are_saved_and_resume_with_the_run() {
     assert_eq!(settings["symmetry_views"], 2, "{settings}");
     assert_eq!(settings["explore_symmetric"], 16, "{settings}");
     assert_eq!(settings["orbit_demos"], 0.5, "{settings}");
+    assert_eq!(settings["restarts"], 0.5, "{settings}");
+    let last = metrics(&dir).pop().expect("a metrics line");
+    assert!(last["restarts"].is_u64(), "{last}");
     // Pure AlphaTensor keeps its batch: best games in random orders.
     assert_eq!(settings["mix"]["best"], 0.25, "{settings}");
     assert_eq!(settings["best_in_order"], 0.0, "{settings}");
@@ -316,6 +321,18 @@ fn the_symmetry_levers_run_are_saved_and_resume_with_the_run() {
             "3",
         ],
         "--symmetry-views",
+    );
+    assert_clean_failure(
+        &[
+            "search",
+            "--resume",
+            out,
+            "--device",
+            "cpu",
+            "--restarts",
+            "0",
+        ],
+        "--restarts",
     );
     fs::remove_dir_all(&dir).unwrap();
 }
@@ -359,6 +376,8 @@ fn bad_search_options_get_one_clear_line() {
         ("--orbit-demos", "1.5"),
         ("--orbit-demos", "NaN"),
         ("--best-in-order", "1.5"),
+        ("--restarts", "1.5"),
+        ("--restarts", "NaN"),
         ("--symmetry-views", "65"),
         ("--explore-symmetric", "100000"),
     ] {

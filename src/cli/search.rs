@@ -107,6 +107,9 @@ pub struct SearchArgs {
     /// Share of the best games' positions played back in the game's own order, 0 to 1, the rest in random orders (default 1 beside flip walks, 0 with --no-polish): a game of rank R then shows R positions, which the network learns in hundreds of steps at 3x3x3 where random orders take thousands.
     #[arg(long)]
     pub best_in_order: Option<f64>,
+    /// Share of new self-play games started from a promising prefix of an earlier game (the states the value head rates best, Go-Explore's restarts), 0 to 1 (default 0).
+    #[arg(long)]
+    pub restarts: Option<f64>,
     /// What a game unsolved at the step limit is charged: `upper`, a rank upper bound (the slices'), or `lower`, a rank lower bound (the flattenings').
     #[arg(long)]
     pub penalty: Option<Penalty>,
@@ -298,6 +301,7 @@ fn fresh(args: &SearchArgs, d: &Defaults) -> Result<SearchSettings> {
         } else {
             EXPERT_BEST_IN_ORDER
         }),
+        restarts: args.restarts.unwrap_or(0.0),
         polish_flips: if args.no_polish { 0 } else { POLISH_FLIPS },
         flip_threads: args.flip_threads.unwrap_or(1),
         batch: args.batch.unwrap_or(d.batch),
@@ -361,6 +365,7 @@ fn resumed(args: &SearchArgs, dir: &std::path::Path) -> Result<SearchSettings> {
     agree("--symmetry-views", args.symmetry_views, s.symmetry_views)?;
     agree("--orbit-demos", args.orbit_demos, s.orbit_demos)?;
     agree("--best-in-order", args.best_in_order, s.best_in_order)?;
+    agree("--restarts", args.restarts, s.restarts)?;
     agree(
         "--explore-symmetric",
         args.explore_symmetric,
@@ -453,6 +458,12 @@ fn check(s: &SearchSettings) -> Result<()> {
         bail!(
             "--best-in-order must be a fraction from 0 to 1, not {}",
             s.best_in_order
+        );
+    }
+    if !(0.0..=1.0).contains(&s.restarts) {
+        bail!(
+            "--restarts must be a fraction from 0 to 1, not {}",
+            s.restarts
         );
     }
     if !(0.1..=100.0).contains(&s.sample_temperature) {

@@ -132,6 +132,7 @@ pub fn measure<B: Backend>(
         sample_temperature: 1.0,
         explore: 0,
         explore_symmetric: 0,
+        restarts: 0.0,
         leaf_updates: case.leaf_updates,
         mcts: MctsConfig::default(),
     };

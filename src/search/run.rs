@@ -96,6 +96,10 @@ pub struct SearchSettings {
     /// before it read 0).
     #[serde(default)]
     pub best_in_order: f64,
+    /// Share of new games started from a promising prefix of an earlier
+    /// one ([`super::archive`]; runs from before it read 0).
+    #[serde(default)]
+    pub restarts: f64,
     /// Learner batch size.
     pub batch: usize,
     pub lr: f32,
@@ -167,6 +171,10 @@ impl SearchSettings {
             sample_temperature: self.sample_temperature,
             explore: self.explore,
             explore_symmetric: self.explore_symmetric,
+            restarts: std::env::var("TS_RESTARTS")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0.0),
             leaf_updates,
             root_noise: super::selfplay::RootNoise {
                 alpha: self.root_noise_alpha,
@@ -223,6 +231,10 @@ pub struct SearchMetrics {
     /// Solved ranks of the recent games: (rank, count); unsolved separately.
     pub recent_ranks: Vec<(usize, usize)>,
     pub recent_unsolved: usize,
+    /// Games of this session started from an archived prefix
+    /// (`--restarts`; lines from before it read 0).
+    #[serde(default)]
+    pub restarts: u64,
 }
 
 /// What the run ends with.
@@ -563,6 +575,7 @@ impl<'s> SearchLoop<'s> {
             moves: state.moves,
             games: state.games,
             rejected: 0,
+            restarts: 0,
         };
         SearchLoop {
             settings,
@@ -936,6 +949,7 @@ impl<'s> SearchLoop<'s> {
             simulations_per_s: (c.simulations - self.window.2) as f64 / dt,
             recent_ranks: hist,
             recent_unsolved: unsolved,
+            restarts: c.restarts,
         };
         self.bar.set_message(progress_message(&line, warming_up));
         self.last_message = Some(Instant::now());

@@ -16,6 +16,7 @@
 //! depends on the device (docs/design.md §5).
 
 use super::actions::{candidates, exploration_actions, with_exploration};
+use super::archive::{Archive, Prefix};
 use super::tree::{MctsConfig, NodeState, Selection, Tree};
 use crate::engine::Backend;
 pub use crate::game::action::decomposition_actions;
@@ -58,6 +59,9 @@ pub struct SelfPlayConfig {
     /// scored by value; the best [`WIDENED`] join the root
     /// ([`SelfPlay::widen_new_roots`]; 0: none).
     pub explore_symmetric: usize,
+    /// Share of new games started from a promising prefix of an earlier
+    /// game ([`super::archive`]; 0: every game starts from T).
+    pub restarts: f64,
     /// Where the leaves' states are made for the network.
     pub leaf_updates: LeafUpdates,
     pub mcts: MctsConfig,
@@ -124,6 +128,8 @@ pub struct SelfPlayCounters {
     /// Solved games whose mapped-back factors failed verification (a bug
     /// if ever nonzero; such games never count).
     pub rejected: u64,
+    /// Games started from a promising prefix ([`super::archive`]).
+    pub restarts: u64,
 }
 
 pub struct SelfPlay<B: Backend> {
@@ -137,7 +143,12 @@ pub struct SelfPlay<B: Backend> {
     /// The standard algorithm, whose coefficients a game's basis keeps in
     /// the game's set.
     schoolbook: Decomposition,
+    /// Promising prefixes to restart from (empty without restarts).
+    archive: Archive,
 }
+
+/// Prefixes the archive keeps.
+const ARCHIVE: usize = 64;
 
 /// The prior mass the exploration candidates of a node share.
 pub const EXPLORATION_SHARE: f32 = 0.25;
@@ -304,6 +315,7 @@ impl<B: Backend> SelfPlay<B> {
             games,
             rng,
             schoolbook,
+            archive: Archive::new(ARCHIVE),
         })
     }
 
@@ -342,7 +354,7 @@ impl<B: Backend> SelfPlay<B> {
                 self.play_move(g);
             }
             if let NodeState::Terminal(value) = self.games[g].tree.root().state {
-                let fresh = new_game(&mut self.rng, &self.game, &self.cfg, &self.schoolbook);
+                let fresh = self.next_game();
                 let done = std::mem::replace(&mut self.games[g], fresh);
                 if let Some(f) = self.finish(done, value) {
                     finished.push(f);
@@ -536,6 +548,60 @@ impl<B: Backend> SelfPlay<B> {
         game.actions.push(action);
         game.simulations = 0;
         self.counters.moves += 1;
+        if self.cfg.restarts > 0.0 {
+            self.offer_prefix(g);
+        }
+    }
+
+    /// Offers game `g`'s state to the archive once the network has valued
+    /// it (its root is expanded) and moves are left to play from it.
+    fn offer_prefix(&mut self, g: usize) {
+        let game = &self.games[g];
+        let root = game.tree.root();
+        if root.state != NodeState::Expanded || root.step + 1 >= self.game.max_steps {
+            return;
+        }
+        let predicted = root.step as f64 - root.value;
+        if !self.archive.would_take(predicted) {
+            return;
+        }
+        self.archive.offer(Prefix {
+            basis: game.basis.clone(),
+            tensor: game.tensor.clone(),
+            moves: game.moves.clone(),
+            actions: game.actions.clone(),
+            residual: root.residual.clone(),
+            history: root.history.clone(),
+            step: root.step,
+            predicted,
+        });
+    }
+
+    /// The next game: from a promising prefix for a `restarts` share of
+    /// games once the archive holds one, else from T.
+    fn next_game(&mut self) -> Game {
+        if self.cfg.restarts > 0.0 && self.rng.random_bool(self.cfg.restarts.min(1.0)) {
+            if let Some(p) = self.archive.draw() {
+                self.counters.restarts += 1;
+                return Game {
+                    tree: Tree::at(
+                        self.game.clone(),
+                        self.cfg.mcts,
+                        p.residual.clone(),
+                        p.step,
+                        p.history.clone(),
+                    ),
+                    basis: p.basis.clone(),
+                    tensor: p.tensor.clone(),
+                    moves: p.moves.clone(),
+                    actions: p.actions.clone(),
+                    simulations: 0,
+                    noised: None,
+                    widened: None,
+                };
+            }
+        }
+        new_game(&mut self.rng, &self.game, &self.cfg, &self.schoolbook)
     }
 
     fn finish(&mut self, game: Game, final_value: f64) -> Option<FinishedGame> {

@@ -145,6 +145,18 @@ impl Tree {
     /// A tree whose root is `residual` at step 0 with an empty history.
     pub fn new(game: GameConfig, cfg: MctsConfig, residual: Vec<i32>) -> Self {
         let history = vec![vec![0; game.action_len()]; game.history];
+        Tree::at(game, cfg, residual, 0, history)
+    }
+
+    /// A tree whose root is a state reached later in a game: `residual`
+    /// at `step`, with its `history` (most recent first).
+    pub fn at(
+        game: GameConfig,
+        cfg: MctsConfig,
+        residual: Vec<i32>,
+        step: usize,
+        history: Vec<Vec<i32>>,
+    ) -> Self {
         let mut tree = Tree {
             game,
             cfg,
@@ -153,7 +165,7 @@ impl Tree {
             min_q: f64::INFINITY,
             max_q: f64::NEG_INFINITY,
         };
-        tree.root = tree.add_node(residual, 0, history);
+        tree.root = tree.add_node(residual, step, history);
         tree
     }
 
