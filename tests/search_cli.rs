@@ -306,6 +306,16 @@ fn the_symmetry_levers_run_are_saved_and_resume_with_the_run() {
     assert_eq!(settings["restarts"], 0.5, "{settings}");
     let last = metrics(&dir).pop().expect("a metrics line");
     assert!(last["restarts"].is_u64(), "{last}");
+    // With every new game a restart, the run's games restart from the
+    // archive once it holds a prefix.
+    let again = temp_dir("search-restarts");
+    let mut a = quick("2x2x1", again.to_str().unwrap());
+    a.extend(["--no-polish", "--restarts", "1", "--steps", "120"].map(String::from));
+    let r = run(&args(&a), &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let last = metrics(&again).pop().expect("a metrics line");
+    assert!(last["restarts"].as_u64().unwrap() > 0, "{last}");
+    fs::remove_dir_all(&again).unwrap();
     // Pure AlphaTensor keeps its batch: best games in random orders.
     assert_eq!(settings["mix"]["best"], 0.25, "{settings}");
     assert_eq!(settings["best_in_order"], 0.0, "{settings}");

@@ -171,10 +171,7 @@ impl SearchSettings {
             sample_temperature: self.sample_temperature,
             explore: self.explore,
             explore_symmetric: self.explore_symmetric,
-            restarts: std::env::var("TS_RESTARTS")
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0.0),
+            restarts: self.restarts,
             leaf_updates,
             root_noise: super::selfplay::RootNoise {
                 alpha: self.root_noise_alpha,
