@@ -320,30 +320,12 @@ fn the_symmetry_levers_run_are_saved_and_resume_with_the_run() {
     assert_eq!(settings["mix"]["best"], 0.25, "{settings}");
     assert_eq!(settings["best_in_order"], 0.0, "{settings}");
     // A resumed run keeps its levers: another value is refused.
-    assert_clean_failure(
-        &[
-            "search",
-            "--resume",
-            out,
-            "--device",
-            "cpu",
-            "--symmetry-views",
-            "3",
-        ],
-        "--symmetry-views",
-    );
-    assert_clean_failure(
-        &[
-            "search",
-            "--resume",
-            out,
-            "--device",
-            "cpu",
-            "--restarts",
-            "0",
-        ],
-        "--restarts",
-    );
+    for (flag, value) in [("--symmetry-views", "3"), ("--restarts", "0")] {
+        assert_clean_failure(
+            &["search", "--resume", out, "--device", "cpu", flag, value],
+            flag,
+        );
+    }
     fs::remove_dir_all(&dir).unwrap();
 }
 
