@@ -330,6 +330,56 @@ fn the_symmetry_levers_run_are_saved_and_resume_with_the_run() {
 }
 
 #[test]
+fn actors_play_on_threads_and_their_count_is_saved() {
+    let dir = temp_dir("search-actor-threads");
+    let out = dir.to_str().unwrap();
+    let mut a = quick("2x2x1", out);
+    a.extend(["--no-polish", "--actor-threads", "2", "--steps", "120"].map(String::from));
+    let r = run(&args(&a), &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("2 actor threads"), "{}", r.stderr);
+    assert_eq!(state(&dir)["settings"]["actor_threads"], 2);
+    let last = metrics(&dir).pop().expect("a metrics line");
+    assert!(last["games"].as_u64().unwrap() > 0, "{last}");
+    // A resumed run may take another number of actors (another machine).
+    let r = run(
+        &[
+            "search",
+            "--resume",
+            out,
+            "--device",
+            "cpu",
+            "--actor-threads",
+            "1",
+            "--steps",
+            "20",
+        ],
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(!r.stderr.contains("actor threads"), "{}", r.stderr);
+    assert_eq!(state(&dir)["settings"]["actor_threads"], 1);
+    fs::remove_dir_all(&dir).unwrap();
+    // Without the flag, a pure run takes every core; beside the flip
+    // walks, the cores their threads leave.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let beside_flips = cores.saturating_sub(1).max(1);
+    for (extra, expected) in [("--no-polish", cores), ("--flip-threads=1", beside_flips)] {
+        let dir = temp_dir("search-actor-default");
+        let mut a = quick("2x2x1", dir.to_str().unwrap());
+        a.extend([extra, "--steps", "2"].map(String::from));
+        let r = run(&args(&a), &[]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        assert_eq!(
+            state(&dir)["settings"]["actor_threads"],
+            expected,
+            "{extra}"
+        );
+        fs::remove_dir_all(&dir).unwrap();
+    }
+}
+
+#[test]
 fn bad_search_options_get_one_clear_line() {
     let dir = temp_dir("search-bad");
     let out = dir.join("run");
@@ -370,6 +420,8 @@ fn bad_search_options_get_one_clear_line() {
         ("--best-in-order", "1.5"),
         ("--restarts", "1.5"),
         ("--restarts", "NaN"),
+        ("--actor-threads", "0"),
+        ("--actor-threads", "257"),
         ("--symmetry-views", "65"),
         ("--explore-symmetric", "100000"),
     ] {

@@ -126,6 +126,7 @@ pub mod bounds {
     pub const EXPLORE: [u64; 2] = [0, 1024];
     pub const SYMMETRY_VIEWS: [u64; 2] = [0, 64];
     pub const FLIP_THREADS: [u64; 2] = [1, 256];
+    pub const ACTOR_THREADS: [u64; 2] = [1, 256];
     pub const WARMUP_STEPS: [u64; 2] = [0, 10_000_000];
     pub const EVAL_STATES: [u64; 2] = [1, 1_000_000];
     /// Actions of history the network sees (a saved setting only).

@@ -119,6 +119,9 @@ pub struct SearchArgs {
     /// Threads of the flip walks beside the actors, 1 to 256 (the rest of the CPU plays and learns).
     #[arg(long, value_parser = ranged::<usize>(bounds::FLIP_THREADS))]
     pub flip_threads: Option<usize>,
+    /// Actors on their own threads, each with a share of the games, 1 to 256, on the CPU backend (default: the cores the flip walks leave, at least 1; a GPU batches all games in one actor). A resumed run may take another number.
+    #[arg(long, value_parser = ranged::<usize>(bounds::ACTOR_THREADS))]
+    pub actor_threads: Option<usize>,
 }
 
 /// Defaults chosen per device: the CPU plays few, cheap simulations with a
@@ -304,6 +307,9 @@ fn fresh(args: &SearchArgs, d: &Defaults) -> Result<SearchSettings> {
         restarts: args.restarts.unwrap_or(0.0),
         polish_flips: if args.no_polish { 0 } else { POLISH_FLIPS },
         flip_threads: args.flip_threads.unwrap_or(1),
+        actor_threads: args
+            .actor_threads
+            .unwrap_or_else(|| default_actor_threads(args)),
         batch: args.batch.unwrap_or(d.batch),
         lr: args.lr.unwrap_or(lr),
         weight_decay: args.weight_decay.unwrap_or(0.0),
@@ -323,11 +329,25 @@ fn fresh(args: &SearchArgs, d: &Defaults) -> Result<SearchSettings> {
     })
 }
 
+/// The cores the flip walks leave to the actors (one per core; the
+/// learner shares the first actor's thread), at least one.
+fn default_actor_threads(args: &SearchArgs) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let flips = if args.no_polish {
+        0
+    } else {
+        args.flip_threads.unwrap_or(1)
+    };
+    cores
+        .saturating_sub(flips)
+        .clamp(1, bounds::ACTOR_THREADS[1] as usize)
+}
+
 /// The settings of the run checkpointed in `dir`; options given again must
 /// agree with them.
 fn resumed(args: &SearchArgs, dir: &std::path::Path) -> Result<SearchSettings> {
     let state = read_state(dir)?;
-    let s = state
+    let mut s = state
         .settings
         .ok_or_else(|| anyhow!("{}: the checkpoint has no settings", dir.display()))?;
     if let Some(text) = &args.run.shape {
@@ -377,6 +397,11 @@ fn resumed(args: &SearchArgs, dir: &std::path::Path) -> Result<SearchSettings> {
         args.sample_temperature,
         s.sample_temperature,
     )?;
+    // The actors may change with the machine: what they play depends on
+    // their number, not what they learn from.
+    if let Some(threads) = args.actor_threads {
+        s.actor_threads = threads;
+    }
     if args.no_polish && s.polish_flips > 0 {
         bail!("--no-polish conflicts with the checkpoint, which runs flips");
     }
@@ -421,6 +446,7 @@ fn check(s: &SearchSettings) -> Result<()> {
         ("--symmetry-views", s.symmetry_views, bounds::SYMMETRY_VIEWS),
         ("--explore-symmetric", s.explore_symmetric, bounds::EXPLORE),
         ("--flip-threads", s.flip_threads, bounds::FLIP_THREADS),
+        ("--actor-threads", s.actor_threads, bounds::ACTOR_THREADS),
         ("replay games", s.replay_games, [1, 1 << 20]),
         ("best games", s.best_games, [1, 1 << 16]),
     ];

@@ -97,6 +97,15 @@ pub trait Memory {
     fn gpu_counts(&self) -> Option<GpuCounts> {
         None
     }
+    /// How to make another backend of this kind on another thread, where
+    /// more threads mean more compute (the CPU backend: each thread is a
+    /// core); `None` where one batched backend is the better use (a GPU).
+    fn sibling(&self) -> Option<fn() -> Self>
+    where
+        Self: Sized,
+    {
+        None
+    }
     /// A new zeroed buffer of `words` 32-bit words.
     fn alloc(&mut self, words: usize) -> Result<Self::Buf>;
     /// The sub-view `[offset, offset + len)` of `buf`.

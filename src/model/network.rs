@@ -116,6 +116,23 @@ impl<B: Backend> Network<B> {
         Ok(())
     }
 
+    /// The parameters, read to the host (what another thread's copy of
+    /// this network is given by [`Self::set_parameters`]).
+    pub fn parameters(&self, b: &mut B) -> Vec<f32> {
+        b.read_f32(&self.weights.params)
+    }
+
+    /// Overwrites the parameters with `values` from [`Self::parameters`]
+    /// of a network of the same configuration.
+    pub fn set_parameters(&mut self, b: &mut B, values: &[f32]) -> Result<()> {
+        let words = b.len(&self.weights.params);
+        if values.len() != words {
+            bail!("{} parameters given to a network of {words}", values.len());
+        }
+        b.write_f32(&self.weights.params, values);
+        Ok(())
+    }
+
     pub fn parameter_count(&self) -> usize {
         self.layout.entries.iter().map(|e| e.len()).sum()
     }

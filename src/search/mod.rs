@@ -2,6 +2,7 @@
 //! against the network, and the rank bound charged at the step limit.
 
 pub mod actions;
+pub mod actor_pool;
 pub mod archive;
 pub mod bench;
 pub mod expert;

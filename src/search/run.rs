@@ -1,12 +1,14 @@
 //! The search run (`tensorsearch search`): actors (batched self-play) and
 //! the learner on one device, sharing the network's weights, so actors
-//! always play with the newest ones. Every verified improvement is written
+//! always play with the newest ones; on the CPU, one actor per core, each
+//! with a copy of the weights one round old ([`super::actor_pool`]). Every verified improvement is written
 //! at once (`best.json`, and a copy under `found/`); checkpoints (weights,
 //! optimiser, best games, counters) every minute, at the end and at Ctrl-C;
 //! `--resume` continues from them. In a cluster (`role`), a process is
 //! only an actor (games out, weights in) or only the learner (games in,
 //! weights out).
 
+use super::actor_pool::{actor_seed as actor_seed_of, compute_serially, split, ActorPool};
 use super::expert::FlipWorker;
 use super::role::{Part, Role};
 use super::selfplay::{LeafUpdates, SelfPlay, SelfPlayConfig, SelfPlayCounters};
@@ -117,6 +119,11 @@ pub struct SearchSettings {
     /// Threads of the flip walks (runs from before them read 1).
     #[serde(default = "one_thread")]
     pub flip_threads: usize,
+    /// Actors, each on its own thread with its share of the games, where
+    /// the backend computes on the CPU ([`super::actor_pool`]; runs from
+    /// before them read 1).
+    #[serde(default = "one_thread")]
+    pub actor_threads: usize,
     /// Learner steps on demonstrations alone before the actors start: a
     /// policy that cannot yet read a rank-one term off a residual plays
     /// games that teach nothing.
@@ -302,14 +309,24 @@ impl Recent {
     }
 }
 
-/// The memory of the run's buffers: the learner and the actors' evaluator.
-pub fn memory_estimate(settings: &SearchSettings) -> Result<MemoryEstimate> {
+/// The memory of the run's buffers: the learner, and the evaluators of
+/// `actors` actors (with a copy of the network each when more than one).
+pub fn memory_estimate(settings: &SearchSettings, actors: usize) -> Result<MemoryEstimate> {
     let (shape, field) = (settings.shape()?, settings.field()?);
     let game = settings.game()?;
     let encoding = ActionEncoding::default_for(shape, field);
-    let cfg = settings.selfplay(LeafUpdates::Host);
-    let actors = (cfg.games * cfg.leaves_per_game, cfg.samples);
-    memory::estimate(&settings.model, &game, &encoding, settings.batch, &[actors])
+    let shares = split(&settings.selfplay(LeafUpdates::Host), actors);
+    let actors: Vec<_> = shares
+        .iter()
+        .map(|c| (c.games * c.leaves_per_game, c.samples))
+        .collect();
+    let mut total = memory::estimate(&settings.model, &game, &encoding, settings.batch, &actors)?;
+    // Actors on threads hold a copy of the network each.
+    if shares.len() > 1 {
+        let copy = memory::estimate(&settings.model, &game, &encoding, 1, &[])?;
+        total.buffers += shares.len() as u64 * copy.buffers;
+    }
+    Ok(total)
 }
 
 /// A run directory from before `run.json`: its identity is its settings'.
@@ -384,7 +401,7 @@ fn verified_state(dir: &RunDir, game: &GameConfig) -> Result<SearchState> {
 
 /// Runs the search in `dir` (a fresh run, or the checkpointed one there).
 /// `quiet` hides the progress bar.
-pub fn search<B: Backend>(
+pub fn search<B: Backend + 'static>(
     b: &mut B,
     settings: &SearchSettings,
     dir: SearchDir,
@@ -395,9 +412,15 @@ pub fn search<B: Backend>(
     let shape = settings.shape()?;
     let field = settings.field()?;
     let game = settings.game()?;
+    // More actors where each thread is a core, for a run alone (a cluster
+    // spreads its actors over processes).
+    let threads = match (&role, b.sibling()) {
+        (Role::Alone, Some(_)) => settings.actor_threads,
+        _ => 1,
+    };
     // A run that does not fit is refused before its directory is touched.
     let memory = memory::guard(
-        &memory_estimate(settings)?,
+        &memory_estimate(settings, threads)?,
         b.host_memory(),
         "--batch, --games or --samples",
     )?;
@@ -434,14 +457,27 @@ pub fn search<B: Backend>(
     // A resumed run draws new games: the actors' seed moves on with the
     // games played.
     let actor_seed = settings.seed ^ state.games.wrapping_mul(0xD1B5_4A32_D192_ED03);
-    let mut actors = SelfPlay::new(
-        b,
-        &net,
-        settings.selfplay(LeafUpdates::for_backend(b)),
-        actor_seed,
-    )?;
+    let shares = split(&settings.selfplay(LeafUpdates::for_backend(b)), threads);
+    let mut actors = match b.sibling() {
+        Some(make) if shares.len() > 1 => {
+            // The learner too: the actors have the cores.
+            compute_serially();
+            let seeded = (0..)
+                .zip(shares)
+                .map(|(i, c)| (c, actor_seed_of(actor_seed, i)));
+            Actors::Pool(ActorPool::start(make, &net, seeded.collect())?)
+        }
+        _ => {
+            let cfg = shares.into_iter().next().expect("one share at least");
+            Actors::Here(Box::new(SelfPlay::new(b, &net, cfg, actor_seed)?))
+        }
+    };
+    let on_threads = match &actors {
+        Actors::Pool(p) => format!(", {} actor threads", p.len()),
+        Actors::Here(_) => String::new(),
+    };
     eprintln!(
-        "search {shape} over {field} on {}: preset {}, {} games x {} samples, {} simulations per move, step limit {}, output in {}",
+        "search {shape} over {field} on {}: preset {}, {} games x {} samples, {} simulations per move, step limit {}{on_threads}, output in {}",
         b.describe(),
         settings.preset,
         settings.games,
@@ -613,10 +649,10 @@ impl<'s> SearchLoop<'s> {
 
     /// This session's games and moves: the actors' here, or those a
     /// learner took from the cluster.
-    fn counters<B: Backend>(&self, actors: &SelfPlay<B>) -> SelfPlayCounters {
+    fn counters<B: Backend>(&self, actors: &Actors<B>) -> SelfPlayCounters {
         match self.role() {
             Role::Learner(..) => self.received,
-            _ => actors.counters,
+            _ => actors.counters(),
         }
     }
 
@@ -635,7 +671,7 @@ impl<'s> SearchLoop<'s> {
         &mut self,
         b: &mut B,
         net: &mut Network<B>,
-        actors: &mut SelfPlay<B>,
+        actors: &mut Actors<B>,
     ) -> Result<Option<Stopped>> {
         let stopping = self
             .clock
@@ -664,6 +700,7 @@ impl<'s> SearchLoop<'s> {
         // An actor plays once it has the learner's weights; it never warms up.
         let warming_up = learner && net.step < self.settings.warmup_steps;
         let mut idle = false;
+        let mut learned = false;
         if !learner {
             if let Some(line) = self.part.as_mut().and_then(|p| p.take_weights(b, net)) {
                 say(
@@ -676,24 +713,38 @@ impl<'s> SearchLoop<'s> {
         if warming_up {
             self.moves_pending += self.settings.moves_per_step as u64;
         } else if actor && !idle {
-            let finished = actors.round(b)?;
+            let finished = match actors {
+                Actors::Here(a) => a.round(b)?,
+                Actors::Pool(pool) => {
+                    // The pool plays a round with the newest weights while
+                    // this thread takes the learner steps that earlier
+                    // rounds paid for: the cores stay busy, and the run
+                    // stays a function of its seed.
+                    pool.order(b, net)?;
+                    if learner {
+                        self.learn(b, net, warming_up)?;
+                        learned = true;
+                    }
+                    pool.collect()?
+                }
+            };
             if let Some(Role::Actor(x)) = self.part.as_mut().map(|p| &mut p.role) {
                 x.push_games(&finished);
             }
+            let games = self.base.games + self.counters(actors).games;
             for f in finished {
-                let games = self.base.games + actors.counters.games;
                 self.absorb(f, games, net.step)?;
             }
         } else if !actor {
             idle = self.take_games(net.step)? == 0;
         }
-        if actors.counters.rejected > 0 {
+        if self.counters(actors).rejected > 0 {
             bail!("a solved game did not verify after mapping back to the standard basis (a bug): stopping");
         }
         let moves = self.counters(actors).moves;
         self.moves_pending += moves - self.moves_seen;
         self.moves_seen = moves;
-        if learner {
+        if learner && !learned {
             self.learn(b, net, warming_up)?;
         }
         self.share(b, net, actors)?;
@@ -730,12 +781,7 @@ impl<'s> SearchLoop<'s> {
 
     /// The learner's weights out when due; the heartbeat; and what the
     /// exchange has to say.
-    fn share<B: Backend>(
-        &mut self,
-        b: &mut B,
-        net: &Network<B>,
-        actors: &SelfPlay<B>,
-    ) -> Result<()> {
+    fn share<B: Backend>(&mut self, b: &mut B, net: &Network<B>, actors: &Actors<B>) -> Result<()> {
         let counters = self.counters(actors);
         let elapsed = self.clock.seconds().max(1e-9);
         let (shape, field, best) = (self.game.shape, self.game.field, self.state.best_rank);
@@ -965,7 +1011,7 @@ impl<'s> SearchLoop<'s> {
         &mut self,
         b: &mut B,
         net: &Network<B>,
-        actors: &SelfPlay<B>,
+        actors: &Actors<B>,
     ) -> Result<()> {
         let c = self.counters(actors);
         let elapsed = self.total_elapsed();
@@ -988,6 +1034,22 @@ impl<'s> SearchLoop<'s> {
             &self.dir.file(PLOT_FILE),
             &plot_of(&self.series, self.settings),
         )
+    }
+}
+
+/// Who plays: the run's own thread, or a pool of actor threads while the
+/// run's thread learns.
+enum Actors<B: Backend> {
+    Here(Box<SelfPlay<B>>),
+    Pool(ActorPool),
+}
+
+impl<B: Backend> Actors<B> {
+    fn counters(&self) -> SelfPlayCounters {
+        match self {
+            Actors::Here(a) => a.counters,
+            Actors::Pool(p) => p.counters(),
+        }
     }
 }
 

@@ -132,6 +132,17 @@ pub struct SelfPlayCounters {
     pub restarts: u64,
 }
 
+impl std::ops::AddAssign for SelfPlayCounters {
+    fn add_assign(&mut self, o: Self) {
+        self.simulations += o.simulations;
+        self.evaluations += o.evaluations;
+        self.moves += o.moves;
+        self.games += o.games;
+        self.rejected += o.rejected;
+        self.restarts += o.restarts;
+    }
+}
+
 pub struct SelfPlay<B: Backend> {
     pub cfg: SelfPlayConfig,
     pub game: GameConfig,

@@ -23,6 +23,14 @@ impl<F: Word> Memory for CpuBackend<F> {
         self.sizing
     }
 
+    fn sibling(&self) -> Option<fn() -> Self> {
+        Some(|| CpuBackend {
+            word: std::marker::PhantomData,
+            allocated: 0,
+            sizing: false,
+        })
+    }
+
     fn alloc(&mut self, words: usize) -> Result<CpuBuf<F>> {
         self.allocated += words;
         let storage = if self.sizing {
