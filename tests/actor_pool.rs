@@ -2,40 +2,23 @@
 //! on the run's thread, with the learner's newest parameters, and give
 //! them back in a fixed order.
 
+mod common;
+
+use common::selfplay::{network, small_config};
 use tensorsearch::engine::cpu::CpuBackend;
 use tensorsearch::engine::*;
-use tensorsearch::game::{ActionEncoding, GameConfig};
-use tensorsearch::model::{ModelConfig, Network};
-use tensorsearch::problem::{Field, Shape};
+use tensorsearch::model::Network;
+use tensorsearch::problem::Field;
 use tensorsearch::search::actor_pool::{split, ActorPool};
 use tensorsearch::search::selfplay::{LeafUpdates, SelfPlay, SelfPlayConfig, SelfPlayCounters};
-use tensorsearch::search::tree::MctsConfig;
 use tensorsearch::search::FinishedGame;
 
-fn network(b: &mut CpuBackend, field: Field) -> Network<CpuBackend> {
-    let shape = Shape::new(2, 2, 2).unwrap();
-    let game = GameConfig::new(shape, field, 1, 8);
-    let enc = ActionEncoding::default_for(shape, field);
-    Network::new(b, ModelConfig::preset("tiny").unwrap(), game, enc, 2, 3).unwrap()
+fn tiny(b: &mut CpuBackend, field: Field) -> Network<CpuBackend> {
+    network(b, "tiny", field, 2)
 }
 
 fn config(games: usize) -> SelfPlayConfig {
-    SelfPlayConfig {
-        games,
-        samples: 4,
-        simulations: 4,
-        leaves_per_game: 2,
-        standard_basis_fraction: 0.5,
-        complete_w: true,
-        sampled_moves: 2,
-        root_noise: Default::default(),
-        sample_temperature: 1.0,
-        explore: 0,
-        explore_symmetric: 4,
-        restarts: 0.5,
-        leaf_updates: LeafUpdates::Host,
-        mcts: MctsConfig::default(),
-    }
+    small_config(games, 0.5, LeafUpdates::Host)
 }
 
 /// A finished game's actions and its final value's bits.
@@ -69,7 +52,7 @@ fn on_one_thread(
     change: bool,
 ) -> (Vec<Vec<Played>>, SelfPlayCounters) {
     let b = &mut CpuBackend::new();
-    let mut net = network(b, field);
+    let mut net = tiny(b, field);
     let first = net.parameters(b);
     let mut actors: Vec<_> = seeds
         .iter()
@@ -98,7 +81,7 @@ fn pool_actors_play_what_the_same_actors_play_on_one_thread() {
     for field in [Field::Z2, Field::Z] {
         let seeds = [11, 12];
         let b = &mut CpuBackend::new();
-        let mut learner = network(b, field);
+        let mut learner = tiny(b, field);
         let first = learner.parameters(b);
         let make = b.sibling().expect("the CPU backend runs actors on threads");
         let actors = seeds.iter().map(|&s| (config(2), s)).collect();
@@ -130,7 +113,7 @@ fn pool_actors_play_what_the_same_actors_play_on_one_thread() {
 #[test]
 fn an_actor_that_cannot_be_built_stops_the_pool_with_its_error() {
     let b = &mut CpuBackend::new();
-    let learner = network(b, Field::Z2);
+    let learner = tiny(b, Field::Z2);
     let make = b.sibling().unwrap();
     let bad = SelfPlayConfig {
         simulations: 0,

@@ -13,12 +13,11 @@ use tensorsearch::engine::cpu::CpuBackend;
 use tensorsearch::engine::*;
 use tensorsearch::game::record::FinishedGame;
 use tensorsearch::game::{ActionEncoding, GameConfig};
-use tensorsearch::model::{Batch, Evaluator, LeafUpdates, ModelConfig, Network};
+use tensorsearch::model::{Batch, Evaluator, LeafUpdates, Network};
 use tensorsearch::problem::{Field, Shape};
 use tensorsearch::search::selfplay::{
-    LeafUpdates as SelfPlayLeafUpdates, SelfPlay, SelfPlayConfig, SelfPlayCounters,
+    LeafUpdates as SelfPlayLeafUpdates, SelfPlay, SelfPlayCounters,
 };
-use tensorsearch::search::tree::MctsConfig;
 use tensorsearch::train::synthetic_batch;
 
 fn setup<B: Backend>(b: &mut B, field: Field, batch: usize) -> Network<B> {
@@ -26,10 +25,7 @@ fn setup<B: Backend>(b: &mut B, field: Field, batch: usize) -> Network<B> {
 }
 
 fn setup_with<B: Backend>(b: &mut B, preset: &str, field: Field, batch: usize) -> Network<B> {
-    let shape = Shape::new(2, 2, 2).unwrap();
-    let game = GameConfig::new(shape, field, 1, 8);
-    let enc = ActionEncoding::default_for(shape, field);
-    Network::new(b, ModelConfig::preset(preset).unwrap(), game, enc, batch, 3).unwrap()
+    common::selfplay::network(b, preset, field, batch)
 }
 
 /// Each state's encoding repeated once per sample, grid-major, as the
@@ -372,22 +368,7 @@ fn self_play_with_restarts<B: Backend>(
     rounds: usize,
 ) -> (Vec<FinishedGame>, SelfPlayCounters) {
     let net = setup(b, field, 2);
-    let cfg = SelfPlayConfig {
-        games: 3,
-        samples: 4,
-        simulations: 4,
-        leaves_per_game: 2,
-        standard_basis_fraction: 0.5,
-        complete_w: true,
-        sampled_moves: 2,
-        root_noise: Default::default(),
-        sample_temperature: 1.0,
-        explore: 2,
-        explore_symmetric: 6,
-        restarts,
-        leaf_updates,
-        mcts: MctsConfig::default(),
-    };
+    let cfg = common::selfplay::small_config(3, restarts, leaf_updates);
     let mut actors = SelfPlay::new(b, &net, cfg, 9).unwrap();
     let mut finished = Vec::new();
     for _ in 0..rounds {

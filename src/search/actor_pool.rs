@@ -157,7 +157,9 @@ impl ActorPool {
     /// they are newer than what the actors hold. Collect with [`Self::collect`].
     pub fn order<B: Backend>(&mut self, b: &mut B, net: &Network<B>) -> Result<()> {
         if self.pending {
-            self.collect()?;
+            return Err(anyhow!(
+                "a round was ordered before the last one was collected (a bug)"
+            ));
         }
         let params = (self.synced != Some(net.step)).then(|| Arc::new(net.parameters(b)));
         self.synced = Some(net.step);

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod gpu;
+pub mod selfplay;
 
 use std::path::PathBuf;
 use std::process::Command;
