@@ -458,10 +458,14 @@ pub fn search<B: Backend + 'static>(
     // games played.
     let actor_seed = settings.seed ^ state.games.wrapping_mul(0xD1B5_4A32_D192_ED03);
     let shares = split(&settings.selfplay(LeafUpdates::for_backend(b)), threads);
+    if matches!((&role, b.sibling()), (Role::Alone, Some(_))) {
+        // On the CPU, a run uses its cores with more actors and flip
+        // walks, each thread computing alone: a lone actor splitting its
+        // small operations over the cores only takes them from the walks.
+        compute_serially();
+    }
     let mut actors = match b.sibling() {
         Some(make) if shares.len() > 1 => {
-            // The learner too: the actors have the cores.
-            compute_serially();
             let seeded = (0..)
                 .zip(shares)
                 .map(|(i, c)| (c, actor_seed_of(actor_seed, i)));
