@@ -132,22 +132,10 @@ fn main() -> anyhow::Result<()> {
     };
     // The residual after each move of a game, reduced in the field.
     let residuals = |tensor: &[i32], actions: &[Vec<i32>]| {
-        let mut r: Vec<i64> = tensor.iter().map(|&x| x as i64).collect();
+        let mut r = tensor.to_vec();
         let mut out = Vec::new();
         for a in actions {
-            let (u, rest) = a.split_at(4);
-            let (v, w) = rest.split_at(4);
-            for (i, &ui) in u.iter().enumerate() {
-                for (j, &vj) in v.iter().enumerate() {
-                    for (k, &wk) in w.iter().enumerate() {
-                        let x = &mut r[(i * 4 + j) * 4 + k];
-                        *x -= (ui * vj * wk) as i64;
-                        if field == Field::Z2 {
-                            *x = x.rem_euclid(2);
-                        }
-                    }
-                }
-            }
+            game.subtract(&mut r, a);
             out.push(r.clone());
         }
         out
@@ -190,7 +178,7 @@ fn main() -> anyhow::Result<()> {
                 *unsolved_nonzeros
                     .entry(last.iter().filter(|&&x| x != 0).count())
                     .or_insert(0) += 1;
-                if trail.iter().flatten().any(|&x| !set.contains(&(x as i32))) {
+                if trail.iter().flatten().any(|x| !set.contains(x)) {
                     left_set += 1;
                 }
             }
