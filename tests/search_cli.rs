@@ -37,6 +37,15 @@ fn quick(shape: &str, out: &str) -> Vec<String> {
     .collect()
 }
 
+/// A quick search with `extra` options that must exit 0.
+fn quick_ok(shape: &str, out: &str, extra: &[&str]) -> common::Output {
+    let mut a = quick(shape, out);
+    a.extend(extra.iter().map(|s| s.to_string()));
+    let r = run(&args(&a), &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    r
+}
+
 fn args(v: &[String]) -> Vec<&str> {
     v.iter().map(|s| s.as_str()).collect()
 }
@@ -145,10 +154,11 @@ fn self_play_and_flips_are_tracked_apart() {
     // 7 at once, long before self-play solves a game by itself.
     let dir = temp_dir("search-apart");
     let out = dir.to_str().unwrap();
-    let mut a = quick("2x2x2", out);
-    a.extend(["--field", "z2", "--target", "7", "--time", "300s"].map(String::from));
-    let r = run(&args(&a), &[]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = quick_ok(
+        "2x2x2",
+        out,
+        &["--field", "z2", "--target", "7", "--time", "300s"],
+    );
     let s = state(&dir);
     assert_eq!(s["best_rank"], 7);
     // Beside flips the batch leans on their schemes, in their own order.
@@ -196,10 +206,11 @@ fn self_play_and_flips_are_tracked_apart() {
     // Without flips every reported rank is one self-play played.
     let dir = temp_dir("search-pure");
     let out = dir.to_str().unwrap();
-    let mut a = quick("2x2x1", out);
-    a.extend(["--no-polish", "--target", "4", "--time", "300s"].map(String::from));
-    let r = run(&args(&a), &[]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    quick_ok(
+        "2x2x1",
+        out,
+        &["--no-polish", "--target", "4", "--time", "300s"],
+    );
     let s = state(&dir);
     assert_eq!(s["best_rank"], 4);
     assert_eq!(s["self_play_best_rank"], 4);
@@ -227,10 +238,7 @@ fn a_shape_beyond_the_flip_engine_is_searched_without_flips() {
     let dir = temp_dir("search-no-flips");
     let out = dir.to_str().unwrap();
     // m·p = 66: more than the 64 coefficients a flip factor holds.
-    let mut a = quick("1x2x33", out);
-    a.extend(["--field", "z2", "--steps", "2"].map(String::from));
-    let r = run(&args(&a), &[]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = quick_ok("1x2x33", out, &["--field", "z2", "--steps", "2"]);
     assert!(
         r.stderr.contains("no flip walks beside the actors"),
         "{}",
@@ -309,10 +317,11 @@ fn the_symmetry_levers_run_are_saved_and_resume_with_the_run() {
     // With every new game a restart, the run's games restart from the
     // archive once it holds a prefix.
     let again = temp_dir("search-restarts");
-    let mut a = quick("2x2x1", again.to_str().unwrap());
-    a.extend(["--no-polish", "--restarts", "1", "--steps", "120"].map(String::from));
-    let r = run(&args(&a), &[]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    quick_ok(
+        "2x2x1",
+        again.to_str().unwrap(),
+        &["--no-polish", "--restarts", "1", "--steps", "120"],
+    );
     let last = metrics(&again).pop().expect("a metrics line");
     assert!(last["restarts"].as_u64().unwrap() > 0, "{last}");
     fs::remove_dir_all(&again).unwrap();
@@ -333,10 +342,11 @@ fn the_symmetry_levers_run_are_saved_and_resume_with_the_run() {
 fn actors_play_on_threads_and_their_count_is_saved() {
     let dir = temp_dir("search-actor-threads");
     let out = dir.to_str().unwrap();
-    let mut a = quick("2x2x1", out);
-    a.extend(["--no-polish", "--actor-threads", "2", "--steps", "120"].map(String::from));
-    let r = run(&args(&a), &[]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = quick_ok(
+        "2x2x1",
+        out,
+        &["--no-polish", "--actor-threads", "2", "--steps", "120"],
+    );
     assert!(r.stderr.contains("2 actor threads"), "{}", r.stderr);
     assert_eq!(state(&dir)["settings"]["actor_threads"], 2);
     let last = metrics(&dir).pop().expect("a metrics line");
@@ -366,10 +376,7 @@ fn actors_play_on_threads_and_their_count_is_saved() {
     let beside_flips = cores.saturating_sub(1).max(1);
     for (extra, expected) in [("--no-polish", cores), ("--flip-threads=1", beside_flips)] {
         let dir = temp_dir("search-actor-default");
-        let mut a = quick("2x2x1", dir.to_str().unwrap());
-        a.extend([extra, "--steps", "2"].map(String::from));
-        let r = run(&args(&a), &[]);
-        assert_eq!(r.code, 0, "{}", r.stderr);
+        quick_ok("2x2x1", dir.to_str().unwrap(), &[extra, "--steps", "2"]);
         assert_eq!(
             state(&dir)["settings"]["actor_threads"],
             expected,
