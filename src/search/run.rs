@@ -414,10 +414,8 @@ pub fn search<B: Backend + 'static>(
     let game = settings.game()?;
     // More actors where each thread is a core, for a run alone (a cluster
     // spreads its actors over processes).
-    let threads = match (&role, b.sibling()) {
-        (Role::Alone, Some(_)) => settings.actor_threads,
-        _ => 1,
-    };
+    let cpu_alone = matches!((&role, b.sibling()), (Role::Alone, Some(_)));
+    let threads = if cpu_alone { settings.actor_threads } else { 1 };
     // A run that does not fit is refused before its directory is touched.
     let memory = memory::guard(
         &memory_estimate(settings, threads)?,
@@ -458,7 +456,7 @@ pub fn search<B: Backend + 'static>(
     // games played.
     let actor_seed = settings.seed ^ state.games.wrapping_mul(0xD1B5_4A32_D192_ED03);
     let shares = split(&settings.selfplay(LeafUpdates::for_backend(b)), threads);
-    if matches!((&role, b.sibling()), (Role::Alone, Some(_))) {
+    if cpu_alone {
         // On the CPU, a run uses its cores with more actors and flip
         // walks, each thread computing alone: a lone actor splitting its
         // small operations over the cores only takes them from the walks.
