@@ -46,7 +46,7 @@ pub struct SearchArgs {
     /// Actions sampled from the policy per tree node (K), 1 to 1024.
     #[arg(long, value_parser = ranged::<usize>(bounds::SAMPLES))]
     pub samples: Option<usize>,
-    /// MCTS simulations per move, 1 to 100000.
+    /// MCTS simulations per move, 1 to 100000 (default: 32 on the CPU, 100 on a GPU; 64 on the CPU with --no-polish).
     #[arg(long, value_parser = ranged::<usize>(bounds::SIMULATIONS))]
     pub simulations: Option<usize>,
     /// Simulations one game may have in flight per round (virtual loss), 1 to 256.
@@ -95,10 +95,10 @@ pub struct SearchArgs {
     /// Exploration candidates per tree node, up to 1024: random sparse (u, v) pairs with w completed from the residual, sharing a quarter of the prior.
     #[arg(long, value_parser = ranged::<usize>(bounds::EXPLORE))]
     pub explore: Option<usize>,
-    /// Images of each solved self-play game under random symmetries of T (P·A·Q⁻¹, Q·B·R⁻¹, P·C·R⁻¹), taught as best games, 0 to 64.
+    /// Images of each solved self-play game under random symmetries of T (P·A·Q⁻¹, Q·B·R⁻¹, P·C·R⁻¹), taught as best games, 0 to 64 (default: 8 with --no-polish, else 0).
     #[arg(long, value_parser = ranged::<usize>(bounds::SYMMETRY_VIEWS))]
     pub symmetry_views: Option<usize>,
-    /// Images of each new root's candidates under random symmetries of T, up to 1024, each scored by the value of the state it leads to; the best four join the root with a quarter of the prior.
+    /// Images of each new root's candidates under random symmetries of T, up to 1024, each scored by the value of the state it leads to; the best four join the root with a quarter of the prior (default: 256 with --no-polish, else 0).
     #[arg(long, value_parser = ranged::<usize>(bounds::EXPLORE))]
     pub explore_symmetric: Option<usize>,
     /// Fraction of the synthetic demonstrations whose factors are images of the standard algorithm's terms under random symmetries of T, 0 to 1.
@@ -134,6 +134,9 @@ struct Defaults {
     batch: usize,
     moves_per_step: usize,
     warmup_steps: u32,
+    /// Simulations per move of pure AlphaTensor (`--no-polish`), which
+    /// needs more than a search beside flips (see [`PURE_LEVERS`]).
+    pure_simulations: usize,
 }
 
 const CPU_DEFAULTS: Defaults = Defaults {
@@ -144,6 +147,7 @@ const CPU_DEFAULTS: Defaults = Defaults {
     batch: 64,
     moves_per_step: 2,
     warmup_steps: 1000,
+    pure_simulations: 64,
 };
 
 const GPU_DEFAULTS: Defaults = Defaults {
@@ -154,6 +158,7 @@ const GPU_DEFAULTS: Defaults = Defaults {
     batch: 128,
     moves_per_step: 8,
     warmup_steps: 2000,
+    pure_simulations: 100,
 };
 
 pub fn run(device: DeviceArg, args: SearchArgs) -> Result<ExitCode> {
@@ -251,6 +256,13 @@ const PURE_MIX: Mix = Mix {
     best: 0.25,
 };
 
+/// T's symmetries in pure AlphaTensor (`--no-polish`): each solved game
+/// also taught as this many images, and each new root widened with this
+/// many scored images of its candidates. With them and 64 simulations,
+/// 2x2x2 over Z2 on two cores reached rank 7 by itself within 10 minutes
+/// for four seeds of five (50 to 358 s); without them no seed left rank 8.
+const PURE_LEVERS: (usize, usize) = (8, 256);
+
 /// The batch beside flip walks, which lean on the walks' schemes: at
 /// 3x3x3 over Z2 (one core, 10 minutes), self-play played rank 23 itself
 /// at 304, 454 and 332 s (seeds 1 to 3) with this mix and best games in their
@@ -284,7 +296,11 @@ fn fresh(args: &SearchArgs, d: &Defaults) -> Result<SearchSettings> {
         seed: args.run.seed.unwrap_or(0),
         games: args.games.unwrap_or(d.games),
         samples: args.samples.unwrap_or(d.samples),
-        simulations: args.simulations.unwrap_or(d.simulations),
+        simulations: args.simulations.unwrap_or(if args.no_polish {
+            d.pure_simulations
+        } else {
+            d.simulations
+        }),
         leaves_per_game: args.leaves_per_game.unwrap_or(1),
         max_steps: args.max_steps.unwrap_or(shape.standard_rank()),
         history: 1,
@@ -296,8 +312,16 @@ fn fresh(args: &SearchArgs, d: &Defaults) -> Result<SearchSettings> {
         penalty: args.penalty.unwrap_or_default(),
         sample_temperature: args.sample_temperature.unwrap_or(1.0),
         explore: args.explore.unwrap_or(0),
-        symmetry_views: args.symmetry_views.unwrap_or(0),
-        explore_symmetric: args.explore_symmetric.unwrap_or(0),
+        symmetry_views: args.symmetry_views.unwrap_or(if args.no_polish {
+            PURE_LEVERS.0
+        } else {
+            0
+        }),
+        explore_symmetric: args.explore_symmetric.unwrap_or(if args.no_polish {
+            PURE_LEVERS.1
+        } else {
+            0
+        }),
         orbit_demos: args.orbit_demos.unwrap_or(0.0),
         best_in_order: args.best_in_order.unwrap_or(if args.no_polish {
             0.0

@@ -80,7 +80,8 @@ pub fn symmetry(p: &Unimodular, q: &Unimodular, r: &Unimodular, field: Field) ->
 }
 
 /// A random symmetry of `shape`'s T, each of P, Q, R a product of `ops`
-/// elementary operations.
+/// elementary operations (over Z, through a signed permutation:
+/// [`Unimodular::random`]).
 pub fn random_symmetry<R: Rng>(rng: &mut R, shape: Shape, field: Field, ops: usize) -> Basis {
     let [p, q, r] = [shape.n, shape.m, shape.p].map(|n| Unimodular::random(rng, n, ops, field));
     symmetry(&p, &q, &r, field)
