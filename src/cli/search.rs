@@ -135,7 +135,7 @@ struct Defaults {
     moves_per_step: usize,
     warmup_steps: u32,
     /// Simulations per move of pure AlphaTensor (`--no-polish`), which
-    /// needs more than a search beside flips (see [`PURE_LEVERS`]).
+    /// needs more than a search beside flips (see [`PURE_SYMMETRY_VIEWS`]).
     pure_simulations: usize,
 }
 
@@ -257,11 +257,15 @@ const PURE_MIX: Mix = Mix {
 };
 
 /// T's symmetries in pure AlphaTensor (`--no-polish`): each solved game
-/// also taught as this many images, and each new root widened with this
-/// many scored images of its candidates. With them and 64 simulations,
-/// 2x2x2 over Z2 on two cores reached rank 7 by itself within 10 minutes
-/// for four seeds of five (50 to 358 s); without them no seed left rank 8.
-const PURE_LEVERS: (usize, usize) = (8, 256);
+/// is also taught as this many images ([`PURE_ROOT_IMAGES`]). With both
+/// and 64 simulations, 2x2x2 over Z2 on two cores reached rank 7 by
+/// itself within 10 minutes for four seeds of five (50 to 358 s); without
+/// them no seed left rank 8.
+const PURE_SYMMETRY_VIEWS: usize = 8;
+
+/// Scored images of its candidates that widen each new root in pure
+/// AlphaTensor ([`PURE_SYMMETRY_VIEWS`]).
+const PURE_ROOT_IMAGES: usize = 256;
 
 /// The batch beside flip walks, which lean on the walks' schemes: at
 /// 3x3x3 over Z2 (one core, 10 minutes), self-play played rank 23 itself
@@ -313,12 +317,12 @@ fn fresh(args: &SearchArgs, d: &Defaults) -> Result<SearchSettings> {
         sample_temperature: args.sample_temperature.unwrap_or(1.0),
         explore: args.explore.unwrap_or(0),
         symmetry_views: args.symmetry_views.unwrap_or(if args.no_polish {
-            PURE_LEVERS.0
+            PURE_SYMMETRY_VIEWS
         } else {
             0
         }),
         explore_symmetric: args.explore_symmetric.unwrap_or(if args.no_polish {
-            PURE_LEVERS.1
+            PURE_ROOT_IMAGES
         } else {
             0
         }),
