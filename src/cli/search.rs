@@ -135,7 +135,7 @@ struct Defaults {
     moves_per_step: usize,
     warmup_steps: u32,
     /// Simulations per move of pure AlphaTensor (`--no-polish`), which
-    /// needs more than a search beside flips (see [`PURE_SYMMETRY_VIEWS`]).
+    /// needs more than a search beside flips (see [`PURE`]).
     pure_simulations: usize,
 }
 
@@ -256,17 +256,6 @@ const PURE_MIX: Mix = Mix {
     best: 0.25,
 };
 
-/// T's symmetries in pure AlphaTensor (`--no-polish`): each solved game
-/// is also taught as this many images ([`PURE_ROOT_IMAGES`]). With both
-/// and 64 simulations, 2x2x2 over Z2 on two cores reached rank 7 by
-/// itself within 10 minutes for four seeds of five (50 to 358 s); without
-/// them no seed left rank 8.
-const PURE_SYMMETRY_VIEWS: usize = 8;
-
-/// Scored images of its candidates that widen each new root in pure
-/// AlphaTensor ([`PURE_SYMMETRY_VIEWS`]).
-const PURE_ROOT_IMAGES: usize = 256;
-
 /// The batch beside flip walks, which lean on the walks' schemes: at
 /// 3x3x3 over Z2 (one core, 10 minutes), self-play played rank 23 itself
 /// at 304, 454 and 332 s (seeds 1 to 3) with this mix and best games in their
@@ -278,9 +267,35 @@ const EXPERT_MIX: Mix = Mix {
     best: 0.6,
 };
 
-/// The share of best-game positions played in the game's own order beside
-/// flip walks (see [`EXPERT_MIX`]).
-const EXPERT_BEST_IN_ORDER: f64 = 1.0;
+/// The defaults that differ between pure AlphaTensor (`--no-polish`) and
+/// a search beside flip walks.
+struct ModeDefaults {
+    mix: Mix,
+    /// The share of best-game positions played in the game's own order.
+    best_in_order: f64,
+    /// Images of each solved game under T's symmetries, taught as well.
+    symmetry_views: usize,
+    /// Scored images of its candidates that widen each new root.
+    root_images: usize,
+}
+
+/// Pure AlphaTensor takes T's symmetries: with them and 64 simulations,
+/// 2x2x2 over Z2 on two cores reached rank 7 by itself within 10 minutes
+/// for four seeds of five (50 to 358 s); without them no seed left rank 8.
+const PURE: ModeDefaults = ModeDefaults {
+    mix: PURE_MIX,
+    best_in_order: 0.0,
+    symmetry_views: 8,
+    root_images: 256,
+};
+
+/// Beside flip walks, best games in their own order (see [`EXPERT_MIX`]).
+const BESIDE_FLIPS: ModeDefaults = ModeDefaults {
+    mix: EXPERT_MIX,
+    best_in_order: 1.0,
+    symmetry_views: 0,
+    root_images: 0,
+};
 
 fn fresh(args: &SearchArgs, d: &Defaults) -> Result<SearchSettings> {
     let shape = args
@@ -292,6 +307,7 @@ fn fresh(args: &SearchArgs, d: &Defaults) -> Result<SearchSettings> {
     let field = args.run.field.unwrap_or(Field::Z);
     let preset = args.run.preset.clone().unwrap_or_else(|| d.preset.into());
     let lr = default_lr(&preset);
+    let mode = if args.no_polish { &PURE } else { &BESIDE_FLIPS };
     Ok(SearchSettings {
         shape: [shape.n, shape.m, shape.p],
         field,
@@ -316,22 +332,10 @@ fn fresh(args: &SearchArgs, d: &Defaults) -> Result<SearchSettings> {
         penalty: args.penalty.unwrap_or_default(),
         sample_temperature: args.sample_temperature.unwrap_or(1.0),
         explore: args.explore.unwrap_or(0),
-        symmetry_views: args.symmetry_views.unwrap_or(if args.no_polish {
-            PURE_SYMMETRY_VIEWS
-        } else {
-            0
-        }),
-        explore_symmetric: args.explore_symmetric.unwrap_or(if args.no_polish {
-            PURE_ROOT_IMAGES
-        } else {
-            0
-        }),
+        symmetry_views: args.symmetry_views.unwrap_or(mode.symmetry_views),
+        explore_symmetric: args.explore_symmetric.unwrap_or(mode.root_images),
         orbit_demos: args.orbit_demos.unwrap_or(0.0),
-        best_in_order: args.best_in_order.unwrap_or(if args.no_polish {
-            0.0
-        } else {
-            EXPERT_BEST_IN_ORDER
-        }),
+        best_in_order: args.best_in_order.unwrap_or(mode.best_in_order),
         restarts: args.restarts.unwrap_or(0.0),
         polish_flips: if args.no_polish { 0 } else { POLISH_FLIPS },
         flip_threads: args.flip_threads.unwrap_or(1),
@@ -341,9 +345,7 @@ fn fresh(args: &SearchArgs, d: &Defaults) -> Result<SearchSettings> {
         batch: args.batch.unwrap_or(d.batch),
         lr: args.lr.unwrap_or(lr),
         weight_decay: args.weight_decay.unwrap_or(0.0),
-        mix: args
-            .mix
-            .unwrap_or(if args.no_polish { PURE_MIX } else { EXPERT_MIX }),
+        mix: args.mix.unwrap_or(mode.mix),
         moves_per_step: args.moves_per_step.unwrap_or(d.moves_per_step),
         // A network from --init has been trained already.
         warmup_steps: args.warmup_steps.unwrap_or(if args.init.is_some() {
