@@ -392,6 +392,10 @@ fn bench_train_reports_rates_and_where_the_time_goes() {
             "cpu",
             "--preset",
             "tiny",
+            "--shape",
+            "3x2x2",
+            "--field",
+            "z2",
             "--seconds",
             "0.5",
             "--json",
@@ -401,10 +405,15 @@ fn bench_train_reports_rates_and_where_the_time_goes() {
     );
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(out.stdout.contains("steps/s"), "{}", out.stdout);
+    assert!(out.stdout.contains("3x2x2 Z2"), "{}", out.stdout);
     let rows: serde_json::Value =
         serde_json::from_str(&fs::read_to_string(&json).unwrap()).unwrap();
     assert_eq!(rows["tensorsearch"], "bench train", "{rows}");
     let row = &rows["rows"][0];
+    assert_eq!(
+        (&row["shape"], &row["field"]),
+        (&"3x2x2".into(), &"Z2".into())
+    );
     assert!(row["steps_per_s"].as_f64().unwrap() > 0.0, "{row}");
     assert!(row["evaluations_per_s"].as_f64().unwrap() > 0.0, "{row}");
     // The profile covers the step's operations, and its shares sum to 1.
@@ -423,6 +432,10 @@ fn bench_train_reports_rates_and_where_the_time_goes() {
     assert_clean_failure(
         &["bench", "kernels", "--device", "cpu", "--preset", "tiny"],
         "--preset applies to bench train only",
+    );
+    assert_clean_failure(
+        &["bench", "search", "--device", "cpu", "--shape", "3x3x3"],
+        "--shape applies to bench train only",
     );
     assert_clean_failure(
         &["bench", "train", "--device", "cpu", "--preset", "huge"],

@@ -37,6 +37,10 @@ fn quick(shape: &str, out: &str) -> Vec<String> {
     .collect()
 }
 
+/// Root images for pure runs that test something else: the default of 256
+/// would double this file's time.
+const LIGHT_IMAGES: &str = "16";
+
 /// A quick search with `extra` options that must exit 0.
 fn quick_ok(shape: &str, out: &str, extra: &[&str]) -> common::Output {
     let mut a = quick(shape, out);
@@ -209,7 +213,15 @@ fn self_play_and_flips_are_tracked_apart() {
     quick_ok(
         "2x2x1",
         out,
-        &["--no-polish", "--target", "4", "--time", "300s"],
+        &[
+            "--no-polish",
+            "--explore-symmetric",
+            LIGHT_IMAGES,
+            "--target",
+            "4",
+            "--time",
+            "300s",
+        ],
     );
     let s = state(&dir);
     assert_eq!(s["best_rank"], 4);
@@ -320,7 +332,15 @@ fn the_symmetry_levers_run_are_saved_and_resume_with_the_run() {
     quick_ok(
         "2x2x1",
         again.to_str().unwrap(),
-        &["--no-polish", "--restarts", "1", "--steps", "120"],
+        &[
+            "--no-polish",
+            "--explore-symmetric",
+            LIGHT_IMAGES,
+            "--restarts",
+            "1",
+            "--steps",
+            "120",
+        ],
     );
     let last = metrics(&again).pop().expect("a metrics line");
     assert!(last["restarts"].as_u64().unwrap() > 0, "{last}");
@@ -345,7 +365,15 @@ fn actors_play_on_threads_and_their_count_is_saved() {
     let r = quick_ok(
         "2x2x1",
         out,
-        &["--no-polish", "--actor-threads", "2", "--steps", "120"],
+        &[
+            "--no-polish",
+            "--explore-symmetric",
+            LIGHT_IMAGES,
+            "--actor-threads",
+            "2",
+            "--steps",
+            "120",
+        ],
     );
     assert!(r.stderr.contains("2 actor threads"), "{}", r.stderr);
     assert_eq!(state(&dir)["settings"]["actor_threads"], 2);

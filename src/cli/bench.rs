@@ -39,7 +39,7 @@ pub enum BenchWhat {
     Kernels,
     /// The search's throughput: network evaluations, simulations and games per second, for 2x2x2 and 3x3x3.
     Search,
-    /// Training steps/s and leaf evaluations/s for 2x2x2 at batch 64, device work per step, and time per operation.
+    /// Training steps/s and leaf evaluations/s at batch 64 (2x2x2 over Z unless --shape, --field), device work per step, and time per operation.
     Train,
     /// Z2 flip-graph walks: flips per second on one thread and on all, for 3x3x3, 4x4x4 and 5x5x5.
     Flips,
@@ -80,6 +80,14 @@ pub struct BenchArgs {
     /// bench train: one model preset (tiny, small or large) instead of tiny and small.
     #[arg(long, value_parser = super::common::preset())]
     preset: Option<String>,
+    /// bench train: the game's shape (default 2x2x2): the learner's cost
+    /// grows with the grids, and the search's learner at 3x3x3 and 4x4x4
+    /// pays it.
+    #[arg(long, value_parser = super::common::parse_shape)]
+    shape: Option<Shape>,
+    /// bench train: the game's field, z (default) or z2.
+    #[arg(long, value_parser = super::common::game_field())]
+    field: Option<Field>,
 }
 
 /// Checks every option and the JSON path, then runs the benchmark;
@@ -90,8 +98,16 @@ pub fn run(device: DeviceArg, args: BenchArgs) -> Result<ExitCode> {
         DeviceArg::Cpu => BenchDevice::Cpu,
         DeviceArg::Auto => BenchDevice::Both,
     };
-    if args.preset.is_some() && !matches!(args.what, BenchWhat::Train) {
-        bail!("--preset applies to bench train only");
+    if !matches!(args.what, BenchWhat::Train) {
+        for (given, flag) in [
+            (args.preset.is_some(), "--preset"),
+            (args.shape.is_some(), "--shape"),
+            (args.field.is_some(), "--field"),
+        ] {
+            if given {
+                bail!("{flag} applies to bench train only");
+            }
+        }
     }
     if let Some(s) = args.seconds {
         seconds_or(Some(s), 1.0)?;
@@ -105,7 +121,13 @@ pub fn run(device: DeviceArg, args: BenchArgs) -> Result<ExitCode> {
         BenchWhat::Kernels => kernels(on, quick, seconds)?,
         BenchWhat::Search => search(on, quick, seconds)?,
         BenchWhat::Flips => flips(on, quick, seconds)?,
-        BenchWhat::Train => train(on, quick, seconds, args.preset.as_deref())?,
+        BenchWhat::Train => {
+            let game = (
+                args.shape.unwrap_or(Shape::new(2, 2, 2)?),
+                args.field.unwrap_or(Field::Z),
+            );
+            train(on, quick, seconds, args.preset.as_deref(), game)?
+        }
         BenchWhat::Matmul => {
             if seconds.is_some() {
                 bail!("bench matmul times a fixed number of runs: --seconds does not apply");
@@ -227,6 +249,7 @@ fn train(
     quick: bool,
     seconds: Option<f64>,
     preset: Option<&str>,
+    (shape, field): (Shape, Field),
 ) -> Result<serde_json::Value> {
     let seconds = std::time::Duration::from_secs_f64(seconds_or(seconds, 6.0)?);
     let presets: Vec<&str> = match preset {
@@ -236,7 +259,7 @@ fn train(
     };
     let cases = presets
         .iter()
-        .map(|p| TrainBenchCase::standard(p))
+        .map(|p| TrainBenchCase::of(p, shape, field))
         .collect::<Result<Vec<_>>>()?;
     let mut rows = Vec::new();
     for case in &cases {

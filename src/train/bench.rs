@@ -31,9 +31,15 @@ pub struct TrainBenchCase {
 impl TrainBenchCase {
     /// 2x2x2 over Z at batch 64; leaf evaluations of 16 states × 32 samples.
     pub fn standard(preset: &str) -> Result<Self> {
+        Self::of(preset, Shape::new(2, 2, 2)?, Field::Z)
+    }
+
+    /// `shape` over `field` at batch 64, with the standard case's leaf
+    /// evaluations: the learner's cost grows with the shape's grids.
+    pub fn of(preset: &str, shape: Shape, field: Field) -> Result<Self> {
         Ok(TrainBenchCase {
-            shape: Shape::new(2, 2, 2)?,
-            field: Field::Z,
+            shape,
+            field,
             preset: preset.to_string(),
             batch: 64,
             states: 16,
@@ -258,14 +264,23 @@ fn work_cell(w: Option<Work>) -> String {
 /// The summary table, then each profile.
 pub fn table(rows: &[TrainThroughput]) -> String {
     let mut s = format!(
-        "{:<24} {:<6} {:>9} {:>5} {:>9} {:>12} {:>18} {:>18}\n",
-        "device", "preset", "params", "batch", "steps/s", "evals/s", "work/step", "work/eval"
+        "{:<24} {:<10} {:<6} {:>9} {:>5} {:>9} {:>12} {:>18} {:>18}\n",
+        "device",
+        "game",
+        "preset",
+        "params",
+        "batch",
+        "steps/s",
+        "evals/s",
+        "work/step",
+        "work/eval"
     );
     for r in rows {
         let device: String = r.device.chars().take(24).collect();
         s += &format!(
-            "{:<24} {:<6} {:>9} {:>5} {:>9.2} {:>12.1} {:>18} {:>18}\n",
+            "{:<24} {:<10} {:<6} {:>9} {:>5} {:>9.2} {:>12.1} {:>18} {:>18}\n",
             device,
+            format!("{} {}", r.shape, r.field),
             r.preset,
             r.parameters,
             r.batch,
@@ -286,8 +301,8 @@ pub fn table(rows: &[TrainThroughput]) -> String {
         ] {
             let total: f64 = profile.iter().map(|o| o.ms).sum();
             s += &format!(
-                "\n{}, {}: one {what}, operation by operation ({total:.2} ms with each run alone)\n",
-                r.device, r.preset
+                "\n{}, {} {}, {}: one {what}, operation by operation ({total:.2} ms with each run alone)\n",
+                r.device, r.shape, r.field, r.preset
             );
             s += &format!(
                 "  {:<22} {:>7} {:>10} {:>7}\n",
