@@ -121,8 +121,8 @@ impl AttentionSpec {
     }
 }
 
-/// Inlined: a separate call per head-sized dot product cost a tenth of a
-/// training step (profiled at 4x4x4, tiny).
+/// Inlined: called out of line, the head-sized dot products were 16 % of
+/// a training step (perf, 4x4x4, tiny).
 #[inline(always)]
 fn dot<F: Float>(x: &[F], y: &[F]) -> F {
     x.iter().zip(y).fold(F::zero(), |a, (&p, &q)| a + p * q)
@@ -263,7 +263,7 @@ fn forward_batch<F: Float>(
 ) {
     let d = s.head_dim;
     let scale = F::from(s.scale).unwrap();
-    // Reused across queries: allocation per query dominated small heads.
+    // Reused across queries rather than allocated per query.
     let mut weights = vec![F::zero(); s.kv_len];
     let mut acc = vec![F::zero(); d];
     let mut keys = ByDimension::new();
