@@ -29,13 +29,8 @@ pub struct TrainBenchCase {
 }
 
 impl TrainBenchCase {
-    /// 2x2x2 over Z at batch 64; leaf evaluations of 16 states × 32 samples.
-    pub fn standard(preset: &str) -> Result<Self> {
-        Self::of(preset, Shape::new(2, 2, 2)?, Field::Z)
-    }
-
-    /// `shape` over `field` at batch 64, with the standard case's leaf
-    /// evaluations: the learner's cost grows with the shape's grids.
+    /// `shape` over `field` at batch 64; leaf evaluations of 16 states ×
+    /// 32 samples.
     pub fn of(preset: &str, shape: Shape, field: Field) -> Result<Self> {
         Ok(TrainBenchCase {
             shape,
