@@ -407,31 +407,23 @@ fn actors_play_on_threads_and_their_count_is_saved() {
 fn pure_alphatensor_defaults_to_every_core_and_the_symmetry_levers() {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let beside_flips = cores.saturating_sub(1).max(1);
-    for (extra, expected, views, images) in [
-        ("--no-polish", cores, 8, 256),
-        ("--flip-threads=1", beside_flips, 0, 0),
+    for (extra, expected, views, images, simulations) in [
+        ("--no-polish", cores, 8, 256, 64),
+        ("--flip-threads=1", beside_flips, 0, 0, 32),
     ] {
-        let dir = temp_dir("search-actor-default");
-        quick_ok("2x2x1", dir.to_str().unwrap(), &[extra, "--steps", "2"]);
-        let settings = &state(&dir)["settings"];
-        assert_eq!(settings["actor_threads"], expected, "{extra}");
-        assert_eq!(settings["symmetry_views"], views, "{extra}");
-        assert_eq!(settings["explore_symmetric"], images, "{extra}");
-        fs::remove_dir_all(&dir).unwrap();
-    }
-    for (extra, simulations) in [("--no-polish", 64), ("--flip-threads=1", 32)] {
-        let dir = temp_dir("search-simulations-default");
+        let dir = temp_dir("search-mode-defaults");
+        // quick() sets --simulations; the default is what is checked.
         let mut a: Vec<String> = quick("2x2x1", dir.to_str().unwrap());
         let at = a.iter().position(|x| x == "--simulations").unwrap();
         a.drain(at..at + 2);
         a.extend([extra, "--steps", "2"].map(String::from));
         let r = run(&args(&a), &[]);
         assert_eq!(r.code, 0, "{}", r.stderr);
-        assert_eq!(
-            state(&dir)["settings"]["simulations"],
-            simulations,
-            "{extra}"
-        );
+        let settings = &state(&dir)["settings"];
+        assert_eq!(settings["actor_threads"], expected, "{extra}");
+        assert_eq!(settings["symmetry_views"], views, "{extra}");
+        assert_eq!(settings["explore_symmetric"], images, "{extra}");
+        assert_eq!(settings["simulations"], simulations, "{extra}");
         fs::remove_dir_all(&dir).unwrap();
     }
 }
