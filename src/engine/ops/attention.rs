@@ -452,7 +452,7 @@ pub fn backward_into<F: Float>(
                 dots_with(dout_i, v, value_at, by_dim.then_some(&values), dp);
                 dqi.fill(F::zero());
                 for (j, (&p, &dp)) in p.iter().zip(dp.iter()).enumerate() {
-                    let kj = s.k_at(b, j, h);
+                    let kj = key_at(j);
                     let key = &k[kj..kj + d];
                     let ds = p * (dp - delta) * scale;
                     let (dk_j, dv_j) = (&mut dk[j * d..(j + 1) * d], &mut dv[j * d..(j + 1) * d]);
