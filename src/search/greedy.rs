@@ -42,32 +42,14 @@ impl<B: Backend> GreedyPlayer<B> {
 
     /// Plays from `tensor` until solved, stuck or at the step limit.
     pub fn play(&mut self, b: &mut B, tensor: &[i32]) -> Result<GreedyGame> {
-        let game = &self.game;
+        let game = self.game.clone();
         let mut residual = tensor.to_vec();
         let mut history = vec![vec![0; game.action_len()]; game.history];
         let mut actions = Vec::new();
-        // The uniforms do not matter at this temperature; one half keeps the
-        // draw away from the CDF's edges.
-        let uniforms = vec![0.5; self.evaluator.uniforms_len()];
         while residual.iter().any(|&x| x != 0) && actions.len() < game.max_steps {
-            let step = actions.len();
-            game.encode_into_batch(
-                &residual,
-                &history,
-                step,
-                0,
-                1,
-                &mut self.scratch,
-                &mut self.states,
-            );
-            let out = self.evaluator.evaluate(b, &self.states, &uniforms)?;
-            let Ok(mut action) = self.evaluator.net.encoding.decode(&out.tokens) else {
+            let Some(action) = self.choose(b, &residual, &history, actions.len())? else {
                 break;
             };
-            if is_null(game.dims, &action) {
-                break;
-            }
-            canonicalise(game.field, game.dims, &mut action);
             game.subtract(&mut residual, &action);
             if !history.is_empty() {
                 history.pop();
@@ -79,5 +61,38 @@ impl<B: Backend> GreedyPlayer<B> {
             solved: residual.iter().all(|&x| x == 0),
             actions,
         })
+    }
+
+    /// The policy's most likely action at one state, canonicalised; none
+    /// when it proposes a null or undecodable action.
+    pub fn choose(
+        &mut self,
+        b: &mut B,
+        residual: &[i32],
+        history: &[Vec<i32>],
+        step: usize,
+    ) -> Result<Option<Vec<i32>>> {
+        let game = &self.game;
+        game.encode_into_batch(
+            residual,
+            history,
+            step,
+            0,
+            1,
+            &mut self.scratch,
+            &mut self.states,
+        );
+        // The uniforms do not matter at this temperature; one half keeps the
+        // draw away from the CDF's edges.
+        let uniforms = vec![0.5; self.evaluator.uniforms_len()];
+        let out = self.evaluator.evaluate(b, &self.states, &uniforms)?;
+        let Ok(mut action) = self.evaluator.net.encoding.decode(&out.tokens) else {
+            return Ok(None);
+        };
+        if is_null(game.dims, &action) {
+            return Ok(None);
+        }
+        canonicalise(game.field, game.dims, &mut action);
+        Ok(Some(action))
     }
 }
