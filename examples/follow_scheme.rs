@@ -4,10 +4,12 @@
 //! stay in that scheme (each a term of it not played yet):
 //!
 //! - **led**: along the scheme's own order, the greedy choice at each
-//!   state (is it a remaining term, the recorded next one, or neither);
+//!   state (the recorded next term, another remaining one, a term off the
+//!   scheme, or no action);
 //! - **greedy**: the policy alone from T;
-//! - **MCTS**: the run's self-play (samples, simulations, w completion),
-//!   from the standard basis, without learning.
+//! - **MCTS**: the run's self-play from the standard basis, without
+//!   learning: its samples and exploration, and unless given, its
+//!   simulations, sampled moves and w completion.
 //!
 //! For MCTS games it also says, at the first move off the scheme, whether a
 //! remaining term was among the root's candidates and what share of the
@@ -32,10 +34,6 @@ fn main() -> anyhow::Result<()> {
         args.get(1)
             .ok_or_else(|| anyhow!("give a search directory"))?,
     );
-    let arg = |i: usize, default: usize| -> usize {
-        args.get(i).and_then(|s| s.parse().ok()).unwrap_or(default)
-    };
-    let (games, simulations, sampled_moves) = (arg(2, 32), arg(3, 32), arg(4, 2));
     let summary: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(dir.join("search.json")).context("search.json")?,
     )?;
@@ -53,6 +51,14 @@ fn main() -> anyhow::Result<()> {
             .as_u64()
             .ok_or_else(|| anyhow!("settings lack {key}"))
     };
+    let arg = |i: usize, key: &str| -> anyhow::Result<usize> {
+        match args.get(i) {
+            Some(a) => a.parse().map_err(|_| anyhow!("'{a}' is not a count")),
+            None => Ok(number(key)? as usize),
+        }
+    };
+    let games = args.get(2).map_or(Ok(16), |a| a.parse())?;
+    let (simulations, sampled_moves) = (arg(3, "simulations")?, arg(4, "sampled_moves")?);
     let game = GameConfig::new(
         shape,
         field,
@@ -135,8 +141,8 @@ fn main() -> anyhow::Result<()> {
         sampled_moves,
         root_noise: Default::default(),
         sample_temperature: 1.0,
-        explore: 0,
-        explore_symmetric: 0,
+        explore: number("explore")? as usize,
+        explore_symmetric: number("explore_symmetric")? as usize,
         restarts: 0.0,
         leaf_updates: LeafUpdates::for_backend(b),
         mcts: MctsConfig::default(),
