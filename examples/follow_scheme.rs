@@ -9,13 +9,13 @@
 //! - **greedy**: the policy alone from T;
 //! - **MCTS**: the run's self-play from the standard basis, without
 //!   learning: its samples and exploration, and unless given, its
-//!   simulations, sampled moves and w completion.
+//!   simulations, sampled moves, w completion and sampling temperature.
 //!
 //! For MCTS games it also says, at the first move off the scheme, whether a
 //! remaining term was among the root's candidates and what share of the
 //! visits the candidates in the scheme got.
 //!
-//!     cargo run --release --example follow_scheme -- RUN_DIR [GAMES] [SIMULATIONS] [SAMPLED MOVES] [COMPLETE W: true|false]
+//!     cargo run --release --example follow_scheme -- RUN_DIR [GAMES] [SIMULATIONS] [SAMPLED MOVES] [COMPLETE W: true|false] [TEMPERATURE]
 
 use anyhow::{anyhow, Context};
 use std::collections::HashSet;
@@ -140,7 +140,12 @@ fn main() -> anyhow::Result<()> {
             .unwrap_or(true),
         sampled_moves,
         root_noise: Default::default(),
-        sample_temperature: 1.0,
+        sample_temperature: match args.get(6) {
+            Some(a) => a
+                .parse()
+                .map_err(|_| anyhow!("'{a}' is not a temperature"))?,
+            None => s["sample_temperature"].as_f64().unwrap_or(1.0) as f32,
+        },
         explore: number("explore")? as usize,
         explore_symmetric: number("explore_symmetric")? as usize,
         restarts: 0.0,
