@@ -107,11 +107,7 @@ fn main() -> anyhow::Result<()> {
             Some(_) => off.push(k + 1),
             None => none.push(k + 1),
         }
-        game.subtract(&mut residual, a);
-        if !history.is_empty() {
-            history.pop();
-            history.insert(0, a.clone());
-        }
+        game.play(&mut residual, &mut history, a);
     }
     println!(
         "led along the scheme: greedy plays the recorded next term at {next} of {} moves, \
@@ -134,10 +130,12 @@ fn main() -> anyhow::Result<()> {
         simulations,
         leaves_per_game: 1,
         standard_basis_fraction: 1.0,
-        complete_w: args
-            .get(5)
-            .map_or(s["complete_w"].as_bool(), |a| a.parse().ok())
-            .unwrap_or(true),
+        complete_w: match args.get(5) {
+            Some(a) => a
+                .parse()
+                .map_err(|_| anyhow!("'{a}' is neither true nor false"))?,
+            None => s["complete_w"].as_bool().unwrap_or(true),
+        },
         sampled_moves,
         root_noise: Default::default(),
         sample_temperature: match args.get(6) {
@@ -155,7 +153,7 @@ fn main() -> anyhow::Result<()> {
     let mut actors = SelfPlay::new(b, &net, cfg, 1)?;
     let (mut played, mut solved) = (0, Vec::new());
     let mut prefixes = Vec::new();
-    let (mut offered, mut share) = (0, 0.0f32);
+    let (mut departed, mut offered, mut share) = (0, 0, 0.0f32);
     let start = std::time::Instant::now();
     while played < games {
         for f in actors.round(b)? {
@@ -166,6 +164,7 @@ fn main() -> anyhow::Result<()> {
             let k = prefix_in_scheme(&f.actions);
             prefixes.push(k);
             if k < f.moves.len() {
+                departed += 1;
                 let in_scheme: f32 = f.moves[k]
                     .policy
                     .iter()
@@ -178,11 +177,6 @@ fn main() -> anyhow::Result<()> {
         }
     }
     prefixes.sort();
-    let departed = prefixes
-        .iter()
-        .filter(|&&k| k < scheme.len())
-        .count()
-        .max(1);
     println!(
         "MCTS ({simulations} simulations, {sampled_moves} sampled moves): {played} games in {:.0} s, \
          solved ranks {solved:?}; moves in the scheme before leaving it, sorted: {prefixes:?}",
@@ -191,7 +185,7 @@ fn main() -> anyhow::Result<()> {
     println!(
         "at the first move off the scheme a remaining term was a candidate in {offered} games, \
          mean visit share of such terms {:.3}",
-        share / departed as f32
+        share / departed.max(1) as f32
     );
     Ok(())
 }

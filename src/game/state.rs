@@ -55,6 +55,16 @@ impl GameConfig {
         }
     }
 
+    /// One move: the residual less the action's term, and the action first
+    /// in the history (the oldest action leaves it).
+    pub fn play(&self, residual: &mut [i32], history: &mut Vec<Vec<i32>>, action: &[i32]) {
+        self.subtract(residual, action);
+        if !history.is_empty() {
+            history.pop();
+            history.insert(0, action.to_vec());
+        }
+    }
+
     /// tensor ← tensor − u⊗v⊗w for an action u‖v‖w.
     pub fn subtract(&self, tensor: &mut [i32], action: &[i32]) {
         let [la, lb, lc] = self.dims;

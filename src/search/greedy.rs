@@ -42,19 +42,14 @@ impl<B: Backend> GreedyPlayer<B> {
 
     /// Plays from `tensor` until solved, stuck or at the step limit.
     pub fn play(&mut self, b: &mut B, tensor: &[i32]) -> Result<GreedyGame> {
-        let game = self.game.clone();
         let mut residual = tensor.to_vec();
-        let mut history = vec![vec![0; game.action_len()]; game.history];
+        let mut history = vec![vec![0; self.game.action_len()]; self.game.history];
         let mut actions = Vec::new();
-        while residual.iter().any(|&x| x != 0) && actions.len() < game.max_steps {
+        while residual.iter().any(|&x| x != 0) && actions.len() < self.game.max_steps {
             let Some(action) = self.choose(b, &residual, &history, actions.len())? else {
                 break;
             };
-            game.subtract(&mut residual, &action);
-            if !history.is_empty() {
-                history.pop();
-                history.insert(0, action.clone());
-            }
+            self.game.play(&mut residual, &mut history, &action);
             actions.push(action);
         }
         Ok(GreedyGame {

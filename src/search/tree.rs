@@ -248,12 +248,8 @@ impl Tree {
     pub fn successor(&self, node: usize, action: &[i32]) -> (Vec<i32>, Vec<Vec<i32>>, usize) {
         let parent = &self.nodes[node];
         let mut residual = parent.residual.clone();
-        self.game.subtract(&mut residual, action);
         let mut history = parent.history.clone();
-        if !history.is_empty() {
-            history.pop();
-            history.insert(0, action.to_vec());
-        }
+        self.game.play(&mut residual, &mut history, action);
         (residual, history, parent.step + 1)
     }
 
