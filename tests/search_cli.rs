@@ -167,7 +167,7 @@ fn self_play_and_flips_are_tracked_apart() {
     assert_eq!(s["best_rank"], 7);
     // Beside flips the batch leans on their schemes, in their own order.
     let settings = &s["settings"];
-    assert_eq!(settings["mix"]["best"], 0.6, "{settings}");
+    assert_eq!(settings["mix"]["best"], 0.8, "{settings}");
     assert_eq!(settings["best_in_order"], 1.0, "{settings}");
     let found: Vec<String> = fs::read_dir(dir.join("found"))
         .unwrap()
@@ -400,30 +400,92 @@ fn actors_play_on_threads_and_their_count_is_saved() {
     fs::remove_dir_all(&dir).unwrap();
 }
 
-/// Without options, a pure run (`--no-polish`) takes every core and T's
-/// symmetries (8 views, 256 root images, 64 simulations on the CPU);
-/// beside the flip walks, the cores their threads leave and no symmetries.
+/// Without options, a pure run (`--no-polish`) takes every core, T's
+/// symmetries (8 views, 256 root images, 64 simulations on the CPU), w
+/// completion and samples at temperature 1; beside the flip walks, the
+/// cores their threads leave, no symmetries, no played games in the
+/// batch, no completion and samples at 0.5. `--completion` and
+/// `--no-completion` override either mode, and a resumed run keeps its
+/// own.
 #[test]
-fn pure_alphatensor_defaults_to_every_core_and_the_symmetry_levers() {
+fn each_mode_has_its_defaults() {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let beside_flips = cores.saturating_sub(1).max(1);
-    for (extra, expected, views, images, simulations) in [
-        ("--no-polish", cores, 8, 256, 64),
-        ("--flip-threads=1", beside_flips, 0, 0, 32),
-    ] {
+    let runs = [
+        ("--no-polish", None, cores, 8, 256, 64, 0.25, true, 1.0),
+        (
+            "--flip-threads=1",
+            None,
+            beside_flips,
+            0,
+            0,
+            32,
+            0.0,
+            false,
+            0.5,
+        ),
+        (
+            "--no-polish",
+            Some("--no-completion"),
+            cores,
+            8,
+            256,
+            64,
+            0.25,
+            false,
+            1.0,
+        ),
+        (
+            "--flip-threads=1",
+            Some("--completion"),
+            beside_flips,
+            0,
+            0,
+            32,
+            0.0,
+            true,
+            0.5,
+        ),
+    ];
+    for (mode, completion, threads, views, images, simulations, played, complete, temperature) in
+        runs
+    {
         let dir = temp_dir("search-mode-defaults");
         // quick() sets --simulations; the default is what is checked.
         let mut a: Vec<String> = quick("2x2x1", dir.to_str().unwrap());
         let at = a.iter().position(|x| x == "--simulations").unwrap();
         a.drain(at..at + 2);
-        a.extend([extra, "--steps", "2"].map(String::from));
+        a.extend([mode, "--steps", "2"].map(String::from));
+        a.extend(completion.map(String::from));
         let r = run(&args(&a), &[]);
-        assert_eq!(r.code, 0, "{}", r.stderr);
+        let what = format!("{mode} {completion:?}");
+        assert_eq!(r.code, 0, "{what}: {}", r.stderr);
         let settings = &state(&dir)["settings"];
-        assert_eq!(settings["actor_threads"], expected, "{extra}");
-        assert_eq!(settings["symmetry_views"], views, "{extra}");
-        assert_eq!(settings["explore_symmetric"], images, "{extra}");
-        assert_eq!(settings["simulations"], simulations, "{extra}");
+        assert_eq!(settings["actor_threads"], threads, "{what}");
+        assert_eq!(settings["symmetry_views"], views, "{what}");
+        assert_eq!(settings["explore_symmetric"], images, "{what}");
+        assert_eq!(settings["simulations"], simulations, "{what}");
+        assert_eq!(settings["mix"]["played"], played, "{what}");
+        assert_eq!(settings["complete_w"], complete, "{what}");
+        assert_eq!(settings["sample_temperature"], temperature, "{what}");
+        // The opposite flag conflicts with the checkpoint.
+        let opposite = if complete {
+            "--no-completion"
+        } else {
+            "--completion"
+        };
+        let dir_text = dir.to_str().unwrap();
+        let r = run(
+            &["search", "--resume", dir_text, "--device", "cpu", opposite],
+            &[],
+        );
+        assert_ne!(r.code, 0, "{what}");
+        assert!(
+            r.stderr
+                .contains(&format!("{opposite} conflicts with the checkpoint")),
+            "{what}: {}",
+            r.stderr
+        );
         fs::remove_dir_all(&dir).unwrap();
     }
 }

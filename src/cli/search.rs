@@ -67,19 +67,21 @@ pub struct SearchArgs {
     /// AdamW weight decay on the weights of linear maps (none on norms, biases, embeddings).
     #[arg(long)]
     pub weight_decay: Option<f32>,
-    /// Shares of synthetic demonstrations, played games and best games in a batch (default 0.2,0.2,0.6 beside flip walks, 0.5,0.25,0.25 with --no-polish).
+    /// Shares of synthetic demonstrations, played games and best games in a batch (default 0.2,0,0.8 beside flip walks, 0.5,0.25,0.25 with --no-polish).
     #[arg(long)]
     pub mix: Option<Mix>,
     /// Actor moves per learner step, 1 to 100000.
     #[arg(long, value_parser = ranged::<usize>(bounds::MOVES_PER_STEP))]
     pub moves_per_step: Option<usize>,
-    /// Learner steps on synthetic demonstrations alone before self-play starts, up to 10000000.
+    /// Learner steps before self-play starts, on synthetic demonstrations and the flips' best games, up to 10000000.
     #[arg(long, value_parser = ranged::<u32>(bounds::WARMUP_STEPS))]
     pub warmup_steps: Option<u32>,
-    /// Propose only the policy's own samples (pure AlphaTensor), without
-    /// the w completed from the residual.
-    #[arg(long)]
+    /// Propose only the policy's own samples, without the w completed from the residual (the default beside flip walks).
+    #[arg(long, conflicts_with = "completion")]
     pub no_completion: bool,
+    /// Also propose each sample with its w completed from the residual (the default with --no-polish).
+    #[arg(long)]
+    pub completion: bool,
     /// Moves of each game drawn from the MCTS policy, up to 4096; later moves take the most visited action.
     #[arg(long, value_parser = ranged::<usize>(bounds::SAMPLED_MOVES))]
     pub sampled_moves: Option<usize>,
@@ -89,7 +91,7 @@ pub struct SearchArgs {
     /// The α of the root noise's Dirichlet draw, above 0 up to 100.
     #[arg(long)]
     pub root_noise_alpha: Option<f64>,
-    /// Softmax temperature at which candidate actions are drawn from the policy, 0.1 to 100 (above 1 proposes its unlikely actions more often).
+    /// Softmax temperature at which candidate actions are drawn from the policy, 0.1 to 100 (above 1 proposes its unlikely actions more often; default 0.5 beside flip walks, 1 with --no-polish).
     #[arg(long)]
     pub sample_temperature: Option<f32>,
     /// Exploration candidates per tree node, up to 1024: random sparse (u, v) pairs with w completed from the residual, sharing a quarter of the prior.
@@ -256,15 +258,17 @@ const PURE_MIX: Mix = Mix {
     best: 0.25,
 };
 
-/// The batch beside flip walks, which lean on the walks' schemes: at
-/// 3x3x3 over Z2 (one core, 10 minutes), self-play played rank 23 itself
-/// at 304, 454 and 332 s (seeds 1 to 3) with this mix and best games in their
-/// own order, and solved no game with the pure mix or with this mix in
-/// random orders.
+/// The batch beside flip walks, which lean on the walks' schemes, with
+/// no played games: at 4x4x4 over Z2 (30 minutes) self-play played the
+/// flips' rank 49 itself with it (at 1,165 s, seed 1) and solved no game
+/// with 0.2,0.2,0.6, where positions of unsolved games crowd out the
+/// scheme (docs/design.md §5). At 3x3x3 over Z2, best games in their own
+/// order matter most: in random orders, or with the pure mix, self-play
+/// solved no game in 10 minutes.
 const EXPERT_MIX: Mix = Mix {
     demonstrations: 0.2,
-    played: 0.2,
-    best: 0.6,
+    played: 0.0,
+    best: 0.8,
 };
 
 /// The defaults that differ between pure AlphaTensor (`--no-polish`) and
@@ -277,6 +281,10 @@ struct ModeDefaults {
     symmetry_views: usize,
     /// Scored images of its candidates that widen each new root.
     root_images: usize,
+    /// Each sample also proposed with its w completed from the residual.
+    complete_w: bool,
+    /// The softmax temperature of the policy's samples.
+    sample_temperature: f32,
 }
 
 /// Pure AlphaTensor takes T's symmetries: with them and 64 simulations,
@@ -287,14 +295,23 @@ const PURE: ModeDefaults = ModeDefaults {
     best_in_order: 0.0,
     symmetry_views: 8,
     root_images: 256,
+    complete_w: true,
+    sample_temperature: 1.0,
 };
 
-/// Beside flip walks, best games in their own order (see [`EXPERT_MIX`]).
+/// Beside flip walks, the network learns the walks' schemes (see
+/// [`EXPERT_MIX`]) and MCTS must keep to them: samples at temperature 0.5
+/// and no w completion, which at a dense residual halves a scheme term's
+/// prior for a greedy variant that belongs to no short scheme. At 4x4x4
+/// over Z2 these three made self-play play the flips' rank 49 (16 of 16
+/// MCTS games of one network, docs/design.md §5).
 const BESIDE_FLIPS: ModeDefaults = ModeDefaults {
     mix: EXPERT_MIX,
     best_in_order: 1.0,
     symmetry_views: 0,
     root_images: 0,
+    complete_w: false,
+    sample_temperature: 0.5,
 };
 
 fn fresh(args: &SearchArgs, d: &Defaults) -> Result<SearchSettings> {
@@ -325,12 +342,16 @@ fn fresh(args: &SearchArgs, d: &Defaults) -> Result<SearchSettings> {
         max_steps: args.max_steps.unwrap_or(shape.standard_rank()),
         history: 1,
         standard_basis_fraction: args.standard_fraction.unwrap_or(0.75),
-        complete_w: !args.no_completion,
+        complete_w: match (args.completion, args.no_completion) {
+            (true, _) => true,
+            (_, true) => false,
+            _ => mode.complete_w,
+        },
         sampled_moves: args.sampled_moves.unwrap_or(2),
         root_noise: args.root_noise.unwrap_or(0.0),
         root_noise_alpha: args.root_noise_alpha.unwrap_or(0.3),
         penalty: args.penalty.unwrap_or_default(),
-        sample_temperature: args.sample_temperature.unwrap_or(1.0),
+        sample_temperature: args.sample_temperature.unwrap_or(mode.sample_temperature),
         explore: args.explore.unwrap_or(0),
         symmetry_views: args.symmetry_views.unwrap_or(mode.symmetry_views),
         explore_symmetric: args.explore_symmetric.unwrap_or(mode.root_images),
@@ -437,6 +458,9 @@ fn resumed(args: &SearchArgs, dir: &std::path::Path) -> Result<SearchSettings> {
     }
     if args.no_completion && s.complete_w {
         bail!("--no-completion conflicts with the checkpoint, which completes w");
+    }
+    if args.completion && !s.complete_w {
+        bail!("--completion conflicts with the checkpoint, which does not complete w");
     }
     if args.init.is_some() {
         bail!("--init starts a new run; a resumed run continues from its own checkpoint");

@@ -124,9 +124,9 @@ pub struct SearchSettings {
     /// before them read 1).
     #[serde(default = "one_thread")]
     pub actor_threads: usize,
-    /// Learner steps on demonstrations alone before the actors start: a
-    /// policy that cannot yet read a rank-one term off a residual plays
-    /// games that teach nothing.
+    /// Learner steps before the actors start, on demonstrations and best
+    /// games (see `warmup_mix`): a policy that cannot yet read a rank-one
+    /// term off a residual plays games that teach nothing.
     #[serde(default)]
     pub warmup_steps: u32,
     /// Played games kept for training.
@@ -940,13 +940,17 @@ impl<'s> SearchLoop<'s> {
             let mut rng = StdRng::seed_from_u64(
                 s.seed ^ (net.step as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15),
             );
-            let mix = if warming_up { &WARMUP_MIX } else { &s.mix };
+            let mix = if warming_up {
+                warmup_mix(&s.mix)
+            } else {
+                s.mix
+            };
             let (batch, _) = mixed_batch(
                 &mut rng,
                 &self.game,
                 &self.encoding,
                 &self.replay,
-                mix,
+                &mix,
                 s.batch,
                 Demos {
                     max_rank: s.max_steps,
@@ -1072,12 +1076,18 @@ impl Source {
     }
 }
 
-/// The learner's batches during the warm-up: demonstrations alone.
-const WARMUP_MIX: Mix = Mix {
-    demonstrations: 1.0,
-    played: 0.0,
-    best: 0.0,
-};
+/// The learner's batches during the warm-up: no games are played yet, so
+/// the played share goes to demonstrations; the best share stays, because
+/// flip walks hand in schemes within seconds and the warm-up is the
+/// network's longest chance to learn them before it plays. Without best
+/// games (pure AlphaTensor) that share falls back to demonstrations too.
+fn warmup_mix(mix: &Mix) -> Mix {
+    Mix {
+        demonstrations: mix.demonstrations + mix.played,
+        played: 0.0,
+        best: mix.best,
+    }
+}
 
 /// What `progress.svg` draws, from the metrics lines.
 fn plot_of(series: &[SearchMetrics], settings: &SearchSettings) -> super::plot::Plot {
@@ -1113,7 +1123,7 @@ fn progress_message(m: &SearchMetrics, warming_up: bool) -> String {
         .map_or_else(|| "-".to_string(), |r| r.to_string());
     let mut fields = vec![format!("best rank {best} (self-play {own})")];
     if warming_up {
-        fields.push("warm-up on demonstrations".into());
+        fields.push("warm-up".into());
     }
     fields.extend([
         format!("{:.1} games/s", m.games_per_s),
@@ -1179,6 +1189,42 @@ fn best_games_of(d: &Decomposition, game: &GameConfig, seed: u64) -> Vec<BestGam
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The warm-up's batches hold the flips' best games at the run's
+    /// share and no played games; before a best game exists they are
+    /// demonstrations alone.
+    #[test]
+    fn the_warm_up_learns_the_best_games_beside_demonstrations() {
+        let shape = Shape::new(2, 2, 2).unwrap();
+        let game = GameConfig::new(shape, Field::Z2, 1, 8);
+        let encoding = ActionEncoding::default_for(shape, Field::Z2);
+        let mix = warmup_mix(&Mix {
+            demonstrations: 0.2,
+            played: 0.2,
+            best: 0.6,
+        });
+        let demos = Demos {
+            max_rank: 8,
+            orbit: 0.0,
+        };
+        let mut rng = StdRng::seed_from_u64(3);
+        let mut replay = Replay::new(16, 4);
+        let (_, before) = mixed_batch(&mut rng, &game, &encoding, &replay, &mix, 200, demos);
+        assert_eq!(before.demonstrations, 200);
+        let standard = Decomposition::standard(shape, Field::Z2);
+        replay.offer_best(BestGame {
+            rank: 8,
+            tensor: shape.dense_tensor(),
+            actions: super::super::selfplay::game_actions(&standard, &game),
+        });
+        let (_, after) = mixed_batch(&mut rng, &game, &encoding, &replay, &mix, 200, demos);
+        assert_eq!(after.played, 0);
+        assert!(
+            (90..150).contains(&after.best),
+            "{} of 200 positions from the best game",
+            after.best
+        );
+    }
 
     #[test]
     fn symmetry_views_are_games_of_t_itself_with_other_terms() {
