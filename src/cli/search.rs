@@ -259,12 +259,13 @@ const PURE_MIX: Mix = Mix {
 };
 
 /// The batch beside flip walks, which lean on the walks' schemes, with
-/// no played games: at 4x4x4 over Z2 (30 minutes) self-play played the
-/// flips' rank 49 itself with it (at 1,165 s, seed 1) and solved no game
-/// with 0.2,0.2,0.6, where positions of unsolved games crowd out the
-/// scheme (docs/design.md §5). At 3x3x3 over Z2, best games in their own
-/// order matter most: in random orders, or with the pure mix, self-play
-/// solved no game in 10 minutes.
+/// no played games, whose unsolved positions crowd the schemes out. At
+/// 4x4x4 over Z2 (30 minutes, seed 1) self-play played the flips' rank
+/// 49 itself at 1,165 s with it and [`BESIDE_FLIPS`]'s sampling, and
+/// solved no game with 0.2,0.2,0.6, w completion and samples at
+/// temperature 1 (docs/design.md §5). At 3x3x3 over Z2, best games in
+/// their own order matter most: in random orders, or with the pure mix,
+/// self-play solved no game in 10 minutes.
 const EXPERT_MIX: Mix = Mix {
     demonstrations: 0.2,
     played: 0.0,
