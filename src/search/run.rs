@@ -1209,13 +1209,30 @@ mod tests {
         };
         let mut rng = StdRng::seed_from_u64(3);
         let mut replay = Replay::new(16, 4);
+        // A played game in the buffer (a resumed run keeps them) is still
+        // left out. Unsolved, so that it is not a best game as well.
+        let standard = Decomposition::standard(shape, Field::Z2);
+        let actions = super::super::selfplay::game_actions(&standard, &game);
+        replay.add(crate::game::FinishedGame {
+            tensor: shape.dense_tensor(),
+            moves: (0..actions.len())
+                .map(|t| crate::game::Move {
+                    residual: shape.dense_tensor(),
+                    history: vec![],
+                    step: t,
+                    policy: vec![(actions[t].clone(), 1.0)],
+                })
+                .collect(),
+            actions: actions.clone(),
+            final_value: -1.0,
+            found: None,
+        });
         let (_, before) = mixed_batch(&mut rng, &game, &encoding, &replay, &mix, 200, demos);
         assert_eq!(before.demonstrations, 200);
-        let standard = Decomposition::standard(shape, Field::Z2);
         replay.offer_best(BestGame {
             rank: 8,
             tensor: shape.dense_tensor(),
-            actions: super::super::selfplay::game_actions(&standard, &game),
+            actions,
         });
         let (_, after) = mixed_batch(&mut rng, &game, &encoding, &replay, &mix, 200, demos);
         assert_eq!(after.played, 0);
