@@ -21,10 +21,20 @@ pub fn coefficient_set(field: Field) -> &'static [i32] {
 }
 
 /// Default chunk size k: 243 words over {−1, 0, 1}, 256 words over {0, 1}.
-pub fn default_chunk(field: Field) -> usize {
+/// Over Z, where every factor has the same length f ≤ 5 (2×2×2: f = 4),
+/// k = f instead: one token per factor, as many tokens as with k = 5, and
+/// no token that mixes the end of one factor with the start of the next.
+pub fn default_chunk(shape: Shape, field: Field) -> usize {
     match field {
         Field::Z2 => 8,
-        Field::Z | Field::Q => 5,
+        Field::Z | Field::Q => {
+            let f = shape.n * shape.m;
+            if f <= 5 && shape.m * shape.p == f && shape.n * shape.p == f {
+                f
+            } else {
+                5
+            }
+        }
     }
 }
 
@@ -99,7 +109,7 @@ impl ActionEncoding {
     }
 
     pub fn default_for(shape: Shape, field: Field) -> Self {
-        Self::new(shape, coefficient_set(field), default_chunk(field))
+        Self::new(shape, coefficient_set(field), default_chunk(shape, field))
             .expect("default encodings are valid")
     }
 
@@ -215,6 +225,27 @@ mod tests {
                 assert_eq!(enc.decode(&tokens).unwrap(), action);
             }
         }
+    }
+
+    #[test]
+    fn over_z_a_short_factor_is_one_token() {
+        let enc = ActionEncoding::default_for("2x2x2".parse().unwrap(), Field::Z);
+        assert_eq!((enc.n_tokens(), enc.vocab_size()), (3, 81));
+        // Changing one factor changes its own token and no other.
+        let base = enc.encode(&[0; 12]).unwrap();
+        for factor in 0..3 {
+            let mut action = vec![0; 12];
+            action[factor * 4..factor * 4 + 4].copy_from_slice(&[1, -1, 0, 1]);
+            let tokens = enc.encode(&action).unwrap();
+            for (t, (&a, &b)) in tokens.iter().zip(&base).enumerate() {
+                assert_eq!(a != b, t == factor, "factor {factor}, token {t}");
+            }
+        }
+        // Longer factors keep chunks of five over Z, and Z2 chunks of eight.
+        let enc = ActionEncoding::default_for("3x3x3".parse().unwrap(), Field::Z);
+        assert_eq!((enc.n_tokens(), enc.vocab_size()), (6, 243));
+        let enc = ActionEncoding::default_for("2x2x3".parse().unwrap(), Field::Z);
+        assert_eq!(enc.chunk(), 5);
     }
 
     #[test]
