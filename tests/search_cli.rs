@@ -246,6 +246,68 @@ fn self_play_and_flips_are_tracked_apart() {
 }
 
 #[test]
+fn the_warm_up_ends_once_the_network_plays_the_best_rank() {
+    // Beside the flips, which hand in rank 7 at once, a warm-up of 100,000
+    // steps ends as soon as the network, taught their scheme (best games
+    // alone), plays rank 7 from T greedily; then the actors play.
+    let dir = temp_dir("search-warm-up");
+    let out = dir.to_str().unwrap();
+    let r = run(
+        &[
+            "search",
+            "2x2x2",
+            "--device",
+            "cpu",
+            "--field",
+            "z2",
+            "--preset",
+            "tiny",
+            "--games",
+            "4",
+            "--samples",
+            "8",
+            "--simulations",
+            "8",
+            "--mix",
+            "0,0,1",
+            "--warmup-steps",
+            "100000",
+            "--steps",
+            "600",
+            "--moves-per-step",
+            "1",
+            "--out",
+            out,
+        ],
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let s = state(&dir);
+    let ended = s["warmup_ended_at"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("the warm-up did not end: {}", r.stdout));
+    assert!(ended < 600, "{ended}");
+    assert!(
+        r.stderr.contains(&format!(
+            "plays rank 7 from T by itself at learner step {ended}"
+        )),
+        "{}",
+        r.stderr
+    );
+    assert!(s["simulations"].as_u64() > Some(0), "{s}");
+    // A resumed run does not warm up again: its actors play at once.
+    let r = run(
+        &["search", "--resume", out, "--device", "cpu", "--steps", "3"],
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let after = state(&dir);
+    assert!(after["simulations"].as_u64() > s["simulations"].as_u64());
+    assert_eq!(after["warmup_ended_at"], s["warmup_ended_at"]);
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn a_shape_beyond_the_flip_engine_is_searched_without_flips() {
     let dir = temp_dir("search-no-flips");
     let out = dir.to_str().unwrap();

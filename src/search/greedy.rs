@@ -58,6 +58,12 @@ impl<B: Backend> GreedyPlayer<B> {
         })
     }
 
+    /// Whether a greedy game from `tensor` solves it in at most `rank` moves.
+    pub fn solves_within(&mut self, b: &mut B, tensor: &[i32], rank: usize) -> Result<bool> {
+        let played = self.play(b, tensor)?;
+        Ok(played.solved && played.actions.len() <= rank)
+    }
+
     /// The policy's most likely action at one state, canonicalised; none
     /// when it proposes a null or undecodable action.
     pub fn choose(

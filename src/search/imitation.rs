@@ -84,14 +84,13 @@ pub fn steps_to_imitate<B: Backend>(
             },
         );
         policy_loss = net.train_step(b, &batch, cfg.lr)?.policy_loss;
-        if net.step % cfg.check_every.max(1) == 0 {
-            let played = player.play(b, &best.tensor)?;
-            if played.solved && played.actions.len() <= best.rank {
-                return Ok(Imitated {
-                    at_step: Some(net.step),
-                    policy_loss,
-                });
-            }
+        if net.step % cfg.check_every.max(1) == 0
+            && player.solves_within(b, &best.tensor, best.rank)?
+        {
+            return Ok(Imitated {
+                at_step: Some(net.step),
+                policy_loss,
+            });
         }
     }
     Ok(Imitated {

@@ -10,6 +10,7 @@
 
 use super::actor_pool::{actor_seed as actor_seed_of, compute_serially, split, ActorPool};
 use super::expert::FlipWorker;
+use super::greedy::GreedyPlayer;
 use super::role::{Part, Role};
 use super::selfplay::{LeafUpdates, SelfPlay, SelfPlayConfig, SelfPlayCounters};
 use super::MctsConfig;
@@ -208,6 +209,10 @@ pub struct SearchState {
     pub self_play_best_rank: Option<usize>,
     pub skipped_steps: u64,
     pub best_games: Vec<BestGame>,
+    /// The learner step at which the warm-up ended before `--warmup-steps`,
+    /// because the network played the best rank from T greedily.
+    #[serde(default)]
+    pub warmup_ended_at: Option<u32>,
 }
 
 pub const STATE_FILE: &str = "search.json";
@@ -271,6 +276,9 @@ const RECENT: usize = 200;
 const INTAKE: usize = 256;
 /// A pause while a cluster worker has nothing to do.
 const IDLE_WAIT: Duration = Duration::from_millis(20);
+/// Learner steps between the warm-up's checks whether the network plays
+/// the best rank by itself (a greedy game: one evaluation per move).
+const WARMUP_CHECK_EVERY: u32 = 50;
 
 /// Reads a run's settings and state from its directory.
 pub fn read_state(dir: &Path) -> Result<SearchState> {
@@ -588,6 +596,8 @@ struct SearchLoop<'s> {
     part: Option<Part>,
     /// Games and moves a learner took from the cluster's actors.
     received: SelfPlayCounters,
+    /// The learner step of the next check whether the warm-up can end.
+    next_warmup_check: u32,
 }
 
 impl<'s> SearchLoop<'s> {
@@ -642,6 +652,7 @@ impl<'s> SearchLoop<'s> {
             window: (Instant::now(), 0, 0),
             part: None,
             received: SelfPlayCounters::default(),
+            next_warmup_check: 0,
         }
     }
 
@@ -681,7 +692,7 @@ impl<'s> SearchLoop<'s> {
         if stopping.is_some() {
             // The run's last figures, however short it was, then the
             // checkpoint that plots them.
-            let warming_up = net.step < self.settings.warmup_steps;
+            let warming_up = self.warming_up(net);
             self.report(net, self.counters(actors), warming_up, true)?;
         }
         // Every minute, and once more at the end (Ctrl-C included).
@@ -700,7 +711,7 @@ impl<'s> SearchLoop<'s> {
             Role::Learner(..) => (false, true),
         };
         // An actor plays once it has the learner's weights; it never warms up.
-        let warming_up = learner && net.step < self.settings.warmup_steps;
+        let warming_up = learner && self.warming_up(net);
         let mut idle = false;
         let mut learned = false;
         if !learner {
@@ -748,6 +759,9 @@ impl<'s> SearchLoop<'s> {
         self.moves_seen = moves;
         if learner && !learned {
             self.learn(b, net, warming_up)?;
+        }
+        if warming_up {
+            self.end_warmup_when_learned(b, net)?;
         }
         self.share(b, net, actors)?;
         if self
@@ -916,6 +930,43 @@ impl<'s> SearchLoop<'s> {
                 ),
             );
         }
+        Ok(())
+    }
+
+    /// Whether the learner is still in its warm-up: before `--warmup-steps`
+    /// and before the network has learned the best games.
+    fn warming_up<B: Backend>(&self, net: &Network<B>) -> bool {
+        net.step < self.settings.warmup_steps && self.state.warmup_ended_at.is_none()
+    }
+
+    /// Ends the warm-up once the network plays the best rank from T by
+    /// itself (greedily, checked every [`WARMUP_CHECK_EVERY`] steps): then
+    /// MCTS, which samples from the same policy, can play it too, and
+    /// every further warm-up step is time the actors could have played.
+    /// Beside the flips the warm-up already teaches their schemes; in pure
+    /// AlphaTensor there is no best game yet and the warm-up runs its
+    /// course.
+    fn end_warmup_when_learned<B: Backend>(&mut self, b: &mut B, net: &Network<B>) -> Result<()> {
+        let Some(best) = self.state.best_rank else {
+            return Ok(());
+        };
+        if net.step < self.next_warmup_check {
+            return Ok(());
+        }
+        self.next_warmup_check = net.step + WARMUP_CHECK_EVERY;
+        let target = self.game.shape.dense_tensor();
+        if !GreedyPlayer::new(b, net)?.solves_within(b, &target, best)? {
+            return Ok(());
+        }
+        self.state.warmup_ended_at = Some(net.step);
+        say(
+            &self.bar,
+            format!(
+                "[{:>7.1}s] the network plays rank {best} from T by itself at learner step {}: the warm-up ends",
+                self.total_elapsed(),
+                net.step
+            ),
+        );
         Ok(())
     }
 
