@@ -404,16 +404,32 @@ fn a_learner_trains_on_two_actors_games_and_outlives_a_killed_actor() {
     let (l, a1, a2) = (dir.join("learner"), dir.join("a1"), dir.join("a2"));
     // The learner's flips find Strassen's rank and send it to the
     // cluster's schemes; the actors play without flips.
-    let learner_options = ["--warmup-steps", "10", "--publish-every", "10"];
+    // 16 simulations a move: a debug build beside the other tests in
+    // parallel finishes a round of 16 games well within the actors' 12 s
+    // (with the default 64 it played 7,184 of a round's 8,192).
+    let learner_options = [
+        "--warmup-steps",
+        "10",
+        "--publish-every",
+        "10",
+        "--simulations",
+        "16",
+    ];
     let learner = spawn_flip(&search_args("learner", "16s", &url, &l, &learner_options));
     std::thread::sleep(Duration::from_secs(1));
-    let first = spawn_flip(&search_args("actor", "12s", &url, &a1, &["--no-polish"]));
+    let first = spawn_flip(&search_args(
+        "actor",
+        "12s",
+        &url,
+        &a1,
+        &["--no-polish", "--simulations", "16"],
+    ));
     let mut second = spawn_flip(&search_args(
         "actor",
         "12s",
         &url,
         &a2,
-        &["--no-polish", "--seed", "2"],
+        &["--no-polish", "--seed", "2", "--simulations", "16"],
     ));
     std::thread::sleep(Duration::from_secs(7));
     second.kill().unwrap(); // SIGKILL: it loses only the games in flight
