@@ -12,6 +12,11 @@ use std::time::{Duration, Instant};
 
 /// Options for a quick CPU search with the tiny model.
 fn quick(shape: &str, out: &str) -> Vec<String> {
+    quick_warming(shape, out, "20")
+}
+
+/// `quick` with `warmup_steps` learner steps before self-play.
+fn quick_warming(shape: &str, out: &str, warmup_steps: &str) -> Vec<String> {
     [
         "search",
         shape,
@@ -28,7 +33,7 @@ fn quick(shape: &str, out: &str) -> Vec<String> {
         "--batch",
         "16",
         "--warmup-steps",
-        "20",
+        warmup_steps,
         "--out",
         out,
     ]
@@ -252,35 +257,21 @@ fn the_warm_up_ends_once_the_network_plays_the_best_rank() {
     // alone), plays rank 7 from T greedily; then the actors play.
     let dir = temp_dir("search-warm-up");
     let out = dir.to_str().unwrap();
-    let r = run(
-        &[
-            "search",
-            "2x2x2",
-            "--device",
-            "cpu",
+    let mut a = quick_warming("2x2x2", out, "100000");
+    a.extend(
+        [
             "--field",
             "z2",
-            "--preset",
-            "tiny",
-            "--games",
-            "4",
-            "--samples",
-            "8",
-            "--simulations",
-            "8",
             "--mix",
             "0,0,1",
-            "--warmup-steps",
-            "100000",
             "--steps",
             "600",
             "--moves-per-step",
             "1",
-            "--out",
-            out,
-        ],
-        &[],
+        ]
+        .map(String::from),
     );
+    let r = run(&args(&a), &[]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let s = state(&dir);
     let ended = s["warmup_ended_at"]
