@@ -504,6 +504,11 @@ pub fn search<B: Backend + 'static>(
     };
     let mut run = SearchLoop::new(settings, dir, state, replay, series, stop, quiet, net.step);
     run.flips = flip_worker(settings, &run.dir)?;
+    if run.flips.is_some() {
+        // The walks' schemes are taught in T's basis and in three changed
+        // ones; the actors mostly play T, so its view gets their share.
+        run.replay.standard_share = Some((shape.dense_tensor(), settings.standard_basis_fraction));
+    }
     run.part = Some(Part::new(role, net.step));
     if matches!(run.role(), Role::Actor(_)) {
         eprintln!("actor: waiting for the learner's weights");

@@ -112,6 +112,12 @@ pub struct Replay {
     /// order rather than a random one: a game of rank R then shows R
     /// positions to learn, where random orders show up to 2^R residuals.
     pub best_in_order: f64,
+    /// When set, the share of best-game draws that go to games of the
+    /// standard target T (the rest to games in changed bases) whenever
+    /// both kinds are kept: the actors' own share of games from T, so the
+    /// learner sees a scheme's standard view as often as the actors play
+    /// it. None: every kept game of the lowest rank alike.
+    pub standard_share: Option<(Vec<i32>, f64)>,
 }
 
 impl Replay {
@@ -122,6 +128,7 @@ impl Replay {
             best: Vec::new(),
             best_capacity: best_capacity.max(1),
             best_in_order: 0.0,
+            standard_share: None,
         }
     }
 
@@ -218,7 +225,18 @@ impl Replay {
     /// would go on imitating rank 8.
     pub fn best_example<R: Rng>(&self, rng: &mut R, cfg: &GameConfig) -> Option<Example> {
         let lowest = self.best.iter().map(|g| g.rank).min()?;
-        let games: Vec<&BestGame> = self.best.iter().filter(|g| g.rank == lowest).collect();
+        let mut games: Vec<&BestGame> = self.best.iter().filter(|g| g.rank == lowest).collect();
+        if let Some((standard, share)) = &self.standard_share {
+            let (of_t, changed): (Vec<&BestGame>, Vec<&BestGame>) =
+                games.iter().partition(|g| &g.tensor == standard);
+            if !of_t.is_empty() && !changed.is_empty() {
+                games = if rng.random_bool(share.clamp(0.0, 1.0)) {
+                    of_t
+                } else {
+                    changed
+                };
+            }
+        }
         let g = games[rng.random_range(0..games.len())];
         let demo = Demonstration {
             tensor: g.tensor.clone(),
@@ -328,5 +346,47 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// With a standard share, the games of T take that share of the draws
+    /// whatever the number of changed-basis views beside them; without,
+    /// every game alike. With no changed view, T's games take every draw.
+    #[test]
+    fn the_standard_target_takes_its_share_of_best_games() {
+        let game = GameConfig::new(Shape::new(2, 2, 2).unwrap(), Field::Z2, 1, 8);
+        let mut rng = StdRng::seed_from_u64(3);
+        // Rank-one games: a drawn position's residual is its game's tensor.
+        let games: Vec<BestGame> = (0..4)
+            .map(|_| {
+                let d = random_demonstration(&mut rng, &game, 1, 0.5);
+                BestGame {
+                    rank: 1,
+                    tensor: d.tensor,
+                    actions: d.factors,
+                }
+            })
+            .collect();
+        let t = games[0].tensor.clone();
+        assert!(games[1..].iter().all(|g| g.tensor != t));
+        let share_of_t = |replay: &Replay, rng: &mut StdRng| {
+            let n = 4000;
+            let of_t = (0..n)
+                .filter(|_| replay.best_example(rng, &game).unwrap().residual == t)
+                .count();
+            of_t as f64 / n as f64
+        };
+        let mut replay = Replay::new(1, 8);
+        for g in &games {
+            replay.offer_best(g.clone());
+        }
+        let uniform = share_of_t(&replay, &mut rng);
+        assert!((uniform - 0.25).abs() < 0.03, "{uniform}");
+        replay.standard_share = Some((t.clone(), 0.75));
+        let weighted = share_of_t(&replay, &mut rng);
+        assert!((weighted - 0.75).abs() < 0.03, "{weighted}");
+        let mut only_t = Replay::new(1, 8);
+        only_t.offer_best(games[0].clone());
+        only_t.standard_share = Some((t.clone(), 0.1));
+        assert_eq!(share_of_t(&only_t, &mut rng), 1.0);
     }
 }
