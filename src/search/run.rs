@@ -22,7 +22,7 @@ use crate::problem::{reference, Decomposition, Field, Shape};
 use crate::run::dir::Checked;
 use crate::run::display::{fit_message, say, spinner};
 use crate::run::{Every, Identity, Kind, NonFinite, RunDir, Stop, Stopped};
-use crate::train::{mixed_batch, BestGame, Demos, Mix, Replay};
+use crate::train::{mixed_batch, BestGame, Demos, Mix, Replay, StandardShare};
 use anyhow::{anyhow, bail, Context, Result};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
@@ -507,7 +507,10 @@ pub fn search<B: Backend + 'static>(
     if run.flips.is_some() {
         // The walks' schemes are taught in T's basis and in three changed
         // ones; the actors mostly play T, so its view gets their share.
-        run.replay.standard_share = Some((shape.dense_tensor(), settings.standard_basis_fraction));
+        run.replay.standard_share = Some(StandardShare {
+            target: shape.dense_tensor(),
+            share: settings.standard_basis_fraction,
+        });
     }
     run.part = Some(Part::new(role, net.step));
     if matches!(run.role(), Role::Actor(_)) {

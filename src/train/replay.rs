@@ -114,10 +114,18 @@ pub struct Replay {
     pub best_in_order: f64,
     /// When set, the share of best-game draws that go to games of the
     /// standard target T (the rest to games in changed bases) whenever
-    /// both kinds are kept: the actors' own share of games from T, so the
-    /// learner sees a scheme's standard view as often as the actors play
-    /// it. None: every kept game of the lowest rank alike.
-    pub standard_share: Option<(Vec<i32>, f64)>,
+    /// both kinds are kept. None: every kept game of the lowest rank alike.
+    pub standard_share: Option<StandardShare>,
+}
+
+/// The games of one target (T in the standard basis) and the share of
+/// best-game draws they take: the actors' own share of games from T, so
+/// the learner sees a scheme's standard view as often as the actors play
+/// it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StandardShare {
+    pub target: Vec<i32>,
+    pub share: f64,
 }
 
 impl Replay {
@@ -226,11 +234,11 @@ impl Replay {
     pub fn best_example<R: Rng>(&self, rng: &mut R, cfg: &GameConfig) -> Option<Example> {
         let lowest = self.best.iter().map(|g| g.rank).min()?;
         let mut games: Vec<&BestGame> = self.best.iter().filter(|g| g.rank == lowest).collect();
-        if let Some((standard, share)) = &self.standard_share {
+        if let Some(standard) = &self.standard_share {
             let (of_t, changed): (Vec<&BestGame>, Vec<&BestGame>) =
-                games.iter().partition(|g| &g.tensor == standard);
+                games.iter().partition(|g| g.tensor == standard.target);
             if !of_t.is_empty() && !changed.is_empty() {
-                games = if rng.random_bool(share.clamp(0.0, 1.0)) {
+                games = if rng.random_bool(standard.share.clamp(0.0, 1.0)) {
                     of_t
                 } else {
                     changed
@@ -381,12 +389,18 @@ mod tests {
         }
         let uniform = share_of_t(&replay, &mut rng);
         assert!((uniform - 0.25).abs() < 0.03, "{uniform}");
-        replay.standard_share = Some((t.clone(), 0.75));
+        replay.standard_share = Some(StandardShare {
+            target: t.clone(),
+            share: 0.75,
+        });
         let weighted = share_of_t(&replay, &mut rng);
         assert!((weighted - 0.75).abs() < 0.03, "{weighted}");
         let mut only_t = Replay::new(1, 8);
         only_t.offer_best(games[0].clone());
-        only_t.standard_share = Some((t.clone(), 0.1));
+        only_t.standard_share = Some(StandardShare {
+            target: t.clone(),
+            share: 0.1,
+        });
         assert_eq!(share_of_t(&only_t, &mut rng), 1.0);
     }
 }
