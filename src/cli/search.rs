@@ -73,7 +73,7 @@ pub struct SearchArgs {
     /// Actor moves per learner step, 1 to 100000.
     #[arg(long, value_parser = ranged::<usize>(bounds::MOVES_PER_STEP))]
     pub moves_per_step: Option<usize>,
-    /// Learner steps before self-play starts, on synthetic demonstrations and the flips' best games, up to 10000000; the warm-up ends sooner once the network plays the flips' best rank from T by itself.
+    /// Learner steps before self-play starts, on the flips' best games alone once there is one (before that, and with --no-polish, on synthetic demonstrations), up to 10000000; the warm-up ends sooner once the network plays the flips' best rank from T by itself.
     #[arg(long, value_parser = ranged::<u32>(bounds::WARMUP_STEPS))]
     pub warmup_steps: Option<u32>,
     /// Propose only the policy's own samples, without the w completed from the residual (the default beside flip walks).

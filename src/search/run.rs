@@ -1135,16 +1135,19 @@ impl Source {
     }
 }
 
-/// The learner's batches during the warm-up: no games are played yet, so
-/// the played share goes to demonstrations; the best share stays, because
-/// flip walks hand in schemes within seconds and the warm-up is the
-/// network's longest chance to learn them before it plays. Without best
-/// games (pure AlphaTensor) that share falls back to demonstrations too.
+/// The learner's batches during the warm-up: no games are played yet, and
+/// the warm-up's job is to learn the best games, so a run that trains on
+/// best games (the flips hand them in within seconds) warms up on them
+/// alone: it ends once the network plays them (`end_warmup_when_learned`),
+/// and demonstrations beside them kept 4x4x4's network from learning its
+/// 49-move game within 1,000 steps. Until a best game exists, and in pure
+/// AlphaTensor, the share falls back to demonstrations.
 fn warmup_mix(mix: &Mix) -> Mix {
+    let best = if mix.best > 0.0 { 1.0 } else { 0.0 };
     Mix {
-        demonstrations: mix.demonstrations + mix.played,
+        demonstrations: 1.0 - best,
         played: 0.0,
-        best: mix.best,
+        best,
     }
 }
 
@@ -1249,11 +1252,11 @@ fn best_games_of(d: &Decomposition, game: &GameConfig, seed: u64) -> Vec<BestGam
 mod tests {
     use super::*;
 
-    /// The warm-up's batches hold the flips' best games at the run's
-    /// share and no played games; before a best game exists they are
-    /// demonstrations alone.
+    /// The warm-up's batches are the flips' best games alone, with no
+    /// played games; before a best game exists, and for a run whose mix
+    /// has no best share, they are demonstrations alone.
     #[test]
-    fn the_warm_up_learns_the_best_games_beside_demonstrations() {
+    fn the_warm_up_learns_the_best_games_alone() {
         let shape = Shape::new(2, 2, 2).unwrap();
         let game = GameConfig::new(shape, Field::Z2, 1, 8);
         let encoding = ActionEncoding::default_for(shape, Field::Z2);
@@ -1294,12 +1297,15 @@ mod tests {
             actions,
         });
         let (_, after) = mixed_batch(&mut rng, &game, &encoding, &replay, &mix, 200, demos);
-        assert_eq!(after.played, 0);
-        assert!(
-            (90..150).contains(&after.best),
-            "{} of 200 positions from the best game",
-            after.best
-        );
+        assert_eq!((after.played, after.best), (0, 200));
+        // A mix without best games warms up on demonstrations alone.
+        let no_best = warmup_mix(&Mix {
+            demonstrations: 0.5,
+            played: 0.5,
+            best: 0.0,
+        });
+        let (_, none) = mixed_batch(&mut rng, &game, &encoding, &replay, &no_best, 200, demos);
+        assert_eq!(none.demonstrations, 200);
     }
 
     #[test]
