@@ -436,3 +436,40 @@ fn self_play_plays_the_same_games_with_leaves_made_on_the_host_or_the_device() {
         }
     }
 }
+
+/// The value head alone (`values`, `values_updates`) gives the quantiles
+/// of a whole evaluation, to the bit, for encoded states and for states
+/// made on the device.
+fn values_alone_are_the_evaluations<B: Backend>(b: &mut B, rng: &mut StdRng) {
+    for field in [Field::Z, Field::Z2] {
+        let (slots, k) = (6, 3);
+        let net = setup(b, field, 2);
+        let mut ev = Evaluator::new(b, &net, slots, k).unwrap();
+        let (encoded, [parents, actions, histories]) = leaves_both_ways(rng, &net.game, 4, slots);
+        let uniforms: Vec<f32> = (0..ev.uniforms_len()).map(|_| rng.random()).collect();
+        let whole = ev.evaluate(b, &encoded, &uniforms).unwrap();
+        let leaves = LeafUpdates {
+            parents: &parents,
+            actions: &actions,
+            histories: &histories,
+        };
+        let bits = |x: &[f32]| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        let host = ev.values(b, &encoded).unwrap();
+        let device = ev.values_updates(b, &leaves).unwrap();
+        assert_eq!(host.len(), slots * net.model.quantiles, "{field}");
+        assert_eq!(bits(&host), bits(&whole.quantiles), "{field}: encoded");
+        assert_eq!(bits(&device), bits(&whole.quantiles), "{field}: updates");
+        // The values follow the states: another state, another value.
+        let (other, _) = leaves_both_ways(rng, &net.game, 4, slots);
+        assert_ne!(bits(&ev.values(b, &other).unwrap()), bits(&host), "{field}");
+    }
+}
+
+#[test]
+fn the_value_head_alone_gives_the_evaluations_values() {
+    let mut rng = fresh_rng("the_value_head_alone_gives_the_evaluations_values");
+    values_alone_are_the_evaluations(&mut CpuBackend::new(), &mut rng);
+    if let Some(mut g) = gpu() {
+        values_alone_are_the_evaluations(&mut g, &mut rng);
+    }
+}

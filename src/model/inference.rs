@@ -169,6 +169,28 @@ impl<B: Backend> Evaluator<B> {
         self.run(b, Input::Updates(leaves), uniforms, None)
     }
 
+    /// The value quantiles of encoded `states`, [state][quantile]: the
+    /// torso and the value head alone, no draws. What [`Evaluator::evaluate`]
+    /// returns as its quantiles, for a fraction of the cost where only the
+    /// values are wanted (scoring the states candidate actions lead to).
+    pub fn values(&mut self, b: &mut B, states: &[f32]) -> Result<Vec<f32>> {
+        self.values_of(b, Input::Encoded(states))
+    }
+
+    /// As [`Evaluator::values`], for states made on the device from their
+    /// parents.
+    pub fn values_updates(&mut self, b: &mut B, leaves: &LeafUpdates) -> Result<Vec<f32>> {
+        self.values_of(b, Input::Updates(leaves))
+    }
+
+    fn values_of(&mut self, b: &mut B, input: Input) -> Result<Vec<f32>> {
+        self.load(b, input)?;
+        let net = &self.net;
+        net.torso.forward(b, &net.weights);
+        net.value.forward(b, &net.weights, &net.torso.memory);
+        Ok(b.read_f32(net.quantiles()))
+    }
+
     /// The layout of the history words [`LeafUpdates`] carries.
     pub fn encode_spec(&self) -> EncodeSpec {
         encode_spec(&self.net)

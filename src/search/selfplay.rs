@@ -214,12 +214,40 @@ impl StateBatch {
         rng: &mut StdRng,
         leaves: impl Iterator<Item = Leaf<'a>>,
     ) -> Result<Evaluation> {
-        let uniforms = |rng: &mut StdRng, evaluator: &Evaluator<B>| -> Vec<f32> {
-            (0..evaluator.uniforms_len())
-                .map(|_| rng.random())
-                .collect()
-        };
-        let slots = evaluator.states();
+        self.fill(game, evaluator.states(), leaves);
+        let uniforms: Vec<f32> = (0..evaluator.uniforms_len())
+            .map(|_| rng.random())
+            .collect();
+        match self.updates {
+            LeafUpdates::Host => evaluator.evaluate(b, &self.states, &uniforms),
+            LeafUpdates::Device => evaluator.evaluate_updates(b, &self.update_words(), &uniforms),
+        }
+    }
+
+    /// The value quantiles of `leaves`, [slot][quantile], without the
+    /// policy's draws (no random numbers are taken).
+    fn values<'a, B: Backend>(
+        &mut self,
+        b: &mut B,
+        evaluator: &mut Evaluator<B>,
+        game: &GameConfig,
+        leaves: impl Iterator<Item = Leaf<'a>>,
+    ) -> Result<Vec<f32>> {
+        self.fill(game, evaluator.states(), leaves);
+        match self.updates {
+            LeafUpdates::Host => evaluator.values(b, &self.states),
+            LeafUpdates::Device => evaluator.values_updates(b, &self.update_words()),
+        }
+    }
+
+    /// Writes `leaves` into the host's grids or the update words, the
+    /// slots past them zero.
+    fn fill<'a>(
+        &mut self,
+        game: &GameConfig,
+        slots: usize,
+        leaves: impl Iterator<Item = Leaf<'a>>,
+    ) {
         if self.updates == LeafUpdates::Host {
             self.states.fill(0.0);
             for (slot, leaf) in leaves.enumerate() {
@@ -233,8 +261,7 @@ impl StateBatch {
                     &mut self.states,
                 );
             }
-            let u = uniforms(rng, evaluator);
-            return evaluator.evaluate(b, &self.states, &u);
+            return;
         }
         let (n, a) = (self.parents.len() / slots, game.action_len());
         let h = self.histories.len() / slots;
@@ -251,13 +278,14 @@ impl StateBatch {
                 &mut self.histories[slot * h..(slot + 1) * h],
             );
         }
-        let u = uniforms(rng, evaluator);
-        let leaves = ModelLeafUpdates {
+    }
+
+    fn update_words(&self) -> ModelLeafUpdates<'_> {
+        ModelLeafUpdates {
             parents: &self.parents,
             actions: &self.actions,
             histories: &self.histories,
-        };
-        evaluator.evaluate_updates(b, &leaves, &u)
+        }
     }
 }
 
@@ -391,7 +419,7 @@ impl<B: Backend> SelfPlay<B> {
 
     /// Root widening: each new root gets `explore_symmetric` images of its
     /// candidates under random symmetries of T, scored by the network's
-    /// value of the states they lead to (batched evaluations); the best
+    /// value of the states they lead to (batched, the value head alone); the best
     /// [`WIDENED`] join the root. The policy learns the terms of the games
     /// it saw, not their images, so it rarely proposes a term of a better
     /// scheme; the value head can still tell that the state it leads to
@@ -447,16 +475,16 @@ impl<B: Backend> SelfPlay<B> {
                 history: &j.history,
                 step: j.step,
             });
-            let out =
-                self.batch
-                    .evaluate(b, &mut self.evaluator, &self.game, &mut self.rng, states)?;
+            let quantiles = self
+                .batch
+                .values(b, &mut self.evaluator, &self.game, states)?;
             self.counters.evaluations += chunk.len() as u64;
             for (slot, j) in chunk.iter().enumerate() {
                 // A solved residual is worth 0, whatever the network says.
                 let value = if j.residual.iter().all(|&x| x == 0) {
                     0.0
                 } else {
-                    risk_seeking_value(&out.quantiles[slot * q..(slot + 1) * q])
+                    risk_seeking_value(&quantiles[slot * q..(slot + 1) * q])
                 };
                 scored[j.game].push((j.action.clone(), value));
             }
