@@ -14,6 +14,8 @@
 //! residual update and the encoding run on the device, and the network
 //! reads the states where they were made: the upload is the residuals'
 //! integers, not the encoded grids, and nothing comes back but the draws.
+//! Where only the values are wanted ([`Evaluator::values`]), the torso and
+//! the value head run alone and the decoder not at all.
 
 use super::incremental::IncrementalDecoder;
 use super::network::Network;
