@@ -1,8 +1,9 @@
 //! The search's inference path: what it samples is what the trained policy
 //! says (its log-probabilities equal the teacher-forced cross-entropy of
 //! the training network), the incremental decoder draws what the full
-//! decoder draws for the same uniforms, and the GPU draws the same actions
-//! as the CPU for the same uniforms.
+//! decoder draws for the same uniforms, the GPU draws the same actions
+//! as the CPU for the same uniforms, and states made on the device, or
+//! valued by the value head alone, evaluate as the host's to the bit.
 
 mod common;
 
@@ -321,6 +322,22 @@ fn updates_evaluate_as_encoded_states<B: Backend>(b: &mut B, rng: &mut StdRng) {
             bits(&device.quantiles),
             "{field}: values"
         );
+        // The value head alone (no draws) gives the same quantiles, either
+        // way, and other states give other values (no stale read).
+        let alone = ev.values(b, &encoded).unwrap();
+        assert_eq!(bits(&alone), bits(&host.quantiles), "{field}: value alone");
+        let alone = ev.values_updates(b, &leaves).unwrap();
+        assert_eq!(
+            bits(&alone),
+            bits(&host.quantiles),
+            "{field}: value alone, updates"
+        );
+        let (other, _) = leaves_both_ways(rng, &net.game, 5, slots);
+        assert_ne!(
+            bits(&ev.values(b, &other).unwrap()),
+            bits(&alone),
+            "{field}"
+        );
         let short = LeafUpdates {
             parents: &parents[1..],
             ..leaves
@@ -434,42 +451,5 @@ fn self_play_plays_the_same_games_with_leaves_made_on_the_host_or_the_device() {
             assert_eq!(host, device, "{field}: games");
             assert_eq!(host_counters, device_counters, "{field}: counters");
         }
-    }
-}
-
-/// The value head alone (`values`, `values_updates`) gives the quantiles
-/// of a whole evaluation, to the bit, for encoded states and for states
-/// made on the device.
-fn values_alone_are_the_evaluations<B: Backend>(b: &mut B, rng: &mut StdRng) {
-    for field in [Field::Z, Field::Z2] {
-        let (slots, k) = (6, 3);
-        let net = setup(b, field, 2);
-        let mut ev = Evaluator::new(b, &net, slots, k).unwrap();
-        let (encoded, [parents, actions, histories]) = leaves_both_ways(rng, &net.game, 4, slots);
-        let uniforms: Vec<f32> = (0..ev.uniforms_len()).map(|_| rng.random()).collect();
-        let whole = ev.evaluate(b, &encoded, &uniforms).unwrap();
-        let leaves = LeafUpdates {
-            parents: &parents,
-            actions: &actions,
-            histories: &histories,
-        };
-        let bits = |x: &[f32]| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
-        let host = ev.values(b, &encoded).unwrap();
-        let device = ev.values_updates(b, &leaves).unwrap();
-        assert_eq!(host.len(), slots * net.model.quantiles, "{field}");
-        assert_eq!(bits(&host), bits(&whole.quantiles), "{field}: encoded");
-        assert_eq!(bits(&device), bits(&whole.quantiles), "{field}: updates");
-        // The values follow the states: another state, another value.
-        let (other, _) = leaves_both_ways(rng, &net.game, 4, slots);
-        assert_ne!(bits(&ev.values(b, &other).unwrap()), bits(&host), "{field}");
-    }
-}
-
-#[test]
-fn the_value_head_alone_gives_the_evaluations_values() {
-    let mut rng = fresh_rng("the_value_head_alone_gives_the_evaluations_values");
-    values_alone_are_the_evaluations(&mut CpuBackend::new(), &mut rng);
-    if let Some(mut g) = gpu() {
-        values_alone_are_the_evaluations(&mut g, &mut rng);
     }
 }

@@ -420,10 +420,10 @@ impl<B: Backend> SelfPlay<B> {
     /// Root widening: each new root gets `explore_symmetric` images of its
     /// candidates under random symmetries of T, scored by the network's
     /// value of the states they lead to (batched, the value head alone);
-    /// the best [`WIDENED`] join the root. The policy learns the terms of the games
-    /// it saw, not their images, so it rarely proposes a term of a better
-    /// scheme; the value head can still tell that the state it leads to
-    /// is nearer a solution.
+    /// the best [`WIDENED`] join the root. The policy learns the terms of
+    /// the games it saw, not their images, so it rarely proposes a term of
+    /// a better scheme; the value head can still tell that the state it
+    /// leads to is nearer a solution.
     fn widen_new_roots(&mut self, b: &mut B) -> Result<()> {
         struct Job {
             game: usize,
