@@ -1,14 +1,14 @@
 //! What a search checkpoint's network thinks of Strassen's path for 2x2x2
-//! over Z2, against the schoolbook's: at each step of each scheme, the
+//! over Z2 or Z, against the schoolbook's: at each step of each scheme, the
 //! network's (risk-seeking) value of the state and −log π of the scheme's
 //! next term; then, along Strassen's path with its rank-2 term last, where
 //! the value head ranks Strassen's next terms among the 216 terms of the
-//! schoolbook's orbit under T's symmetries; then a greedy descent by value
-//! over that orbit from each first move. It shows why pure self-play
+//! schoolbook's orbit under T's symmetries; then (over Z2) a greedy descent
+//! by value over that orbit from each first move. It shows why pure self-play
 //! rarely leaves rank 8: the value head can tell a better scheme's states,
 //! but the policy does not propose its terms.
 //!
-//!     cargo run --release --example strassen_path -- RUN_DIR
+//!     cargo run --release --example strassen_path -- RUN_DIR [z2|z]
 
 use rand::SeedableRng;
 use tensorsearch::engine::cpu::CpuBackend;
@@ -22,8 +22,12 @@ use tensorsearch::train::batch::batch_of;
 fn main() -> anyhow::Result<()> {
     let dir = std::env::args()
         .nth(1)
-        .ok_or_else(|| anyhow::anyhow!("give a 2x2x2 Z2 search directory (tiny preset)"))?;
-    let field = Field::Z2;
+        .ok_or_else(|| anyhow::anyhow!("give a 2x2x2 search directory (tiny preset)"))?;
+    let field = match std::env::args().nth(2).as_deref() {
+        None | Some("z2") => Field::Z2,
+        Some("z") => Field::Z,
+        Some(other) => anyhow::bail!("field {other:?}: give z2 or z"),
+    };
     let shape = Shape::new(2, 2, 2).map_err(anyhow::Error::msg)?;
     let game = GameConfig::new(shape, field, 1, 8);
     let enc = ActionEncoding::default_for(shape, field);
@@ -79,11 +83,19 @@ fn main() -> anyhow::Result<()> {
     // symmetries): the rank of its child's value, 1 being the best.
     let mut orbit: Vec<Vec<i32>> = Vec::new();
     let mut rng = rand::rngs::StdRng::seed_from_u64(1);
-    let school = Decomposition::standard(shape, Field::Z2);
-    for _ in 0..2000 {
-        let s = symmetry::random_symmetry(&mut rng, shape, field, 8);
+    let school = Decomposition::standard(shape, field);
+    // Over Z the orbit has 1,000 terms up to sign, against 216 over Z2.
+    // Over Z one operation per matrix draws all 40 matrices of GL₂(Z) with
+    // entries in {−1, 0, 1}; terms past ±1 are not actions.
+    let (draws, ops) = if field == Field::Z2 {
+        (2_000, 8)
+    } else {
+        (20_000, 1)
+    };
+    for _ in 0..draws {
+        let s = symmetry::random_symmetry(&mut rng, shape, field, ops);
         for a in game_actions(&s.forward(&school), &game) {
-            if !orbit.contains(&a) {
+            if a.iter().all(|x| x.abs() <= 1) && !orbit.contains(&a) {
                 orbit.push(a);
             }
         }
@@ -120,6 +132,10 @@ fn main() -> anyhow::Result<()> {
             .collect();
         println!("  step {k}: ranks {ranks:?}");
         game.subtract(&mut residual, &rank_two_last[k]);
+    }
+    if field == Field::Z {
+        // Over Z a one-term check runs over 81³ terms at every step.
+        return Ok(());
     }
     // Greedy descent by value over the orbit from every first move: the
     // orbit term whose state the value head likes best, until the residual
