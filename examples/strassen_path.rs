@@ -2,11 +2,12 @@
 //! over Z2 or Z, against the schoolbook's: at each step of each scheme, the
 //! network's (risk-seeking) value of the state and −log π of the scheme's
 //! next term; then, along Strassen's path with its rank-2 term last, where
-//! the value head ranks Strassen's next terms among the 216 terms of the
-//! schoolbook's orbit under T's symmetries; then (over Z2) a greedy descent
-//! by value over that orbit from each first move. It shows why pure self-play
-//! rarely leaves rank 8: the value head can tell a better scheme's states,
-//! but the policy does not propose its terms.
+//! the value head ranks Strassen's next terms among the terms of the
+//! schoolbook's orbit under T's symmetries (216 over Z2, 1,000 over Z);
+//! then, over Z2, a greedy descent by value over that orbit from each first
+//! move. It shows why pure self-play rarely leaves rank 8: the value head
+//! can tell a better scheme's states from the third move on, but the policy
+//! does not propose its terms.
 //!
 //!     cargo run --release --example strassen_path -- RUN_DIR [z2|z]
 
