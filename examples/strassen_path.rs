@@ -24,11 +24,14 @@ fn main() -> anyhow::Result<()> {
     let dir = std::env::args()
         .nth(1)
         .ok_or_else(|| anyhow::anyhow!("give a 2x2x2 search directory (tiny preset)"))?;
-    let field = match std::env::args().nth(2).as_deref() {
-        None | Some("z2") => Field::Z2,
-        Some("z") => Field::Z,
-        Some(other) => anyhow::bail!("field {other:?}: give z2 or z"),
-    };
+    let field: Field = std::env::args()
+        .nth(2)
+        .map_or(Ok(Field::Z2), |s| s.parse())
+        .map_err(anyhow::Error::msg)?;
+    anyhow::ensure!(
+        field != Field::Q,
+        "give z2 or z: the orbits here are counted over those"
+    );
     let shape = Shape::new(2, 2, 2).map_err(anyhow::Error::msg)?;
     let game = GameConfig::new(shape, field, 1, 8);
     let enc = ActionEncoding::default_for(shape, field);
@@ -85,9 +88,11 @@ fn main() -> anyhow::Result<()> {
     let mut orbit: Vec<Vec<i32>> = Vec::new();
     let mut rng = rand::rngs::StdRng::seed_from_u64(1);
     let school = Decomposition::standard(shape, field);
+    let set = tensorsearch::game::action::coefficient_set(field);
     // Over Z the orbit has 1,000 terms up to sign, against 216 over Z2.
     // Over Z one operation per matrix draws all 40 matrices of GL₂(Z) with
-    // entries in {−1, 0, 1}; terms past ±1 are not actions.
+    // entries in {−1, 0, 1}; terms outside the coefficient set are not
+    // actions.
     let (draws, ops) = if field == Field::Z2 {
         (2_000, 8)
     } else {
@@ -96,7 +101,7 @@ fn main() -> anyhow::Result<()> {
     for _ in 0..draws {
         let s = symmetry::random_symmetry(&mut rng, shape, field, ops);
         for a in game_actions(&s.forward(&school), &game) {
-            if a.iter().all(|x| x.abs() <= 1) && !orbit.contains(&a) {
+            if a.iter().all(|x| set.contains(x)) && !orbit.contains(&a) {
                 orbit.push(a);
             }
         }
